@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what mlx-batch needs on this machine, then builds it. Safe to run again: each step
+# checks first and does nothing when its part is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. Node.js 20 or newer.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))."
+  exit 1
+fi
+
+# 2. System libraries. node-mlx's Linux build links liblapack.so.3 and libblas.so.3; OpenBLAS
+#    must provide the latter (the reference BLAS makes batching useless: docs/PERFORMANCE.md).
+if [ "$(uname -s)" = "Linux" ]; then
+  need=()
+  for pkg in liblapack3 libopenblas0-pthread; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+  done
+  if [ "${#need[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+      say "installing ${need[*]} with apt-get"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed; trying the install anyway"
+      apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    else
+      say "missing system packages: ${need[*]}"
+      say "install them, e.g.: sudo apt-get install ${need[*]}"
+      exit 1
+    fi
+  fi
+fi
+
+# 3. npm packages. On Linux, node-mlx's install script downloads a binary that its tarball
+#    already contains, and fails offline: skip install scripts there. On macOS the script
+#    fetches the Metal build, so the normal path runs.
+stamp=node_modules/.mlx-batch-install
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  npm_flags=(--no-audit --no-fund)
+  if [ "$(uname -s)" != "Darwin" ]; then npm_flags+=(--ignore-scripts); fi
+  if [ -f package-lock.json ]; then
+    say "npm ci ${npm_flags[*]}"
+    npm ci "${npm_flags[@]}" >&2
+  else
+    npm install "${npm_flags[@]}" >&2
+  fi
+  touch "$stamp"
+fi
+if ! node -e "require('@frost-beta/mlx')" 2>/dev/null; then
+  say "node-mlx does not load:"
+  node -e "require('@frost-beta/mlx')" || true
+  exit 1
+fi
+
+# 4. Build the bundles (dist/) the CLI, the server and the extension run from.
+node scripts/build.mjs

@@ -1,0 +1,57 @@
+// The contract between the pure scheduler (src/batching) and the model side that runs it
+// (src/server/engine). The scheduler decides WHAT runs each step; the engine runs it: one
+// forward pass for all decode rows, plus prompt chunks, and samples the next tokens.
+import type { SamplingParams } from './request-types';
+
+export type RequestId = string;
+
+/** What the engine must know of a request when it is admitted. */
+export interface EngineRequest {
+  id: RequestId;
+  promptTokens: readonly number[];
+  sampling: SamplingParams;
+}
+
+/** A slice of a prompt to compute this step: tokens [start, end) of the request's prompt. */
+export interface PrefillChunk {
+  id: RequestId;
+  start: number;
+  end: number;
+}
+
+/** One step of work. Every decode row runs in ONE batched forward pass. */
+export interface StepPlan {
+  /** Running requests that decode one token each (their last sampled token is the input). */
+  decode: RequestId[];
+  /** Prompt chunks; a request whose chunk reaches the prompt's end samples its first token. */
+  prefill: PrefillChunk[];
+}
+
+/** Tokens sampled this step, by request (decode rows, and prefills that completed). */
+export interface StepOutput {
+  tokens: Map<RequestId, number>;
+}
+
+export interface EngineStats {
+  /** Bytes the engine holds for model, caches and scratch (MLX active memory). */
+  memoryBytes: number;
+  /** Tokens held in per-request KV caches. */
+  cacheTokens: number;
+  /** Tokens held by the prefix-reuse store. */
+  prefixStoreTokens: number;
+}
+
+export interface BatchEngine {
+  /** Context length of the model: prompt + generated tokens may not exceed it. */
+  readonly contextLength: number;
+  /**
+   * Admits a request. Returns how many leading prompt tokens are already computed
+   * (prefix reuse); the scheduler starts that request's prefill there.
+   */
+  add(req: EngineRequest): { cachedTokens: number };
+  /** Runs one step; resolves once its tokens are sampled. */
+  step(plan: StepPlan): Promise<StepOutput>;
+  /** Frees the request's row and cache at once (finished, cancelled or failed). */
+  release(id: RequestId): void;
+  stats(): EngineStats;
+}

@@ -1,0 +1,56 @@
+// Shapes shared by the scheduler, the engine and the server: priorities, sampling
+// parameters, request status and how a finished status maps to an OpenAI finish_reason.
+
+/** Priority classes, most urgent first. */
+export type Priority = 'interactive' | 'normal' | 'background';
+export const PRIORITIES: readonly Priority[] = ['interactive', 'normal', 'background'];
+
+/** Per-request sampling. temperature 0 means greedy; topK 0 and topP 1 disable those filters. */
+export interface SamplingParams {
+  temperature: number;
+  topP: number;
+  topK: number;
+  /** Seed for reproducible sampling; a request without one gets a random seed. */
+  seed?: number;
+}
+
+export const GREEDY: SamplingParams = { temperature: 0, topP: 1, topK: 0 };
+
+/** Ordered: every status at or after FinishedStopped is final (as in vLLM's RequestStatus). */
+export enum RequestStatus {
+  Waiting = 0,
+  Running = 1,
+  FinishedStopped = 2,
+  FinishedLength = 3,
+  FinishedAborted = 4,
+  FinishedError = 5,
+}
+
+export function isFinished(s: RequestStatus): boolean {
+  return s >= RequestStatus.FinishedStopped;
+}
+
+/** OpenAI finish_reason, plus 'abort' and 'error' for requests that never finished normally. */
+export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
+
+export function finishReason(s: RequestStatus): FinishReason | undefined {
+  switch (s) {
+    case RequestStatus.FinishedStopped: return 'stop';
+    case RequestStatus.FinishedLength: return 'length';
+    case RequestStatus.FinishedAborted: return 'abort';
+    case RequestStatus.FinishedError: return 'error';
+    default: return undefined;
+  }
+}
+
+/**
+ * Turns a request's generated token ids into text as they arrive, never emitting half of a
+ * multi-byte character (implemented by the server's tokenizer; the scheduler needs text only
+ * to match stop strings).
+ */
+export interface IncrementalDecoder {
+  /** Adds one token; returns the text that became final with it (may be ''). */
+  push(token: number): string;
+  /** Returns what is still held back (e.g. at the end of generation). */
+  flush(): string;
+}

@@ -1,0 +1,17 @@
+// The one place node-mlx is imported. Everything in src/server takes `mx`, `nn` and the
+// array type from here, so the binding can be swapped or wrapped in one file.
+import { core, nn } from '@frost-beta/mlx';
+
+export const mx = core;
+export { nn };
+export type MxArray = core.array;
+export type Dtype = core.Dtype;
+
+/** True when MLX runs on a GPU (Metal); false on the CPU backend used on Linux. */
+export function onGpu(): boolean {
+  try {
+    return core.metal.isAvailable();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,36 @@
+// The contract every architecture file implements, and what the loader and engine rely on.
+import type { MxArray, nn } from '../mlx';
+import type { KVCache } from '../cache/types';
+
+/** Hyper-parameters after defaults are applied (mlx-lm's ModelArgs). */
+export interface ModelArgs {
+  modelType: string;
+  hiddenSize: number;
+  numHiddenLayers: number;
+  intermediateSize: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  /** e.g. {rope_type: 'llama3', factor, low_freq_factor, high_freq_factor, original_max_position_embeddings} */
+  ropeScaling?: Record<string, unknown>;
+  tieWordEmbeddings: boolean;
+  maxPositionEmbeddings: number;
+  /** qwen2: bias on q/k/v projections. */
+  attentionBias: boolean;
+  /** qwen3: RMSNorm on q and k per head. */
+  qkNorm: boolean;
+}
+
+export interface LanguageModel extends nn.Module {
+  readonly args: ModelArgs;
+  /**
+   * inputs: [B, L] int32 token ids. The cache knows every row's positions and padding;
+   * the model knows nothing of batches. Returns logits [B, L, vocab] (float32).
+   */
+  forward(inputs: MxArray, cache: KVCache): MxArray;
+  /** Maps checkpoint tensor names to this module's (drops rotary buffers, tied lm_head...). */
+  sanitize(weights: Map<string, MxArray>): Map<string, MxArray>;
+}
