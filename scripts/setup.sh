@@ -55,5 +55,15 @@ if ! node -e "require('@frost-beta/mlx')" 2>/dev/null; then
   exit 1
 fi
 
-# 4. Build the bundles (dist/) the CLI, the server and the extension run from.
+# 4. Type declarations for node-mlx. Its package ships TypeScript sources for nn/optimizers,
+#    which our strict settings would type-check; emit plain .d.ts once (tsconfig maps to them).
+types=node_modules/.mlx-types
+if [ ! -f "$types/index.d.ts" ] || [ "$stamp" -nt "$types/index.d.ts" ]; then
+  rm -rf "$types"
+  node node_modules/typescript/bin/tsc -p node_modules/@frost-beta/mlx/tsconfig.json \
+    --declaration --emitDeclarationOnly --noCheck --skipLibCheck --outDir "$types"
+  cp node_modules/@frost-beta/mlx/lib/index.d.ts "$types/index.d.ts"
+fi
+
+# 5. Build the bundles (dist/) the CLI, the server and the extension run from.
 node scripts/build.mjs
