@@ -1,0 +1,40 @@
+// What every `mlx-batch <command>` module exports. main.ts holds the list.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MlxBatchError } from '../../shared/errors';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<void>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses `argv` strictly; unknown flags and stray values become a `validation` error. */
+export function parseFlags<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new MlxBatchError('validation', `${(e as Error).message}\nusage: ${usage}`);
+  }
+}
+
+export function intFlag(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new MlxBatchError('validation', `--${name} must be an integer >= ${min} (got "${value}")`, name);
+  return n;
+}
+
+export function numberFlag(value: string | undefined, name: string, fallback: number, min = 0, max = Infinity): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new MlxBatchError('validation', `--${name} must be a number in [${min}, ${max}] (got "${value}")`, name);
+  return n;
+}
+
+export function requireFlag(value: string | undefined, name: string, usage: string): string {
+  if (value === undefined || value === '') throw new MlxBatchError('validation', `--${name} is required\nusage: ${usage}`, name);
+  return value;
+}

@@ -1,0 +1,206 @@
+// The one protocol module: every HTTP request, response and stream event between the editor
+// (or any OpenAI client) and the server, declared once. OpenAI shapes keep OpenAI's
+// snake_case field names; mlx-batch's own endpoints use the same convention.
+
+import type { ErrorType } from './errors';
+
+/** Scheduling class of a request: header `x-mlx-batch-priority` or body field `priority`. */
+export type PriorityClass = 'interactive' | 'normal' | 'background';
+export const PRIORITY_HEADER = 'x-mlx-batch-priority';
+
+/** Sampling and stopping fields shared by both generation endpoints. */
+export interface SamplingFields {
+  /** Upper bound on generated tokens (default: server's, capped by the context). */
+  max_tokens?: number;
+  /** 0 = greedy. Default 1 (OpenAI's). */
+  temperature?: number;
+  /** Nucleus sampling mass, (0, 1]. */
+  top_p?: number;
+  /** Keep the k most likely tokens; 0 disables (mlx-batch, vLLM and llama.cpp extension). */
+  top_k?: number;
+  /** Up to 4 strings that end generation; never included in the output. */
+  stop?: string | string[];
+  /** Makes sampling reproducible. */
+  seed?: number;
+  /** Stream as server-sent events ending with `data: [DONE]`. */
+  stream?: boolean;
+  /** With `stream`, `include_usage` adds a final chunk carrying `usage`. */
+  stream_options?: { include_usage?: boolean };
+  /** Only 1 is supported. */
+  n?: number;
+  /** Not supported: a non-null value is a 400. */
+  logprobs?: unknown;
+  /** Scheduling class; the header wins when both are given. */
+  priority?: PriorityClass;
+  /** 'left' drops the oldest prompt tokens instead of rejecting a prompt longer than the context. */
+  truncate_prompt?: 'left' | 'none';
+  /** Generate exactly max_tokens, ignoring end-of-sequence (benchmarks). */
+  ignore_eos?: boolean;
+  /** Accepted and ignored (OpenAI clients send it). */
+  user?: string;
+  /** Model id; must be the loaded model's id, or omitted. */
+  model?: string;
+}
+
+/** POST /v1/completions. `suffix` asks for fill-in-the-middle with the model's FIM tokens. */
+export interface CompletionRequest extends SamplingFields {
+  prompt: string | [string];
+  suffix?: string;
+  echo?: boolean;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+/** POST /v1/chat/completions. */
+export interface ChatCompletionRequest extends SamplingFields {
+  messages: ChatMessage[];
+}
+
+export type FinishReason = 'stop' | 'length' | null;
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Prompt tokens whose keys and values were reused from an earlier request. */
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export interface CompletionChoice {
+  index: number;
+  text: string;
+  finish_reason: FinishReason;
+  logprobs: null;
+}
+
+/** Response of /v1/completions; also each streamed chunk (then `text` is a delta). */
+export interface CompletionResponse {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: CompletionChoice[];
+  usage?: Usage | null;
+}
+
+export interface ChatChoice {
+  index: number;
+  message: { role: 'assistant'; content: string };
+  finish_reason: FinishReason;
+  logprobs: null;
+}
+
+/** Response of /v1/chat/completions without `stream`. */
+export interface ChatCompletionResponse {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: ChatChoice[];
+  usage: Usage;
+}
+
+export interface ChatChunkChoice {
+  index: number;
+  delta: { role?: 'assistant'; content?: string };
+  finish_reason: FinishReason;
+  logprobs: null;
+}
+
+/** One streamed chunk of /v1/chat/completions. */
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: ChatChunkChoice[];
+  usage?: Usage | null;
+}
+
+/** Every error response: OpenAI's shape. `type` is one of ErrorType. */
+export interface ErrorBody {
+  error: { message: string; type: ErrorType; param: string | null; code: string | null };
+}
+
+/** GET /v1/models. */
+export interface ModelList {
+  object: 'list';
+  data: { id: string; object: 'model'; created: number; owned_by: string; context_length: number }[];
+}
+
+export type HealthStatus = 'loading' | 'ready' | 'draining';
+
+/** GET /health. 200 when ready, 503 otherwise. */
+export interface Health {
+  status: HealthStatus;
+  model: string | null;
+  /** Model loading progress in [0, 1] while loading. */
+  progress?: number;
+}
+
+/** GET/POST /v1/batching. POST takes `{enabled}`; both answer the current state. */
+export interface BatchingState {
+  enabled: boolean;
+  max_batch: number;
+}
+
+/** One event of GET /v1/stats/stream (server-sent, about twice a second). */
+export interface LiveStats {
+  running: number;
+  waiting: number;
+  max_batch: number;
+  batching: boolean;
+  /** Generated tokens per second over the last few seconds. */
+  tokens_per_second: number;
+  memory_mb: number;
+  requests_total: number;
+}
+
+export type BenchmarkPromptSet = 'short' | 'medium' | 'long';
+
+/** POST /v1/benchmark body. */
+export interface BenchmarkRequest {
+  concurrency?: number[];
+  max_tokens?: number;
+  prompts?: BenchmarkPromptSet[];
+}
+
+/** One mode at one concurrency in a benchmark report (issue 3's JSON shape). */
+export interface BenchmarkRow {
+  mode: 'sequential' | 'batched';
+  concurrency: number;
+  requests: number;
+  totalTokens: number;
+  wallMs: number;
+  tokensPerSecond: number;
+  latencyMs: { avg: number; p50: number; p90: number; p99: number };
+  ttftMs: { avg: number; p50: number; p99: number };
+  interTokenMs: { avg: number; p50: number; p99: number };
+  peakMemoryMb: number;
+}
+
+/** What `mlx-batch bench --json` prints and POST /v1/benchmark ends with. */
+export interface BenchmarkReport {
+  model: string;
+  machine: { platform: string; arch: string; cpus: number; cpuModel: string; memoryGb: number; backend: string };
+  startedAt: string;
+  maxTokens: number;
+  results: BenchmarkRow[];
+  /** Batched tok/s over sequential tok/s, by concurrency. */
+  speedup: Record<string, number>;
+}
+
+/** Server-sent events of POST /v1/benchmark. */
+export type BenchmarkEvent =
+  | { type: 'progress'; mode: 'sequential' | 'batched'; concurrency: number; done: number; total: number }
+  | { type: 'result'; report: BenchmarkReport }
+  | { type: 'error'; error: ErrorBody['error'] };
+
+/** Lines the server prints on stdout for its parent (one JSON object per line). */
+export type ServerEvent =
+  | { event: 'loading'; progress: number; message: string }
+  | { event: 'listening'; url: string; model: string }
+  | { event: 'error'; message: string; type: ErrorType };
