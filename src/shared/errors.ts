@@ -7,6 +7,7 @@ export type ErrorType =
   | 'invalid_config'
   | 'unsupported_model'
   | 'missing_tensors'
+  | 'unexpected_tensors'
   | 'shape_mismatch'
   | 'corrupt_weights'
   | 'tokenizer_missing'
@@ -27,6 +28,7 @@ const STATUS: Record<ErrorType, number> = {
   invalid_config: 500,
   unsupported_model: 500,
   missing_tensors: 500,
+  unexpected_tensors: 500,
   shape_mismatch: 500,
   corrupt_weights: 500,
   tokenizer_missing: 500,
