@@ -17,7 +17,9 @@ export type ErrorType =
   | 'context_length_exceeded'
   | 'unsupported_feature'
   | 'authentication'
+  | 'forbidden'
   | 'not_found'
+  | 'method_not_allowed'
   | 'payload_too_large'
   | 'overloaded'
   | 'unavailable'
@@ -37,7 +39,9 @@ const STATUS: Record<ErrorType, number> = {
   context_length_exceeded: 400,
   unsupported_feature: 400,
   authentication: 401,
+  forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   payload_too_large: 413,
   overloaded: 429,
   unavailable: 503,
