@@ -54,3 +54,28 @@ export interface IncrementalDecoder {
   /** Returns what is still held back (e.g. at the end of generation). */
   flush(): string;
 }
+
+/** What a caller submits to the runner (the server fills it from an HTTP request). */
+export interface GenerateParams {
+  /** Caller's id (e.g. the HTTP request id); the runner makes one when absent. */
+  id?: string;
+  promptTokens: readonly number[];
+  /** Upper bound on generated tokens (>= 1). */
+  maxTokens: number;
+  sampling?: SamplingParams;
+  priority?: Priority;
+  /** Stop strings: generation ends before the first one and it is never emitted. */
+  stop?: readonly string[];
+  eosTokenIds?: readonly number[];
+  /** Generate exactly maxTokens (unless the context fills): EOS is treated as an ordinary token. Benchmarks. */
+  ignoreEos?: boolean;
+  /** Turns tokens into text; without one, deltas carry token ids only and `stop` is refused. */
+  decoder?: IncrementalDecoder;
+}
+
+/** Token counts of a finished request. cachedTokens: prompt tokens reused from the prefix store. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}

@@ -1,0 +1,321 @@
+// The continuous-batching scheduler (after vLLM v1's scheduler.py), pure and synchronous:
+// `schedule()` says what runs this step, `update(output)` applies the sampled tokens.
+//
+// Each step: every running request past its prompt decodes one token (one decode list = one
+// batched forward pass); then prompt chunks fill what is left of the step's token budget,
+// first for running requests still prefilling, then for newly admitted ones. Admission
+// happens only here, at step boundaries; finished requests are released in `update()`,
+// aborted ones at the next `schedule()` (the engine may be mid-step when an abort arrives).
+import { MlxBatchError } from '../shared/errors';
+import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
+import { Request, type TokenOutcome } from './request';
+import { PRIORITIES, RequestStatus, type FinishReason } from './request-types';
+
+export interface SchedulerOptions {
+  /** Most requests running at once (rows of the batch). */
+  maxBatch: number;
+  /**
+   * KV-cache token budget. Policy: reservation. A request reserves
+   * min(prompt + max_tokens, context length) tokens when admitted and holds them until it
+   * leaves, so a running request never runs out of cache and is never preempted. A request
+   * larger than the whole budget runs alone rather than never.
+   */
+  kvBudgetTokens: number;
+  /** Largest prompt chunk one request computes in one step. */
+  prefillChunkTokens: number;
+  /** Tokens computed per step: one per decode row first, then prompt chunks. Must exceed maxBatch. */
+  maxStepTokens: number;
+  /**
+   * Aging: a waiting request moves up one priority class for every `agingMs` it has waited
+   * (background -> normal -> interactive); within a class the earliest arrival goes first.
+   * So nothing waits forever behind a stream of more urgent requests. 0 turns aging off.
+   */
+  agingMs: number;
+  /** Most requests waiting; past it `add` throws `overloaded` (HTTP 429). */
+  maxWaiting: number;
+  /** Off: one request at a time (max batch 1) through the same engine. Switchable live. */
+  batching: boolean;
+  /** Clock in milliseconds (tests pass a fake one). */
+  now: () => number;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
+  maxBatch: 8,
+  kvBudgetTokens: 65_536,
+  prefillChunkTokens: 128,
+  maxStepTokens: 256,
+  agingMs: 10_000,
+  maxWaiting: 256,
+  batching: true,
+  now: () => performance.now(),
+};
+
+/** What a step (or an abort) did to one request. */
+export interface RequestUpdate {
+  request: Request;
+  /** Tokens sampled for it this step (0 or 1). */
+  tokens: number[];
+  /** Text now final (may be ''). */
+  text: string;
+  /** Set when the request has finished. */
+  finishReason?: FinishReason;
+  /** Set when finishReason is 'error'. */
+  error?: MlxBatchError;
+}
+
+/** The engine methods the scheduler calls itself; `step` is the runner's. */
+export type SchedulerEngine = Pick<BatchEngine, 'contextLength' | 'add' | 'release'>;
+
+export class Scheduler {
+  readonly options: SchedulerOptions;
+  private readonly waiting: Request[] = [];
+  private readonly running: Request[] = [];
+  private readonly byId = new Map<RequestId, Request>();
+  private readonly toRelease: RequestId[] = [];
+  private readonly outbox: RequestUpdate[] = [];
+  private inFlight?: StepPlan;
+  private reserved = 0;
+
+  constructor(private readonly engine: SchedulerEngine, options: Partial<SchedulerOptions> = {}) {
+    this.options = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
+    checkOptions(this.options);
+  }
+
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+
+  get numRunning(): number {
+    return this.running.length;
+  }
+
+  /** KV tokens reserved by running requests. */
+  get reservedTokens(): number {
+    return this.reserved;
+  }
+
+  get batching(): boolean {
+    return this.options.batching;
+  }
+
+  /** Turns batching on or off. Off: running requests finish, then one runs at a time. */
+  setBatching(enabled: boolean): void {
+    this.options.batching = enabled;
+  }
+
+  /** Changes knobs live (checked as in the constructor); they apply from the next step. */
+  configure(patch: Partial<Omit<SchedulerOptions, 'now'>>): void {
+    const next = { ...this.options, ...patch };
+    checkOptions(next);
+    Object.assign(this.options, next);
+  }
+
+  /** The max batch in force (1 while batching is off). */
+  get maxBatch(): number {
+    return this.options.batching ? this.options.maxBatch : 1;
+  }
+
+  get(id: RequestId): Request | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Work left: requests to run, or rows to release. */
+  hasWork(): boolean {
+    return this.waiting.length > 0 || this.running.length > 0 || this.toRelease.length > 0;
+  }
+
+  /** Queues a request. Throws `overloaded` when the waiting queue is full. */
+  add(request: Request): void {
+    if (this.byId.has(request.id)) throw new MlxBatchError('validation', `A request with id "${request.id}" is already running.`, 'id');
+    if (this.waiting.length >= this.options.maxWaiting) {
+      throw new MlxBatchError('overloaded', `The server is busy: ${this.waiting.length} requests are already waiting. Retry shortly.`);
+    }
+    this.byId.set(request.id, request);
+    this.waiting.push(request);
+  }
+
+  /**
+   * Cancels a waiting or running request. Its final update ('abort') is returned at once;
+   * a running request's row is released at the next `schedule()`.
+   */
+  abort(id: RequestId): RequestUpdate | undefined {
+    const r = this.byId.get(id);
+    if (!r || r.isFinished) return undefined;
+    r.finish(RequestStatus.FinishedAborted, this.options.now());
+    const w = this.waiting.indexOf(r);
+    if (w >= 0) this.waiting.splice(w, 1);
+    else {
+      this.removeRunning(r);
+      this.toRelease.push(id);
+    }
+    this.byId.delete(id);
+    return { request: r, tokens: [], text: '', finishReason: 'abort' };
+  }
+
+  /** Plans one step. Call `update` (or `failStep`) with the engine's answer before the next. */
+  schedule(): StepPlan {
+    if (this.inFlight) throw new Error('schedule() called twice without update()');
+    for (const id of this.toRelease.splice(0)) this.engine.release(id);
+
+    const now = this.options.now();
+    let budget = this.options.maxStepTokens;
+    const decode: RequestId[] = [];
+    const prefill: PrefillChunk[] = [];
+    const chunk = (r: Request): void => {
+      const n = Math.min(this.options.prefillChunkTokens, r.numPromptTokens - r.numComputedTokens, budget);
+      prefill.push({ id: r.id, start: r.numComputedTokens, end: r.numComputedTokens + n });
+      budget -= n;
+    };
+
+    for (const r of this.running) if (!r.isPrefilling) decode.push(r.id);
+    budget -= decode.length;
+
+    const prefilling = this.running.filter((r) => r.isPrefilling).sort(this.byRank(now));
+    for (const r of prefilling) {
+      if (budget <= 0) break;
+      chunk(r);
+    }
+
+    this.waiting.sort(this.byRank(now));
+    while (this.waiting.length > 0 && this.running.length < this.maxBatch && budget > 0) {
+      const r = this.waiting[0];
+      const need = this.reservation(r);
+      // Head of line: a request that does not fit blocks those behind it, so it is not starved.
+      if (this.running.length > 0 && this.reserved + need > this.options.kvBudgetTokens) break;
+      this.waiting.shift();
+      let cached: number;
+      try {
+        cached = this.engine.add({ id: r.id, promptTokens: r.promptTokens, sampling: r.sampling }).cachedTokens;
+      } catch (e) {
+        this.byId.delete(r.id);
+        const error = asBatchError(e);
+        r.finish(RequestStatus.FinishedError, now, error);
+        this.outbox.push({ request: r, tokens: [], text: '', finishReason: 'error', error });
+        continue;
+      }
+      r.cachedTokens = Math.max(0, Math.min(cached, r.numPromptTokens - 1));
+      r.numComputedTokens = r.cachedTokens;
+      r.status = RequestStatus.Running;
+      this.running.push(r);
+      this.reserved += need;
+      chunk(r);
+    }
+
+    const plan = { decode, prefill };
+    if (decode.length > 0 || prefill.length > 0) this.inFlight = plan;
+    return plan;
+  }
+
+  /** Updates produced outside a step (admission failures); the runner delivers them after `schedule()`. */
+  takeUpdates(): RequestUpdate[] {
+    return this.outbox.splice(0);
+  }
+
+  /** Applies the engine's sampled tokens for the planned step; finished requests are released now. */
+  update(output: StepOutput): RequestUpdate[] {
+    const plan = this.takePlan();
+    const now = this.options.now();
+    const updates = this.outbox.splice(0);
+    const sampled: Request[] = [];
+    for (const c of plan.prefill) {
+      const r = this.live(c.id);
+      if (!r) continue;
+      r.numComputedTokens = c.end;
+      if (c.end === r.numPromptTokens) sampled.push(r);
+    }
+    for (const id of plan.decode) {
+      const r = this.live(id);
+      if (!r) continue;
+      r.numComputedTokens += 1;
+      sampled.push(r);
+    }
+    for (const r of sampled) {
+      const token = output.tokens.get(r.id);
+      if (token === undefined) {
+        updates.push(this.fail(r, new MlxBatchError('internal', `The engine sampled no token for request ${r.id}.`), now));
+        continue;
+      }
+      const out: TokenOutcome = r.appendToken(token, now, this.engine.contextLength);
+      if (out.finished) this.leave(r);
+      updates.push({ request: r, tokens: [token], text: out.text, finishReason: r.finishReason });
+    }
+    return updates;
+  }
+
+  /** The engine failed the planned step: every request in it fails; the others carry on. */
+  failStep(error: MlxBatchError): RequestUpdate[] {
+    const plan = this.takePlan();
+    const now = this.options.now();
+    const updates = this.outbox.splice(0);
+    const ids = new Set([...plan.decode, ...plan.prefill.map((c) => c.id)]);
+    for (const id of ids) {
+      const r = this.live(id);
+      if (r) updates.push(this.fail(r, error, now));
+    }
+    return updates;
+  }
+
+  private fail(r: Request, error: MlxBatchError, now: number): RequestUpdate {
+    r.finish(RequestStatus.FinishedError, now, error);
+    this.leave(r);
+    return { request: r, tokens: [], text: '', finishReason: 'error', error };
+  }
+
+  private takePlan(): StepPlan {
+    const plan = this.inFlight;
+    if (!plan) throw new Error('update() called without a scheduled step');
+    this.inFlight = undefined;
+    return plan;
+  }
+
+  /** A request still running (not aborted while the step was in flight). */
+  private live(id: RequestId): Request | undefined {
+    const r = this.byId.get(id);
+    return r && !r.isFinished && r.status === RequestStatus.Running ? r : undefined;
+  }
+
+  private leave(r: Request): void {
+    this.removeRunning(r);
+    this.byId.delete(r.id);
+    this.engine.release(r.id);
+  }
+
+  private removeRunning(r: Request): void {
+    const i = this.running.indexOf(r);
+    if (i < 0) return;
+    this.running.splice(i, 1);
+    this.reserved -= this.reservation(r);
+  }
+
+  private reservation(r: Request): number {
+    return Math.min(r.numPromptTokens + r.maxTokens, this.engine.contextLength);
+  }
+
+  /** Effective class index after aging (0 = interactive), then arrival order. */
+  effectiveClass(r: Request, now = this.options.now()): number {
+    const base = PRIORITIES.indexOf(r.priority);
+    const steps = this.options.agingMs > 0 ? Math.floor((now - r.arrivalMs) / this.options.agingMs) : 0;
+    return Math.max(0, base - steps);
+  }
+
+  private byRank(now: number): (a: Request, b: Request) => number {
+    return (a, b) => this.effectiveClass(a, now) - this.effectiveClass(b, now) || a.arrivalMs - b.arrivalMs;
+  }
+}
+
+export function asBatchError(e: unknown): MlxBatchError {
+  if (e instanceof MlxBatchError) return e;
+  return new MlxBatchError('internal', `The engine failed: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+function checkOptions(o: SchedulerOptions): void {
+  const int = (v: number, name: string, min: number): void => {
+    if (!Number.isInteger(v) || v < min) throw new MlxBatchError('validation', `${name} must be an integer >= ${min} (got ${v}).`, name);
+  };
+  int(o.maxBatch, 'maxBatch', 1);
+  int(o.prefillChunkTokens, 'prefillChunkTokens', 1);
+  int(o.maxWaiting, 'maxWaiting', 0);
+  if (!(o.kvBudgetTokens >= 1)) throw new MlxBatchError('validation', `kvBudgetTokens must be >= 1 (got ${o.kvBudgetTokens}).`, 'kvBudgetTokens');
+  if (!(o.agingMs >= 0)) throw new MlxBatchError('validation', `agingMs must be >= 0 (got ${o.agingMs}).`, 'agingMs');
+  int(o.maxStepTokens, 'maxStepTokens', o.maxBatch + 1);
+}
