@@ -1,0 +1,87 @@
+// Fill-in-the-middle: find the model's FIM tokens and build a prefix-suffix-middle prompt.
+import { MlxBatchError } from '../../shared/errors';
+import type { Tokenizer } from './tokenizer';
+
+export type FimStyle = 'qwen' | 'starcoder' | 'codellama';
+
+export interface FimTokens {
+  style: FimStyle;
+  prefixId: number;
+  suffixId: number;
+  middleId: number;
+  /** Ids that end an infill: the model's EOS plus the style's end and separator tokens present. */
+  stopIds: ReadonlySet<number>;
+}
+
+interface FimSpelling {
+  style: FimStyle;
+  prefix: string[];
+  suffix: string[];
+  middle: string[];
+  stops: string[];
+}
+
+// Qwen2.5-Coder (and our default model), StarCoder/SantaCoder, CodeLlama (spelled with and
+// without the SentencePiece space marker).
+const SPELLINGS: FimSpelling[] = [
+  { style: 'qwen', prefix: ['<|fim_prefix|>'], suffix: ['<|fim_suffix|>'], middle: ['<|fim_middle|>'],
+    stops: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|repo_name|>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'] },
+  { style: 'starcoder', prefix: ['<fim_prefix>', '<fim-prefix>'], suffix: ['<fim_suffix>', '<fim-suffix>'], middle: ['<fim_middle>', '<fim-middle>'],
+    stops: ['<|endoftext|>', '<fim_pad>', '<fim-pad>', '<file_sep>', '<reponame>', '<filename>', '<fim_prefix>', '<fim_suffix>', '<fim_middle>'] },
+  { style: 'codellama', prefix: ['▁<PRE>', '<PRE>'], suffix: ['▁<SUF>', '<SUF>'], middle: ['▁<MID>', '<MID>'],
+    stops: ['▁<EOT>', '<EOT>', '</s>'] },
+];
+
+export function detectFim(tokenizer: Tokenizer): FimTokens | undefined {
+  const first = (names: string[]) => names.map((n) => tokenizer.tokenToId(n)).find((id) => id !== undefined);
+  for (const s of SPELLINGS) {
+    const prefixId = first(s.prefix);
+    const suffixId = first(s.suffix);
+    const middleId = first(s.middle);
+    if (prefixId === undefined || suffixId === undefined || middleId === undefined) continue;
+    const stopIds = new Set(tokenizer.eosIds);
+    for (const name of s.stops) {
+      const id = tokenizer.tokenToId(name);
+      if (id !== undefined) stopIds.add(id);
+    }
+    return { style: s.style, prefixId, suffixId, middleId, stopIds };
+  }
+  return undefined;
+}
+
+export interface FimPrompt {
+  ids: number[];
+  stopIds: ReadonlySet<number>;
+}
+
+/**
+ * <PRE> prefix <SUF> suffix <MID>, after whatever encode puts first (BOS for CodeLlama).
+ * CodeLlama's suffix is encoded without SentencePiece's implicit leading space, as Meta's
+ * reference code does.
+ */
+export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: string): FimPrompt {
+  const fim = detectFim(tokenizer);
+  if (fim === undefined) {
+    throw new MlxBatchError('unsupported_feature',
+      `The model ${tokenizer.name} has no fill-in-the-middle tokens (such as <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>), so it cannot complete with a suffix`,
+      'suffix');
+  }
+  const suffixIds = fim.style === 'codellama' ? encodeWithoutLeadingSpace(tokenizer, suffix) : tokenizer.encode(suffix, { addSpecialTokens: false });
+  const ids = [
+    ...tokenizer.prefixIds,
+    fim.prefixId, ...tokenizer.encode(prefix, { addSpecialTokens: false }),
+    fim.suffixId, ...suffixIds,
+    fim.middleId,
+  ];
+  return { ids, stopIds: fim.stopIds };
+}
+
+// Encodes "\n" + text and drops the tokens of "\n", which leaves text without the space a
+// SentencePiece normalizer prepends (byte-fallback "\n" never merges with what follows).
+function encodeWithoutLeadingSpace(tokenizer: Tokenizer, text: string): number[] {
+  if (text.length === 0) return [];
+  const marker = tokenizer.encode('\n', { addSpecialTokens: false });
+  const ids = tokenizer.encode('\n' + text, { addSpecialTokens: false });
+  const startsWithMarker = marker.every((id, i) => ids[i] === id);
+  return startsWithMarker ? ids.slice(marker.length) : tokenizer.encode(text, { addSpecialTokens: false });
+}
