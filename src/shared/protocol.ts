@@ -144,6 +144,7 @@ export interface Health {
 /** GET/POST /v1/batching. POST takes `{enabled}`; both answer the current state. */
 export interface BatchingState {
   enabled: boolean;
+  /** Most requests running at once now: the configured max batch, or 1 while batching is off. */
   max_batch: number;
 }
 
@@ -199,8 +200,13 @@ export type BenchmarkEvent =
   | { type: 'result'; report: BenchmarkReport }
   | { type: 'error'; error: ErrorBody['error'] };
 
-/** Lines the server prints on stdout for its parent (one JSON object per line). */
+/**
+ * Lines the server prints on stdout for its parent (one JSON object per line), in this order:
+ * `listening` as soon as the port is bound (requests then get 503 until the model is loaded),
+ * `loading` progress, then `ready` (or `error` if loading failed, and the process exits 1).
+ */
 export type ServerEvent =
-  | { event: 'loading'; progress: number; message: string }
   | { event: 'listening'; url: string; model: string }
+  | { event: 'loading'; progress: number; message: string }
+  | { event: 'ready'; model: string; contextLength: number }
   | { event: 'error'; message: string; type: ErrorType };

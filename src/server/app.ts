@@ -1,0 +1,153 @@
+// The server process's life: bind, announce the URL on stdout, load the model (reporting
+// progress), serve, and shut down cleanly on SIGTERM or when the parent process goes away.
+import { MlxBatchError } from '../shared/errors';
+import type { ServerEvent } from '../shared/protocol';
+import { readTokenFile } from './http/auth';
+import { ServerState, type Logger } from './http/context';
+import { ApiServer } from './http/server';
+import type { InferenceService } from './http/service';
+import type { ServeOptions } from './serve-options';
+
+/** Loads the model and builds the service; `progress` takes a fraction in [0, 1]. */
+export type ServiceLoader = (options: ServeOptions, progress: (fraction: number, message: string) => void, log: Logger) => Promise<InferenceService>;
+
+export interface RunningServer {
+  url: string;
+  state: ServerState;
+  api: ApiServer;
+  /** Resolves when the model is loaded (rejects if loading failed). */
+  loaded: Promise<void>;
+  /** Drains (up to the drain timeout), closes and resolves with the exit code. */
+  shutdown(reason: string): Promise<number>;
+  /** Resolves with the exit code once the server has shut down, whatever the reason. */
+  done: Promise<number>;
+}
+
+export function stderrLogger(): Logger {
+  const line = (level: string, msg: string) => process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`);
+  return { info: (m) => line('info', m), warn: (m) => line('warn', m), error: (m) => line('error', m) };
+}
+
+/** One JSON line on stdout for the parent process. */
+export function announce(event: ServerEvent): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+export async function startServer(options: ServeOptions, load: ServiceLoader, log: Logger = stderrLogger()): Promise<RunningServer> {
+  const loopback = isLoopback(options.host);
+  if (!loopback && !options.allowRemote) {
+    throw new MlxBatchError('validation', `refusing to listen on ${options.host}: it is reachable from other machines. Pass --allow-remote to do it anyway (and --token-file to require a token)`, 'host');
+  }
+  const token = options.tokenFile ? readTokenFile(options.tokenFile) : undefined;
+  if (!loopback) {
+    log.warn(`listening on ${options.host}, reachable from other machines${token ? '' : ' WITHOUT any authentication (no --token-file)'}`);
+  }
+  const state = new ServerState(options.model);
+  const api = new ApiServer(state, {
+    token,
+    bodyLimit: options.bodyLimit,
+    defaultCompletionTokens: options.defaultCompletionTokens,
+    statsIntervalMs: options.statsIntervalMs,
+    allowedHosts: loopback ? new Set<string>() : undefined,
+  }, log);
+  const url = await api.listen(options.host, options.port);
+  announce({ event: 'listening', url, model: options.model });
+  log.info(`listening on ${url}${token ? ' (bearer token required)' : ''}`);
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let shuttingDown: Promise<number> | undefined;
+  const cleanups: (() => void)[] = [];
+
+  const shutdown = (reason: string): Promise<number> => {
+    shuttingDown ??= (async () => {
+      log.info(`shutting down (${reason}): draining for up to ${options.drainTimeoutMs / 1000}s`);
+      state.status = 'draining';
+      for (const c of cleanups) c();
+      let code = 0;
+      if (state.service) {
+        const drained = await Promise.race([
+          state.service.drain().then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), options.drainTimeoutMs).unref()),
+        ]);
+        if (!drained) log.warn('drain timeout: closing the remaining requests');
+      }
+      await api.close(1000);
+      if (state.loadError) code = 1;
+      log.info('stopped');
+      resolveDone(code);
+      return code;
+    })();
+    return shuttingDown;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    void shutdown(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  cleanups.push(() => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  });
+  cleanups.push(watchParent(options.parentPid, () => void shutdown('parent process exited'), log));
+
+  const loaded = (async () => {
+    const t0 = performance.now();
+    const progress = (fraction: number, message: string) => {
+      state.progress = Math.max(0, Math.min(1, fraction));
+      announce({ event: 'loading', progress: state.progress, message });
+    };
+    try {
+      const service = await load(options, progress, log);
+      if (shuttingDown) return;
+      state.ready(service);
+      announce({ event: 'ready', model: service.model.id, contextLength: service.model.contextLength });
+      log.info(`model ${service.model.id} ready in ${((performance.now() - t0) / 1000).toFixed(1)}s (context ${service.model.contextLength})`);
+    } catch (e) {
+      const err = e instanceof MlxBatchError ? e : new MlxBatchError('internal', (e as Error)?.message ?? String(e));
+      state.loadError = err;
+      announce({ event: 'error', message: err.message, type: err.type });
+      log.error(`loading ${options.model} failed: ${err.message}`);
+      throw err;
+    }
+  })();
+  loaded.catch(() => void shutdown('the model failed to load'));
+  return { url, state, api, loaded, shutdown, done };
+}
+
+/**
+ * Exits with the parent: polls the parent pid (given, or ours at start) once a second, so no
+ * orphaned server keeps a model in memory after the editor is gone.
+ */
+function watchParent(parentPid: number | undefined, onGone: () => void, log: Logger): () => void {
+  const initial = process.ppid;
+  const alive = (): boolean => {
+    if (parentPid !== undefined) {
+      try {
+        process.kill(parentPid, 0);
+        return true;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    return process.ppid === initial;
+  };
+  const timer = setInterval(() => {
+    if (alive()) return;
+    log.warn('parent process is gone');
+    clearInterval(timer);
+    onGone();
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,37 @@
+// POST /v1/chat/completions: messages rendered by the model's chat template.
+import type { ChatCompletionChunk, ChatCompletionResponse } from '../../../shared/protocol';
+import type { Handler } from '../context';
+import { readJson } from '../body';
+import { chatPrompt } from '../prompt';
+import { parseChat } from '../requests';
+import { runGeneration, type ResponseFormat } from './generation';
+
+const FORMAT: ResponseFormat = {
+  idPrefix: 'chatcmpl',
+  chunk: (base, text, first): ChatCompletionChunk => ({
+    ...base,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta: first ? { role: 'assistant', content: text } : { content: text }, finish_reason: null, logprobs: null }],
+  }),
+  finishChunk: (base, reason, usage): ChatCompletionChunk => ({
+    ...base,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta: {}, finish_reason: reason, logprobs: null }],
+    usage,
+  }),
+  usageChunk: (base, usage): ChatCompletionChunk => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
+  full: (base, text, reason, usage): ChatCompletionResponse => ({
+    ...base,
+    object: 'chat.completion',
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: reason, logprobs: null }],
+    usage,
+  }),
+};
+
+export const chatHandler: Handler = async (ctx) => {
+  const service = ctx.state.requireService();
+  const body = await readJson(ctx.req, ctx.options.bodyLimit);
+  const opts = parseChat(body, ctx.req, service.model);
+  const prompt = chatPrompt(service, opts.messages, opts.maxTokens, opts.truncateLeft, Infinity);
+  await runGeneration(ctx, service, opts, prompt, FORMAT);
+};

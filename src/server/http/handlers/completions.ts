@@ -1,0 +1,30 @@
+// POST /v1/completions: plain and fill-in-the-middle (`suffix`) completions.
+import type { CompletionResponse, Usage } from '../../../shared/protocol';
+import type { Handler } from '../context';
+import { readJson } from '../body';
+import { completionPrompt } from '../prompt';
+import { parseCompletion } from '../requests';
+import { runGeneration, type Base, type ResponseFormat } from './generation';
+
+const completion = (base: Base, text: string, reason: 'stop' | 'length' | null, usage?: Usage | null): CompletionResponse => ({
+  ...base,
+  object: 'text_completion',
+  choices: [{ index: 0, text, finish_reason: reason, logprobs: null }],
+  ...(usage !== undefined ? { usage } : {}),
+});
+
+const FORMAT: ResponseFormat = {
+  idPrefix: 'cmpl',
+  chunk: (base, text) => completion(base, text, null),
+  finishChunk: (base, reason, usage) => completion(base, '', reason, usage),
+  usageChunk: (base, usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
+  full: (base, text, reason, usage) => completion(base, text, reason, usage),
+};
+
+export const completionsHandler: Handler = async (ctx) => {
+  const service = ctx.state.requireService();
+  const body = await readJson(ctx.req, ctx.options.bodyLimit);
+  const opts = parseCompletion(body, ctx.req, service.model);
+  const prompt = completionPrompt(service, opts.prompt, opts.suffix, opts.maxTokens, opts.truncateLeft, ctx.options.defaultCompletionTokens);
+  await runGeneration(ctx, service, opts, prompt, FORMAT, opts.echo ? opts.prompt : '');
+};

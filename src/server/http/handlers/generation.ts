@@ -1,0 +1,127 @@
+// Runs one generation request for either OpenAI endpoint: submits it to the batch, streams
+// deltas as server-sent events or collects them, and cancels it when the client goes away.
+import { randomBytes } from 'node:crypto';
+import type { Usage } from '../../../shared/protocol';
+import type { RequestContext } from '../context';
+import { errorBody, sendJson, toMlxError } from '../errors';
+import type { CommonOptions } from '../requests';
+import type { FittedPrompt } from '../prompt';
+import type { GenerateEvent, InferenceService, TokenUsage } from '../service';
+import { SseStream } from '../sse';
+
+/** How one endpoint shapes its chunks and its final response. */
+export interface ResponseFormat {
+  idPrefix: string;
+  /** A streamed chunk carrying a text delta (first = the first chunk of the stream). */
+  chunk(base: Base, text: string, first: boolean): unknown;
+  /** The streamed chunk carrying the finish reason (usage: null when a usage chunk follows). */
+  finishChunk(base: Base, reason: 'stop' | 'length', usage: Usage | null): unknown;
+  /** The usage-only chunk of `stream_options.include_usage`. */
+  usageChunk(base: Base, usage: Usage): unknown;
+  /** The whole response without `stream`. */
+  full(base: Base, text: string, reason: 'stop' | 'length', usage: Usage): unknown;
+}
+
+export interface Base {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function toUsage(u: TokenUsage): Usage {
+  return {
+    prompt_tokens: u.prompt,
+    completion_tokens: u.completion,
+    total_tokens: u.prompt + u.completion,
+    prompt_tokens_details: { cached_tokens: u.cached },
+  };
+}
+
+export async function runGeneration(
+  ctx: RequestContext, service: InferenceService, opts: CommonOptions, prompt: FittedPrompt,
+  format: ResponseFormat, prefixText = '',
+): Promise<void> {
+  const { res, metrics } = ctx;
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) {
+      metrics.aborted += 1;
+      abort.abort();
+    }
+  };
+  res.on('close', onClose);
+  const base: Base = {
+    id: `${format.idPrefix}-${randomBytes(12).toString('hex')}`,
+    created: Math.floor(Date.now() / 1000),
+    model: service.model.id,
+  };
+  // Submitting throws at once when the queue is full, before any header is written.
+  const events = service.generate({
+    id: ctx.id,
+    promptTokens: prompt.tokens,
+    maxTokens: prompt.maxTokens,
+    sampling: opts.sampling,
+    stop: opts.stop,
+    priority: opts.priority,
+    ignoreEos: opts.ignoreEos,
+  }, abort.signal);
+  try {
+    if (opts.stream) await stream(ctx, events, opts, format, base, prefixText);
+    else await collect(ctx, events, format, base, prefixText);
+  } finally {
+    res.off('close', onClose);
+    metrics.duration.observe((performance.now() - ctx.arrived) / 1000);
+  }
+}
+
+async function stream(
+  ctx: RequestContext, events: AsyncIterable<GenerateEvent>, opts: CommonOptions,
+  format: ResponseFormat, base: Base, prefixText: string,
+): Promise<void> {
+  const sse = new SseStream(ctx.res);
+  let first = true;
+  const delta = (text: string) => {
+    sse.send(format.chunk(base, text, first));
+    first = false;
+  };
+  try {
+    if (prefixText) delta(prefixText);
+    for await (const e of events) {
+      if (sse.closed) break;
+      if (e.type === 'delta') {
+        if (e.text) delta(e.text);
+      } else {
+        const usage = toUsage(e.usage);
+        if (first) sse.send(format.chunk(base, '', true));
+        sse.send(format.finishChunk(base, e.reason, opts.includeUsage ? null : usage));
+        if (opts.includeUsage) sse.send(format.usageChunk(base, usage));
+        sse.end(true);
+        return;
+      }
+    }
+    sse.end(false);
+  } catch (e) {
+    // Headers are out: report the error as one event (OpenAI clients raise it), then close.
+    const err = toMlxError(e);
+    ctx.metrics.error(err.type);
+    if (err.type === 'internal') ctx.log.error(`[${ctx.id}] ${(e as Error).stack ?? String(e)}`);
+    sse.send(errorBody(err, ctx.id));
+    sse.end(false);
+  }
+}
+
+async function collect(
+  ctx: RequestContext, events: AsyncIterable<GenerateEvent>, format: ResponseFormat, base: Base, prefixText: string,
+): Promise<void> {
+  let text = prefixText;
+  for await (const e of events) {
+    if (e.type === 'delta') {
+      text += e.text;
+    } else {
+      sendJson(ctx.res, 200, format.full(base, text, e.reason, toUsage(e.usage)));
+      return;
+    }
+  }
+  // The stream ended without a finish: the client is gone, nothing to answer.
+  if (!ctx.res.destroyed) ctx.res.destroy();
+}

@@ -1,0 +1,147 @@
+// Turns an OpenAI request body into validated generation options. Prompt tokens and the
+// context check come later (prompt.ts), once the model's tokenizer has seen the prompt.
+import type { IncomingMessage } from 'node:http';
+import { MlxBatchError } from '../../shared/errors';
+import { PRIORITY_HEADER, type ChatMessage } from '../../shared/protocol';
+import { PRIORITIES, type Priority, type SamplingParams } from '../../batching/request-types';
+import { optBool, optEnum, optInt, optNumber, optObject, optStop, optString, describe } from './fields';
+import type { ModelInfo } from './service';
+
+type Body = Record<string, unknown>;
+
+/** Longest prompt or message text accepted, in characters (the body limit bounds it too). */
+const MAX_TEXT = 4 << 20;
+const MAX_MESSAGES = 1024;
+
+export interface CommonOptions {
+  sampling: SamplingParams;
+  /** As asked; undefined means the endpoint's default. */
+  maxTokens: number | undefined;
+  stop: string[];
+  stream: boolean;
+  includeUsage: boolean;
+  priority: Priority;
+  truncateLeft: boolean;
+  ignoreEos: boolean;
+}
+
+export interface CompletionOptions extends CommonOptions {
+  prompt: string;
+  suffix: string | undefined;
+  echo: boolean;
+}
+
+export interface ChatOptions extends CommonOptions {
+  messages: ChatMessage[];
+}
+
+const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
+
+export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo): CommonOptions {
+  const name = optString(body, 'model', 1024);
+  if (name !== undefined && name !== model.id) {
+    throw new MlxBatchError('model_not_found', `model "${name}" is not loaded; this server serves "${model.id}" (see GET /v1/models)`, 'model');
+  }
+  const n = optInt(body, 'n', 1, 128);
+  if (n !== undefined && n !== 1) throw new MlxBatchError('unsupported_feature', '"n" must be 1: one choice per request is supported', 'n');
+  if (present(body.logprobs) && body.logprobs !== false) {
+    throw new MlxBatchError('unsupported_feature', '"logprobs" is not supported', 'logprobs');
+  }
+  if (present(body.top_logprobs)) throw new MlxBatchError('unsupported_feature', '"top_logprobs" is not supported', 'top_logprobs');
+  for (const key of ['presence_penalty', 'frequency_penalty']) {
+    const v = optNumber(body, key, -2, 2);
+    if (v !== undefined && v !== 0) throw new MlxBatchError('unsupported_feature', `"${key}" is not supported (only 0)`, key);
+  }
+  if (present(body.best_of) && body.best_of !== 1) throw new MlxBatchError('unsupported_feature', '"best_of" must be 1', 'best_of');
+  optString(body, 'user', 1024);
+
+  const maxTokens = optInt(body, 'max_tokens', 1, 1 << 30) ?? optInt(body, 'max_completion_tokens', 1, 1 << 30);
+  const temperature = optNumber(body, 'temperature', 0, 2) ?? 1;
+  const topP = optNumber(body, 'top_p', 0, 1) ?? 1;
+  if (topP === 0) throw new MlxBatchError('validation', '"top_p" must be greater than 0', 'top_p');
+  const topK = optInt(body, 'top_k', 0, 1 << 20) ?? 0;
+  const seed = optInt(body, 'seed', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const stream = optBool(body, 'stream') ?? false;
+  const streamOptions = optObject(body, 'stream_options');
+  const includeUsage = streamOptions ? optBool(streamOptions, 'include_usage') ?? false : false;
+  if (streamOptions && !stream) throw new MlxBatchError('validation', '"stream_options" is only allowed with "stream": true', 'stream_options');
+  const truncate = optEnum(body, 'truncate_prompt', ['left', 'none'] as const) ?? 'none';
+  return {
+    sampling: { temperature, topP, topK, ...(seed !== undefined ? { seed } : {}) },
+    maxTokens,
+    stop: optStop(body, 'stop'),
+    stream,
+    includeUsage,
+    priority: priorityOf(body, req),
+    truncateLeft: truncate === 'left',
+    ignoreEos: optBool(body, 'ignore_eos') ?? false,
+  };
+}
+
+/** Header `x-mlx-batch-priority` wins over the body field; default `normal`. */
+function priorityOf(body: Body, req: IncomingMessage): Priority {
+  const header = req.headers[PRIORITY_HEADER];
+  if (header !== undefined) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!(PRIORITIES as readonly string[]).includes(v)) {
+      throw new MlxBatchError('validation', `header ${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')} (got "${v}")`, PRIORITY_HEADER);
+    }
+    return v as Priority;
+  }
+  return optEnum(body, 'priority', PRIORITIES) ?? 'normal';
+}
+
+export function parseCompletion(body: Body, req: IncomingMessage, model: ModelInfo): CompletionOptions {
+  const common = parseCommon(body, req, model);
+  let prompt = body.prompt;
+  if (Array.isArray(prompt)) {
+    if (prompt.length !== 1) throw new MlxBatchError('unsupported_feature', '"prompt" must be one string (batches of prompts are not supported: send one request each)', 'prompt');
+    prompt = prompt[0];
+  }
+  if (typeof prompt !== 'string') throw new MlxBatchError('validation', `"prompt" must be a string (got ${prompt === undefined ? 'nothing' : describe(prompt)})`, 'prompt');
+  if (prompt.length > MAX_TEXT) throw new MlxBatchError('validation', `"prompt" is longer than ${MAX_TEXT} characters`, 'prompt');
+  const suffix = optString(body, 'suffix', MAX_TEXT);
+  const echo = optBool(body, 'echo') ?? false;
+  if (echo && suffix !== undefined) throw new MlxBatchError('unsupported_feature', '"echo" cannot be combined with "suffix"', 'echo');
+  if (prompt === '' && !suffix) throw new MlxBatchError('validation', '"prompt" must not be empty', 'prompt');
+  return { ...common, prompt, suffix: suffix === '' ? undefined : suffix, echo };
+}
+
+export function parseChat(body: Body, req: IncomingMessage, model: ModelInfo): ChatOptions {
+  const common = parseCommon(body, req, model);
+  const raw = body.messages;
+  if (!Array.isArray(raw) || raw.length === 0) throw new MlxBatchError('validation', '"messages" must be a non-empty array', 'messages');
+  if (raw.length > MAX_MESSAGES) throw new MlxBatchError('validation', `"messages" may hold at most ${MAX_MESSAGES} messages`, 'messages');
+  const messages = raw.map((m: unknown, i): ChatMessage => {
+    const param = `messages[${i}]`;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new MlxBatchError('validation', `"${param}" must be an object with "role" and "content"`, param);
+    const msg = m as Body;
+    const role = optEnum(msg, 'role', ROLES);
+    if (role === undefined) throw new MlxBatchError('validation', `"${param}.role" is required`, `${param}.role`);
+    return { role, content: contentText(msg.content, `${param}.content`) };
+  });
+  return { ...common, messages };
+}
+
+/** Message content: a string, or OpenAI's array of `{type: 'text', text}` parts. */
+function contentText(content: unknown, param: string): string {
+  if (typeof content === 'string') {
+    if (content.length > MAX_TEXT) throw new MlxBatchError('validation', `"${param}" is too long`, param);
+    return content;
+  }
+  if (content === null || content === undefined) return '';
+  if (Array.isArray(content)) {
+    return content.map((part: unknown, i) => {
+      const p = part as Body | null;
+      if (typeof p !== 'object' || p === null || p.type !== 'text' || typeof p.text !== 'string') {
+        throw new MlxBatchError('unsupported_feature', `"${param}[${i}]" must be {"type": "text", "text": ...}: only text content is supported`, `${param}[${i}]`);
+      }
+      return p.text;
+    }).join('');
+  }
+  throw new MlxBatchError('validation', `"${param}" must be a string or an array of text parts (got ${describe(content)})`, param);
+}
+
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null;
+}

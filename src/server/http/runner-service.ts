@@ -1,0 +1,95 @@
+// InferenceService over the batch runner (src/batching/runner.ts) and a model's tokenizer.
+import type { IncrementalDecoder } from '../../batching/request-types';
+import { runComparisonBenchmark, runnerTarget, benchmarkPrompts } from '../../batching/benchmark';
+import type { Runner } from '../../batching/runner';
+import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage } from '../../shared/protocol';
+import type { GenerateEvent, GenerateParams, InferenceService, ModelInfo } from './service';
+
+/** What the service needs of a tokenizer. */
+export interface PromptTokenizer {
+  encode(text: string): number[];
+  /** Renders the chat template (generation prompt added) and encodes it. */
+  encodeChat(messages: ChatMessage[]): number[];
+  /** Fill-in-the-middle prompt; throws `unsupported_feature` for a model without FIM tokens. */
+  encodeFim(prefix: string, suffix: string): number[];
+  readonly eosTokenIds: readonly number[];
+  decoder(): IncrementalDecoder;
+}
+
+export interface RunnerServiceOptions {
+  /** 'cpu' or 'metal', reported by benchmarks. */
+  backend: string;
+  /** Defaults of POST /v1/benchmark. */
+  benchmarkConcurrency: number[];
+  benchmarkMaxTokens: number;
+}
+
+export class RunnerService implements InferenceService {
+  constructor(
+    readonly model: ModelInfo,
+    private readonly runner: Runner,
+    private readonly tokenizer: PromptTokenizer,
+    private readonly options: RunnerServiceOptions,
+  ) {}
+
+  completionPrompt(prompt: string, suffix: string | undefined): number[] {
+    return suffix === undefined ? this.tokenizer.encode(prompt) : this.tokenizer.encodeFim(prompt, suffix);
+  }
+
+  chatPrompt(messages: ChatMessage[]): number[] {
+    return this.tokenizer.encodeChat(messages);
+  }
+
+  generate(params: GenerateParams, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+    const stream = this.runner.submit({
+      id: params.id,
+      promptTokens: params.promptTokens,
+      maxTokens: params.maxTokens,
+      sampling: params.sampling,
+      priority: params.priority,
+      stop: params.stop,
+      eosTokenIds: this.tokenizer.eosTokenIds,
+      ignoreEos: params.ignoreEos,
+      decoder: this.tokenizer.decoder(),
+    }, signal);
+    return (async function* () {
+      for await (const e of stream) {
+        if (e.type === 'delta') {
+          yield { type: 'delta', text: e.text };
+        } else if (e.finishReason !== 'abort') {
+          const u = e.usage;
+          yield { type: 'finish', reason: e.finishReason, usage: { prompt: u.promptTokens, completion: u.completionTokens, cached: u.cachedTokens } };
+        }
+      }
+    })();
+  }
+
+  stats() {
+    return this.runner.stats();
+  }
+
+  metrics() {
+    return this.runner.metrics();
+  }
+
+  setBatching(enabled: boolean): void {
+    this.runner.setBatching(enabled);
+  }
+
+  benchmark(req: BenchmarkRequest, onEvent: (e: BenchmarkEvent) => void, signal: AbortSignal): Promise<BenchmarkReport> {
+    const target = runnerTarget(this.runner, this.tokenizer, 'background');
+    return runComparisonBenchmark(target, {
+      model: this.model.id,
+      concurrencies: req.concurrency ?? this.options.benchmarkConcurrency,
+      maxTokens: req.max_tokens ?? this.options.benchmarkMaxTokens,
+      prompts: benchmarkPrompts(req.prompts ?? ['short', 'medium']),
+      backend: this.options.backend,
+      signal,
+      onProgress: (p) => onEvent({ type: 'progress', mode: p.mode, concurrency: p.concurrency, done: p.done, total: p.total }),
+    });
+  }
+
+  drain(): Promise<void> {
+    return this.runner.drain();
+  }
+}

@@ -1,0 +1,72 @@
+// The options of `mlx-batch serve` (and of dist/server.js, which takes the same arguments).
+import { MlxBatchError } from '../shared/errors';
+import { intFlag, parseFlags, requireFlag } from './cli/command';
+
+export interface ServeOptions {
+  /** Model folder or Hugging Face id in the local cache. */
+  model: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  maxBatch: number;
+  kvBudgetTokens: number;
+  /** Most requests waiting for a row; past it, 429. */
+  maxWaiting: number;
+  batching: boolean;
+  /** File whose first line is the bearer token every request must carry. */
+  tokenFile: string | undefined;
+  /** Needed to listen on a non-loopback address. */
+  allowRemote: boolean;
+  bodyLimit: number;
+  /** Default max_tokens of /v1/completions. */
+  defaultCompletionTokens: number;
+  /** How long SIGTERM waits for running requests. */
+  drainTimeoutMs: number;
+  statsIntervalMs: number;
+  /** Exit when this process is gone (default: when our parent changes). */
+  parentPid: number | undefined;
+}
+
+export const SERVE_USAGE = 'mlx-batch serve --model M [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget 65536] ' +
+  '[--max-waiting 256] [--no-batching] [--token-file F] [--allow-remote] [--body-limit 1048576] [--max-tokens-default 16] ' +
+  '[--drain-timeout 30] [--parent-pid PID]';
+
+const FLAGS = {
+  model: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'max-batch': { type: 'string' },
+  'kv-budget': { type: 'string' },
+  'max-waiting': { type: 'string' },
+  'no-batching': { type: 'boolean' },
+  'token-file': { type: 'string' },
+  'allow-remote': { type: 'boolean' },
+  'body-limit': { type: 'string' },
+  'max-tokens-default': { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  'stats-interval-ms': { type: 'string' },
+  'parent-pid': { type: 'string' },
+} as const;
+
+export function parseServeOptions(argv: string[]): ServeOptions {
+  const f = parseFlags(argv, FLAGS, SERVE_USAGE);
+  const port = intFlag(f.port, 'port', 0, 0);
+  if (port > 65535) throw new MlxBatchError('validation', '--port must be at most 65535', 'port');
+  const parentPid = f['parent-pid'] === undefined ? undefined : intFlag(f['parent-pid'], 'parent-pid', 0, 1);
+  return {
+    model: requireFlag(f.model, 'model', SERVE_USAGE),
+    host: f.host ?? '127.0.0.1',
+    port,
+    maxBatch: intFlag(f['max-batch'], 'max-batch', 8, 1),
+    kvBudgetTokens: intFlag(f['kv-budget'], 'kv-budget', 65_536, 1),
+    maxWaiting: intFlag(f['max-waiting'], 'max-waiting', 256, 0),
+    batching: !f['no-batching'],
+    tokenFile: f['token-file'],
+    allowRemote: f['allow-remote'] ?? false,
+    bodyLimit: intFlag(f['body-limit'], 'body-limit', 1 << 20, 1024),
+    defaultCompletionTokens: intFlag(f['max-tokens-default'], 'max-tokens-default', 16, 1),
+    drainTimeoutMs: intFlag(f['drain-timeout'], 'drain-timeout', 30, 0) * 1000,
+    statsIntervalMs: intFlag(f['stats-interval-ms'], 'stats-interval-ms', 500, 50),
+    parentPid,
+  };
+}

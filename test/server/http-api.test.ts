@@ -1,0 +1,195 @@
+// The OpenAI-compatible endpoints over the real runner with a deterministic engine: shapes,
+// usage, streaming, FIM, stop strings, context limits and the info endpoints.
+import assert from 'node:assert/strict';
+import { metric, post, readSse, sseJson, startTestServer, type TestServer } from './helpers/harness';
+
+describe('server: OpenAI endpoints', () => {
+  let s: TestServer;
+  before(async () => { s = await startTestServer(); });
+  after(async () => { await s.close(); });
+
+  it('answers a completion with text, finish_reason and usage', async () => {
+    const res = await post(`${s.url}/v1/completions`, { prompt: 'xa', max_tokens: 5, temperature: 0 });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('x-request-id') ?? '', /^req-/);
+    const body = await res.json();
+    assert.equal(body.object, 'text_completion');
+    assert.equal(body.model, 'test-model');
+    assert.match(body.id, /^cmpl-/);
+    assert.deepEqual(body.choices, [{ index: 0, text: 'bcdef', finish_reason: 'length', logprobs: null }]);
+    assert.deepEqual(body.usage, { prompt_tokens: 2, completion_tokens: 5, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  it('uses 16 tokens by default for completions', async () => {
+    const body = await (await post(`${s.url}/v1/completions`, { prompt: 'a' })).json();
+    assert.equal(body.usage.completion_tokens, 16);
+  });
+
+  it('streams a completion as server-sent events ending with [DONE]', async () => {
+    const res = await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 4, stream: true });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const frames = await readSse(res);
+    assert.equal(frames.at(-1), '[DONE]');
+    const chunks = sseJson(frames);
+    assert.equal(chunks.map((c) => c.choices[0].text).join(''), 'bcde');
+    const last = chunks.at(-1);
+    assert.equal(last.choices[0].finish_reason, 'length');
+    assert.equal(last.usage.completion_tokens, 4, 'the finish chunk carries usage when no usage chunk is asked for');
+    assert.ok(chunks.slice(0, -1).every((c) => c.choices[0].finish_reason === null));
+    assert.equal(new Set(chunks.map((c) => c.id)).size, 1, 'one id for the whole stream');
+  });
+
+  it('streams a chat with a role chunk first and a usage chunk with include_usage', async () => {
+    const res = await post(`${s.url}/v1/chat/completions`, {
+      messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }],
+      max_tokens: 3, stream: true, stream_options: { include_usage: true },
+    });
+    const chunks = sseJson(await readSse(res));
+    assert.equal(chunks[0].object, 'chat.completion.chunk');
+    assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+    const usageChunk = chunks.at(-1);
+    assert.deepEqual(usageChunk.choices, []);
+    const promptLen = [...'<system>be brief<user>hi<assistant>'].length;
+    assert.equal(usageChunk.usage.prompt_tokens, promptLen);
+    assert.equal(usageChunk.usage.completion_tokens, 3);
+    const finish = chunks.at(-2);
+    assert.equal(finish.choices[0].finish_reason, 'length');
+    assert.equal(finish.usage, null);
+    // '<assistant>' ends with '>', so the letters start at 'a'.
+    assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), 'abc');
+  });
+
+  it('answers a chat without streaming', async () => {
+    const body = await (await post(`${s.url}/v1/chat/completions`, { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], max_tokens: 2 })).json();
+    assert.equal(body.object, 'chat.completion');
+    assert.deepEqual(body.choices[0].message, { role: 'assistant', content: 'ab' });
+    assert.equal(body.usage.total_tokens, body.usage.prompt_tokens + 2);
+  });
+
+  it('ends at a stop string, which is not part of the text', async () => {
+    const body = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 10, stop: ['e', 'zz'] })).json();
+    assert.equal(body.choices[0].text, 'bcd');
+    assert.equal(body.choices[0].finish_reason, 'stop');
+  });
+
+  it('builds a fill-in-the-middle prompt from suffix', async () => {
+    const body = await (await post(`${s.url}/v1/completions`, { prompt: 'def f(', suffix: ')\n', max_tokens: 2 })).json();
+    assert.equal(body.usage.prompt_tokens, [...'<PRE>def f(<SUF>)\n<MID>'].length);
+  });
+
+  it('echoes the prompt when asked', async () => {
+    const body = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 2, echo: true })).json();
+    assert.equal(body.choices[0].text, 'abc');
+  });
+
+  it('rejects a prompt longer than the context, unless truncate_prompt is left', async () => {
+    const long = 'a'.repeat(600);
+    const res = await post(`${s.url}/v1/completions`, { prompt: long, max_tokens: 4 });
+    assert.equal(res.status, 400);
+    const err = (await res.json()).error;
+    assert.equal(err.type, 'context_length_exceeded');
+    assert.equal(err.param, 'prompt');
+    assert.match(err.message, /600 tokens.*512/);
+    const ok = await (await post(`${s.url}/v1/completions`, { prompt: long, max_tokens: 4, truncate_prompt: 'left' })).json();
+    assert.equal(ok.usage.prompt_tokens, 508);
+    assert.equal(ok.usage.completion_tokens, 4);
+  });
+
+  it('drops the oldest chat messages when truncating a chat', async () => {
+    const messages = [
+      { role: 'system', content: 'S' },
+      { role: 'user', content: 'x'.repeat(400) },
+      { role: 'assistant', content: 'y'.repeat(100) },
+      { role: 'user', content: 'last' },
+    ];
+    assert.equal((await post(`${s.url}/v1/chat/completions`, { messages, max_tokens: 8 })).status, 400);
+    const body = await (await post(`${s.url}/v1/chat/completions`, { messages, max_tokens: 8, truncate_prompt: 'left' })).json();
+    assert.equal(body.usage.prompt_tokens, [...'<system>S<assistant>' + 'y'.repeat(100) + '<user>last<assistant>'].length);
+  });
+
+  it('caps max_tokens by the room left in the context', async () => {
+    const body = await (await post(`${s.url}/v1/completions`, { prompt: 'a'.repeat(509), max_tokens: 100 })).json();
+    assert.equal(body.usage.completion_tokens, 3);
+    assert.equal(body.choices[0].finish_reason, 'length');
+  });
+
+  it('answers OpenAI-style errors for unsupported fields and other models', async () => {
+    const cases: [unknown, number, string, string][] = [
+      [{ prompt: 'a', n: 2 }, 400, 'unsupported_feature', 'n'],
+      [{ prompt: 'a', logprobs: 2 }, 400, 'unsupported_feature', 'logprobs'],
+      [{ prompt: 'a', model: 'gpt-4' }, 404, 'model_not_found', 'model'],
+      [{ prompt: 'a', temperature: 'hot' }, 400, 'validation', 'temperature'],
+      [{ prompt: 42 }, 400, 'validation', 'prompt'],
+      [{ prompt: ['a', 'b'] }, 400, 'unsupported_feature', 'prompt'],
+      [{ prompt: 'a', stop: ['a', 'b', 'c', 'd', 'e'] }, 400, 'validation', 'stop'],
+      [{ prompt: 'a', priority: 'urgent' }, 400, 'validation', 'priority'],
+      [{ prompt: 'a', stream_options: { include_usage: true } }, 400, 'validation', 'stream_options'],
+    ];
+    for (const [body, status, type, param] of cases) {
+      const res = await post(`${s.url}/v1/completions`, body);
+      assert.equal(res.status, status, JSON.stringify(body));
+      const err = (await res.json()).error;
+      assert.equal(err.type, type, JSON.stringify(body));
+      assert.equal(err.param, param, JSON.stringify(body));
+      assert.equal(err.code, type);
+      assert.ok(err.message.length > 10);
+    }
+  });
+
+  it('takes the priority class from the header, and rejects a bad one', async () => {
+    assert.equal((await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 1 }, { 'x-mlx-batch-priority': 'interactive' })).status, 200);
+    const res = await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 1 }, { 'x-mlx-batch-priority': 'now' });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.param, 'x-mlx-batch-priority');
+  });
+
+  it('lists the model and reports health', async () => {
+    const models = await (await fetch(`${s.url}/v1/models`)).json();
+    assert.deepEqual(models, { object: 'list', data: [{ id: 'test-model', object: 'model', created: 1_700_000_000, owned_by: 'mlx-batch', context_length: 512 }] });
+    const health = await fetch(`${s.url}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ready', model: 'test-model' });
+  });
+
+  it('switches batching off and on', async () => {
+    assert.deepEqual(await (await fetch(`${s.url}/v1/batching`)).json(), { enabled: true, max_batch: 8 });
+    const off = await post(`${s.url}/v1/batching`, { enabled: false });
+    try {
+      assert.deepEqual(await off.json(), { enabled: false, max_batch: 1 }, 'one request at a time while off');
+      assert.equal(s.runner.batching, false);
+      assert.equal((await post(`${s.url}/v1/batching`, { enabled: 'yes' })).status, 400);
+    } finally {
+      assert.deepEqual(await (await post(`${s.url}/v1/batching`, { enabled: true })).json(), { enabled: true, max_batch: 8 });
+    }
+    assert.equal(s.runner.batching, true);
+  });
+
+  it('serves Prometheus metrics', async () => {
+    const res = await fetch(`${s.url}/metrics`);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const page = await res.text();
+    assert.ok(metric(page, 'mlx_batch_generated_tokens_total') > 20);
+    assert.equal(metric(page, 'mlx_batch_requests_running'), 0);
+    assert.equal(metric(page, 'mlx_batch_requests_waiting'), 0);
+    assert.ok(metric(page, 'mlx_batch_batch_size_bucket{le="+Inf"}') > 0);
+    assert.ok(metric(page, 'mlx_batch_time_to_first_token_seconds_count') > 0);
+    assert.ok(metric(page, 'mlx_batch_errors_total{type="validation"}') >= 4);
+    assert.ok(metric(page, 'mlx_batch_http_requests_total{route="/v1/completions",code="200"}') > 5);
+    for (const line of page.split('\n').filter((l) => l && !l.startsWith('#'))) {
+      assert.match(line, /^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eInfNa]+$/, line);
+    }
+  });
+
+  it('streams live stats', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${s.url}/v1/stats/stream`, { signal: abort.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    while ((text.match(/\n\n/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const first = JSON.parse(text.split('\n\n')[0].slice(6));
+    assert.deepEqual(Object.keys(first).sort(), ['batching', 'max_batch', 'memory_mb', 'requests_total', 'running', 'tokens_per_second', 'waiting']);
+    assert.equal(first.max_batch, 8);
+  });
+});
