@@ -290,6 +290,8 @@ export class Runner {
 
   private async loop(): Promise<void> {
     while (this.scheduler.hasWork()) {
+      // Yield first: requests submitted in the same tick are admitted together, aborts are seen.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const plan = this.scheduler.schedule();
       this.deliver(this.scheduler.takeUpdates());
       const rows = new Set([...plan.decode, ...plan.prefill.map((c) => c.id)]).size;
@@ -307,7 +309,6 @@ export class Runner {
         this.sampleMemory();
         this.deliver(updates);
       }
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
