@@ -82,6 +82,7 @@ function checkEntries(file: string, json: Record<string, unknown>, dataBytes: nu
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(json)) {
     if (name === '__metadata__') {
+      if (entry === null) continue; // MLX writes null when there is no metadata
       if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw corrupt(file, '__metadata__ is not an object');
       metadata = entry as Record<string, string>;
       continue;
