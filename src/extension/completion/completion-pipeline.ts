@@ -1,0 +1,168 @@
+// The inline-completion pipeline, vscode-free: typed-ahead cache -> reuse of the in-flight
+// request -> latest-wins debounce -> one streamed /v1/completions request (priority
+// interactive, FIM suffix unless the server refuses it) cut at the end of the line or block.
+import type { ApiClient } from '../client/api-client';
+import { isAbort } from '../client/api-error';
+import type { CompletionRequest } from '../../shared/protocol';
+import { trimCompletion, type TrimInput } from './block-end';
+import { CompletionCache, remainder } from './completion-cache';
+import { completionMode, stopStrings } from './completion-mode';
+import { LatestWinsDebouncer } from './debouncer';
+import { FimSupport, rejectsSuffix } from './fim-support';
+import { InflightCompletion } from './inflight';
+
+export interface CompletionQuery {
+  prefix: string;
+  suffix: string;
+  lineBefore: string;
+  lineAfter: string;
+  nextLine?: string;
+  /** Asked for explicitly (command or Alt+\): no debounce. */
+  manual: boolean;
+  /** Aborted when the editor no longer wants this answer. */
+  signal: AbortSignal;
+}
+
+export interface PipelineOptions {
+  debounceMs: number;
+  maxTokens: number;
+  temperature: number;
+  /** Model name to send (remote servers); undefined for the local server. */
+  model?: string;
+}
+
+export interface PipelineDeps {
+  client(): Promise<ApiClient | undefined>;
+  options(): PipelineOptions;
+  log(message: string): void;
+}
+
+/** How a query was answered, for logs and tests. */
+export type CompletionSource = 'cache' | 'inflight' | 'request';
+
+export interface CompletionAnswer {
+  text: string;
+  source: CompletionSource;
+}
+
+export class CompletionPipeline {
+  readonly cache = new CompletionCache();
+  readonly fim = new FimSupport();
+  private readonly debouncer = new LatestWinsDebouncer();
+  private inflight: InflightCompletion | undefined;
+  /** Requests sent and requests aborted before they finished (stale or block end), for tests. */
+  readonly counters = { requests: 0, aborted: 0 };
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async complete(q: CompletionQuery): Promise<CompletionAnswer | undefined> {
+    const cached = this.cache.get(q.prefix, q.suffix);
+    if (cached) return { text: cached, source: 'cache' };
+    const reused = await this.fromInflight(q);
+    if (reused !== undefined) return reused ? { text: reused, source: 'inflight' } : undefined;
+
+    const opts = this.deps.options();
+    if (!q.manual && !(await this.debouncer.wait(opts.debounceMs))) return undefined;
+    if (q.signal.aborted) return undefined;
+    const late = await this.fromInflight(q);
+    if (late !== undefined) return late ? { text: late, source: 'inflight' } : undefined;
+
+    const client = await this.deps.client();
+    if (!client || q.signal.aborted) return undefined;
+    // Latest wins: a request this query cannot reuse is stale.
+    this.inflight?.abort();
+    const flight = new InflightCompletion(q.prefix, q.suffix, new AbortController(), opts.debounceMs + 250);
+    this.inflight = flight;
+    void this.run(client, flight, q, opts);
+    const text = await this.wait(flight, q);
+    return text ? { text, source: 'request' } : undefined;
+  }
+
+  /** Aborts the running request (e.g. when the backend restarts). */
+  cancelAll(): void {
+    this.debouncer.supersede();
+    this.inflight?.abort();
+    this.inflight = undefined;
+  }
+
+  /** undefined: no reusable request; '' : reused but nothing left to show. */
+  private async fromInflight(q: CompletionQuery): Promise<string | undefined> {
+    const f = this.inflight;
+    if (!f || !f.covers(q.prefix, q.suffix)) return undefined;
+    const text = await this.wait(f, q);
+    return text === undefined ? '' : remainder(f.prefix, text, q.prefix);
+  }
+
+  /** Waits for a request's final text, unless the query is aborted first. */
+  private async wait(f: InflightCompletion, q: CompletionQuery): Promise<string | undefined> {
+    const release = f.acquire();
+    let onAbort: (() => void) | undefined;
+    try {
+      const aborted = new Promise<undefined>((resolve) => {
+        onAbort = () => resolve(undefined);
+        if (q.signal.aborted) resolve(undefined);
+        else q.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      return await Promise.race([f.result.catch(() => undefined), aborted]);
+    } finally {
+      if (onAbort) q.signal.removeEventListener('abort', onAbort);
+      release();
+    }
+  }
+
+  private async run(client: ApiClient, f: InflightCompletion, q: CompletionQuery, opts: PipelineOptions): Promise<void> {
+    const mode = completionMode(q.lineBefore, q.lineAfter);
+    const trim: TrimInput = { mode, lineBefore: q.lineBefore, lineAfter: q.lineAfter, nextLine: q.nextLine };
+    const useSuffix = this.fim.supportsSuffix(client.baseUrl);
+    const request: CompletionRequest = {
+      prompt: q.prefix,
+      ...(useSuffix ? { suffix: q.suffix } : {}),
+      max_tokens: opts.maxTokens,
+      temperature: opts.temperature,
+      stop: stopStrings(mode),
+      ...(opts.model ? { model: opts.model } : {}),
+    };
+    this.counters.requests += 1;
+    let raw = '';
+    let endedEarly = false;
+    try {
+      for await (const chunk of client.streamCompletion(request, { signal: f.controller.signal, priority: 'interactive' })) {
+        raw += chunk.choices[0]?.text ?? '';
+        const t = trimCompletion(raw, trim);
+        f.update(t.text);
+        if (t.complete) {
+          endedEarly = true;
+          break;
+        }
+      }
+      if (endedEarly) {
+        // The block is complete: stop generating so the server frees the row now.
+        f.controller.abort();
+        this.counters.aborted += 1;
+      }
+      const text = trimCompletion(raw, trim, true).text;
+      if (!text.trim()) {
+        f.finish('');
+        return;
+      }
+      this.cache.put(q.prefix, q.suffix, text);
+      f.finish(text);
+    } catch (e) {
+      if (useSuffix && rejectsSuffix(e)) {
+        this.deps.log(`${client.baseUrl} does not accept "suffix" (${(e as Error).message}); using prefix-only completions from now on`);
+        this.fim.markPrefixOnly(client.baseUrl);
+        this.counters.requests -= 1;
+        return this.run(client, f, q, opts);
+      }
+      if (isAbort(e) || f.controller.signal.aborted) {
+        this.counters.aborted += 1;
+        f.fail(e);
+        return;
+      }
+      this.deps.log(`completion failed: ${(e as Error).message}`);
+      f.fail(e);
+    } finally {
+      if (this.inflight === f && f.done) this.inflight = f.text ? f : undefined;
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// Latest-wins debounce: each call waits `ms`; a newer call makes every older one resolve false
+// at once, so only the last keystroke's request goes out.
+
+export class LatestWinsDebouncer {
+  private seq = 0;
+  private pending: { timer: NodeJS.Timeout; resolve: (v: boolean) => void } | undefined;
+
+  /** Resolves true after `ms` if no newer call came; false as soon as one does. */
+  wait(ms: number): Promise<boolean> {
+    this.supersede();
+    const id = ++this.seq;
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.pending?.timer === timer) this.pending = undefined;
+        resolve(id === this.seq);
+      }, ms);
+      this.pending = { timer, resolve };
+    });
+  }
+
+  /** Resolves the waiting call (if any) with false. */
+  supersede(): void {
+    if (!this.pending) return;
+    clearTimeout(this.pending.timer);
+    this.pending.resolve(false);
+    this.pending = undefined;
+  }
+}

@@ -1,0 +1,49 @@
+// The command line that starts the local server: settings become arguments (the server never
+// reads editor settings).
+import path from 'node:path';
+import type { Settings } from '../settings';
+
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface LaunchInputs {
+  settings: Settings;
+  /** Root folder of the installed extension (holds dist/ and models/). */
+  extensionPath: string;
+  tokenFile: string;
+  /** The runtime running the extension host (process.execPath) and whether it is Electron. */
+  execPath: string;
+  isElectron: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The model the server loads: the setting, or the model shipped in `<extension>/models/default`. */
+export function modelArgument(settings: Settings, extensionPath: string): string {
+  return settings.model || path.join(extensionPath, 'models', 'default');
+}
+
+export function launchSpec(i: LaunchInputs): LaunchSpec {
+  const s = i.settings.server;
+  const args = [
+    '--expose-gc',
+    path.join(i.extensionPath, 'dist', 'server.js'),
+    '--model', modelArgument(i.settings, i.extensionPath),
+    '--host', '127.0.0.1',
+    '--port', '0',
+    '--max-batch', String(s.maxBatch),
+    '--token-file', i.tokenFile,
+  ];
+  if (s.kvBudget > 0) args.push('--kv-budget', String(s.kvBudget));
+  if (!s.batching) args.push('--no-batching');
+  const env: NodeJS.ProcessEnv = { ...i.env };
+  let command = s.nodePath;
+  if (!command) {
+    command = i.execPath;
+    // The editor's own Electron binary runs plain Node scripts with this variable set.
+    if (i.isElectron) env.ELECTRON_RUN_AS_NODE = '1';
+  }
+  return { command, args, env };
+}

@@ -1,0 +1,125 @@
+// The one Settings type and its sanitiser: raw `mlxBatch.*` values in, safe values out.
+// vscode-free so it is unit-tested; config.ts reads the raw values from the editor.
+
+export type Backend = 'local' | 'remote';
+
+export interface Settings {
+  backend: Backend;
+  /** Model folder or HF cache id; '' = the model shipped with the extension. */
+  model: string;
+  remote: { url: string; model: string };
+  server: {
+    autoStart: boolean;
+    maxBatch: number;
+    /** KV-cache budget in tokens; 0 = the server's default. */
+    kvBudget: number;
+    batching: boolean;
+    maxRestarts: number;
+    /** Node executable for the local server; '' = the editor's own runtime. */
+    nodePath: string;
+  };
+  completion: {
+    enabled: boolean;
+    debounceMs: number;
+    maxTokens: number;
+    temperature: number;
+    maxPrefixChars: number;
+    maxSuffixChars: number;
+    /** Language id -> enabled; '*' is the default for languages not listed. */
+    languages: Record<string, boolean>;
+  };
+  chat: { maxTokens: number; temperature: number; systemPrompt: string };
+  benchmark: { concurrency: number[]; maxTokens: number; keepRuns: number };
+}
+
+/** Reads one setting by its key below `mlxBatch.` (e.g. "completion.debounceMs"). */
+export type RawGetter = (key: string) => unknown;
+
+export const DEFAULT_LANGUAGES: Record<string, boolean> = { '*': true, plaintext: false, markdown: false, scminput: false };
+export const DEFAULT_SYSTEM_PROMPT = 'You are a concise coding assistant. Answer with Markdown; put code in fenced blocks with a language tag.';
+
+function int(v: unknown, fallback: number, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (!Number.isFinite(n)) return fallback;
+  return Math.min(max, Math.max(min, Math.round(n)));
+}
+
+function num(v: unknown, fallback: number, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : NaN;
+  if (!Number.isFinite(n)) return fallback;
+  return Math.min(max, Math.max(min, n));
+}
+
+const bool = (v: unknown, fallback: boolean): boolean => (typeof v === 'boolean' ? v : fallback);
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v.trim() : fallback);
+
+/** An http(s) URL without a trailing slash or a trailing `/v1`, or '' when invalid. */
+export function normaliseBaseUrl(v: unknown): string {
+  const s = str(v);
+  if (!s) return '';
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return '';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return '';
+  const pathname = u.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
+  return `${u.protocol}//${u.host}${pathname}`;
+}
+
+function languages(v: unknown): Record<string, boolean> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return { ...DEFAULT_LANGUAGES };
+  const out: Record<string, boolean> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) if (typeof val === 'boolean' && k.trim()) out[k.trim()] = val;
+  if (!('*' in out)) out['*'] = true;
+  return out;
+}
+
+function concurrency(v: unknown): number[] {
+  const list = Array.isArray(v) ? v.filter((n): n is number => Number.isInteger(n) && n >= 1 && n <= 64) : [];
+  const uniq = [...new Set(list)].sort((a, b) => a - b).slice(0, 8);
+  return uniq.length ? uniq : [1, 2, 4, 8];
+}
+
+export function sanitizeSettings(get: RawGetter): Settings {
+  return {
+    backend: get('backend') === 'remote' ? 'remote' : 'local',
+    model: str(get('model')),
+    remote: { url: normaliseBaseUrl(get('remote.url')), model: str(get('remote.model')) },
+    server: {
+      autoStart: bool(get('server.autoStart'), true),
+      maxBatch: int(get('server.maxBatch'), 8, 1, 64),
+      kvBudget: int(get('server.kvBudget'), 0, 0, 10_000_000),
+      batching: bool(get('server.batching'), true),
+      maxRestarts: int(get('server.maxRestarts'), 3, 0, 20),
+      nodePath: str(get('server.nodePath')),
+    },
+    completion: {
+      enabled: bool(get('completion.enabled'), true),
+      debounceMs: int(get('completion.debounceMs'), 150, 0, 2000),
+      maxTokens: int(get('completion.maxTokens'), 64, 1, 1024),
+      temperature: num(get('completion.temperature'), 0, 0, 2),
+      maxPrefixChars: int(get('completion.maxPrefixChars'), 4000, 100, 100_000),
+      maxSuffixChars: int(get('completion.maxSuffixChars'), 1500, 0, 100_000),
+      languages: languages(get('completion.languages')),
+    },
+    chat: {
+      maxTokens: int(get('chat.maxTokens'), 512, 1, 32_768),
+      temperature: num(get('chat.temperature'), 0.7, 0, 2),
+      systemPrompt: typeof get('chat.systemPrompt') === 'string' ? (get('chat.systemPrompt') as string) : DEFAULT_SYSTEM_PROMPT,
+    },
+    benchmark: {
+      concurrency: concurrency(get('benchmark.concurrency')),
+      maxTokens: int(get('benchmark.maxTokens'), 32, 1, 4096),
+      keepRuns: int(get('benchmark.keepRuns'), 10, 1, 100),
+    },
+  };
+}
+
+/** True when a change between two settings needs the local server restarted. */
+export function needsRestart(a: Settings, b: Settings): boolean {
+  return a.backend !== b.backend || a.model !== b.model || a.remote.url !== b.remote.url ||
+    a.server.maxBatch !== b.server.maxBatch || a.server.kvBudget !== b.server.kvBudget ||
+    a.server.batching !== b.server.batching || a.server.nodePath !== b.server.nodePath;
+}
