@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RestartPolicy } from '../../src/extension/server/restart-policy';
+import { launchSpec, modelArgument } from '../../src/extension/server/server-args';
+import { LineSplitter, parseServerEvent } from '../../src/extension/server/server-events';
+import { ServerProcess } from '../../src/extension/server/server-process';
+import { writeTokenFile } from '../../src/extension/server/token-file';
+import { sanitizeSettings } from '../../src/extension/settings';
+
+const settings = (o: Record<string, unknown> = {}) => sanitizeSettings((k) => o[k]);
+
+function fakeServer(body: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-ext-'));
+  const file = path.join(dir, 'server.js');
+  fs.writeFileSync(file, body);
+  return file;
+}
+
+describe('extension server launch', () => {
+  it('passes the settings to the server as arguments, with the shipped model by default', () => {
+    const spec = launchSpec({ settings: settings({ 'server.maxBatch': 4, 'server.kvBudget': 2048, 'server.batching': false }), extensionPath: '/ext', tokenFile: '/t/tok', execPath: '/bin/electron', isElectron: true, env: { A: '1' } });
+    assert.equal(spec.command, '/bin/electron');
+    assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
+    assert.equal(spec.env.A, '1');
+    assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--kv-budget', '2048', '--no-batching']);
+    const own = launchSpec({ settings: settings({ model: 'mlx-community/X', 'server.nodePath': '/usr/bin/node' }), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/electron', isElectron: true, env: {} });
+    assert.equal(own.command, '/usr/bin/node');
+    assert.equal(own.env.ELECTRON_RUN_AS_NODE, undefined);
+    assert.equal(modelArgument(settings({ model: 'mlx-community/X' }), '/ext'), 'mlx-community/X');
+  });
+
+  it('writes a fresh token readable by the user only', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-tok-'));
+    const a = writeTokenFile(dir);
+    const b = writeTokenFile(dir);
+    assert.notEqual(a.token, b.token);
+    assert.match(b.token, /^[0-9a-f]{64}$/);
+    assert.equal(fs.readFileSync(b.file, 'utf8').trim(), b.token);
+    if (process.platform !== 'win32') assert.equal(fs.statSync(b.file).mode & 0o777, 0o600);
+  });
+
+  it('parses server events and splits lines across chunks', () => {
+    assert.deepEqual(parseServerEvent('{"event":"listening","url":"http://127.0.0.1:5","model":"m"}'), { event: 'listening', url: 'http://127.0.0.1:5', model: 'm' });
+    assert.deepEqual(parseServerEvent('{"event":"loading","progress":0.25,"message":"weights"}'), { event: 'loading', progress: 0.25, message: 'weights' });
+    assert.equal(parseServerEvent('loading weights...'), undefined);
+    assert.equal(parseServerEvent('{"event":"listening"}'), undefined);
+    const lines: string[] = [];
+    const s = new LineSplitter((l) => lines.push(l));
+    s.push('a\r\nb');
+    s.push('c\nd');
+    s.flush();
+    assert.deepEqual(lines, ['a', 'bc', 'd']);
+  });
+
+  it('backs off exponentially, gives up after N restarts, and forgives a long run', () => {
+    const p = new RestartPolicy(3, 100, 1000, 60_000);
+    assert.deepEqual([p.next(10), p.next(10), p.next(10), p.next(10)], [100, 200, 400, undefined]);
+    assert.equal(p.next(120_000), 100);
+  });
+
+  it('starts a process, reads its listening line and progress, and stops it', async () => {
+    const script = fakeServer(`
+      console.log(JSON.stringify({ event: 'loading', progress: 0.5, message: 'half' }));
+      console.error('log on stderr');
+      setTimeout(() => console.log(JSON.stringify({ event: 'listening', url: 'http://127.0.0.1:1234/', model: 'tiny' })), 20);
+      process.on('SIGTERM', () => { console.error('draining'); process.exit(0); });
+      setInterval(() => {}, 1000);`);
+    const logs: string[] = [];
+    const progress: number[] = [];
+    const p = new ServerProcess({ command: process.execPath, args: [script], env: process.env }, { log: (l) => logs.push(l), loading: (x) => progress.push(x) });
+    assert.deepEqual(await p.started, { url: 'http://127.0.0.1:1234', model: 'tiny' });
+    assert.deepEqual(progress, [0.5]);
+    await p.stop();
+    const exit = await p.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(p.stopRequested);
+    assert.ok(logs.includes('log on stderr') && logs.includes('draining'));
+  });
+
+  it('reports why a server died before it was ready', async () => {
+    const script = fakeServer(`console.log(JSON.stringify({ event: 'error', message: 'model folder /x does not exist', type: 'model_not_found' })); process.exit(1);`);
+    const p = new ServerProcess({ command: process.execPath, args: [script], env: process.env }, { log: () => undefined });
+    await assert.rejects(p.started, /model folder \/x does not exist/);
+    const exit = await p.exited;
+    assert.equal(exit.code, 1);
+    assert.equal(p.stopRequested, false);
+    const missing = new ServerProcess({ command: '/nonexistent/node', args: [], env: process.env }, { log: () => undefined });
+    await assert.rejects(missing.started, /cannot start \/nonexistent\/node/);
+  });
+
+  it('kills a server that ignores SIGTERM after the grace period', async () => {
+    const script = fakeServer(`process.on('SIGTERM', () => {}); console.log(JSON.stringify({ event: 'listening', url: 'http://x', model: '' })); setInterval(() => {}, 1000);`);
+    const p = new ServerProcess({ command: process.execPath, args: [script], env: process.env }, { log: () => undefined });
+    await p.started;
+    await p.stop(200);
+    assert.equal((await p.exited).signal, 'SIGKILL');
+  });
+});
