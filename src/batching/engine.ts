@@ -19,7 +19,10 @@ export interface PrefillChunk {
   end: number;
 }
 
-/** One step of work. Every decode row runs in ONE batched forward pass. */
+/**
+ * One step of work. Every decode row runs in ONE batched forward pass. A request appears at
+ * most once per plan; a chunk starts where that request's computed tokens end.
+ */
 export interface StepPlan {
   /** Running requests that decode one token each (their last sampled token is the input). */
   decode: RequestId[];
@@ -45,13 +48,15 @@ export interface BatchEngine {
   /** Context length of the model: prompt + generated tokens may not exceed it. */
   readonly contextLength: number;
   /**
-   * Admits a request. Returns how many leading prompt tokens are already computed
-   * (prefix reuse); the scheduler starts that request's prefill there.
+   * Admits a request (called by the scheduler at a step boundary, never during a step).
+   * Returns how many leading prompt tokens are already computed (prefix reuse); the scheduler
+   * starts that request's prefill there, using at most promptTokens.length - 1 of them (the
+   * last prompt token is always computed, its logits give the first token).
    */
   add(req: EngineRequest): { cachedTokens: number };
   /** Runs one step; resolves once its tokens are sampled. */
   step(plan: StepPlan): Promise<StepOutput>;
-  /** Frees the request's row and cache at once (finished, cancelled or failed). */
+  /** Frees the request's row and cache at once (finished, cancelled or failed); never during a step. */
   release(id: RequestId): void;
   stats(): EngineStats;
 }

@@ -174,6 +174,13 @@ describe('Runner', () => {
     assert.ok(runner.peakMemoryBytes >= 2000);
   });
 
+  it('counts prompt tokens reused from the prefix store', async () => {
+    const { runner } = setup({}, { cached: (r) => r.promptTokens.length - 2 });
+    const r = await runner.submit({ promptTokens: prompt(10), maxTokens: 2 }).collect();
+    assert.deepEqual(r.usage, { promptTokens: 10, completionTokens: 2, cachedTokens: 8 });
+    assert.equal(runner.metrics().promptTokensCached, 8);
+  });
+
   it('drain refuses new requests and resolves when the running ones finish', async () => {
     const { runner } = setup();
     const a = runner.submit({ promptTokens: [1], maxTokens: 5 });
