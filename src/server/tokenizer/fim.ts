@@ -9,7 +9,7 @@ export interface FimTokens {
   prefixId: number;
   suffixId: number;
   middleId: number;
-  /** Ids that end an infill: the model's EOS plus the style's end and separator tokens present. */
+  /** Ids that end an infill: end-of-generation ids plus the style's end and separator tokens present. */
   stopIds: ReadonlySet<number>;
 }
 
@@ -39,7 +39,7 @@ export function detectFim(tokenizer: Tokenizer): FimTokens | undefined {
     const suffixId = first(s.suffix);
     const middleId = first(s.middle);
     if (prefixId === undefined || suffixId === undefined || middleId === undefined) continue;
-    const stopIds = new Set(tokenizer.eosIds);
+    const stopIds = new Set(tokenizer.endOfGenerationIds);
     for (const name of s.stops) {
       const id = tokenizer.tokenToId(name);
       if (id !== undefined) stopIds.add(id);

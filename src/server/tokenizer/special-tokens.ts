@@ -6,6 +6,19 @@ export type JsonObject = Record<string, unknown>;
 /** EOS names tried, in this order, when no file names an end token. */
 const FALLBACK_EOS = ['</s>', '<|endoftext|>', '<|im_end|>', '<|end_of_text|>', '<|eot_id|>', '<eos>'];
 
+/** End-of-turn and end-of-text tokens that end a generation whatever the configs say (as llama.cpp's EOG list). */
+const END_OF_GENERATION = ['<|im_end|>', '<|endoftext|>', '<|end_of_text|>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<end_of_turn>', '</s>', '<eos>'];
+
+/** eosIds plus the special tokens of END_OF_GENERATION the vocabulary has. */
+export function endOfGenerationIds(eosIds: ReadonlySet<number>, src: Pick<EosSources, 'tokenToId' | 'isSpecial'>): Set<number> {
+  const ids = new Set(eosIds);
+  for (const name of END_OF_GENERATION) {
+    const id = src.tokenToId(name);
+    if (id !== undefined && src.isSpecial(id)) ids.add(id);
+  }
+  return ids;
+}
+
 /** A token field of tokenizer_config.json: a string, an AddedToken object {content}, or null. */
 export function tokenContent(value: unknown): string | undefined {
   if (typeof value === 'string') return value;

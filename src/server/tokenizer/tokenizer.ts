@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
 import type { IncrementalDecoder } from '../../batching/request-types';
 import { hfTokenizers, type HfTokenizer } from './hf';
-import { resolveBosId, resolveEosIds, tokenContent, type JsonObject } from './special-tokens';
+import { endOfGenerationIds, resolveBosId, resolveEosIds, tokenContent, type JsonObject } from './special-tokens';
 import { StreamingDetokenizer } from './detokenizer';
 import { cleanUpTokenization } from './cleanup';
 
@@ -35,7 +35,10 @@ export class Tokenizer {
   readonly name: string;
   readonly vocabSize: number;
   readonly bosId: number | undefined;
+  /** EOS as the config files name it (config.json, generation_config.json, tokenizer_config.json). */
   readonly eosIds: ReadonlySet<number>;
+  /** eosIds plus the end-of-turn/end-of-text special tokens present (<|im_end|>, <|endoftext|>...). */
+  readonly endOfGenerationIds: ReadonlySet<number>;
   readonly padId: number | undefined;
   /** Added tokens (never split by encode), by content; `specialTokens` is the subset marked special. */
   readonly addedTokens: ReadonlyMap<string, number>;
@@ -75,7 +78,9 @@ export class Tokenizer {
 
     const lookup = { config: src.config, tokenizerConfig: this.tokenizerConfig, tokenToId: (t: string) => this.tokenToId(t) };
     this.bosId = resolveBosId(lookup);
-    this.eosIds = resolveEosIds({ ...lookup, generationConfig: src.generationConfig, isSpecial: (id) => this.isSpecial(id) });
+    const isSpecial = (id: number) => this.isSpecial(id);
+    this.eosIds = resolveEosIds({ ...lookup, generationConfig: src.generationConfig, isSpecial });
+    this.endOfGenerationIds = endOfGenerationIds(this.eosIds, { tokenToId: lookup.tokenToId, isSpecial });
     const pad = tokenContent(this.tokenizerConfig.pad_token);
     this.padId = pad === undefined ? undefined : this.tokenToId(pad);
     const template = this.tokenizerConfig.chat_template;
