@@ -18,19 +18,27 @@ export interface ModelArgs {
   ropeScaling?: Record<string, unknown>;
   tieWordEmbeddings: boolean;
   maxPositionEmbeddings: number;
-  /** qwen2: bias on q/k/v projections. */
+  /** Bias on q/k/v projections (qwen2 always; llama's `attention_bias` also biases o_proj). */
   attentionBias: boolean;
+  /** llama's `mlp_bias`: bias on gate/up/down projections. */
+  mlpBias: boolean;
   /** qwen3: RMSNorm on q and k per head. */
   qkNorm: boolean;
+}
+
+export interface ForwardOptions {
+  /** Logits of the last position only ([B, 1, vocab]): prefill needs no more. */
+  lastOnly?: boolean;
 }
 
 export interface LanguageModel extends nn.Module {
   readonly args: ModelArgs;
   /**
    * inputs: [B, L] int32 token ids. The cache knows every row's positions and padding;
-   * the model knows nothing of batches. Returns logits [B, L, vocab] (float32).
+   * the model knows nothing of batches. Returns logits [B, L, vocab] (float32), or
+   * [B, 1, vocab] with `lastOnly`.
    */
-  forward(inputs: MxArray, cache: KVCache): MxArray;
+  forward(inputs: MxArray, cache: KVCache, options?: ForwardOptions): MxArray;
   /** Maps checkpoint tensor names to this module's (drops rotary buffers, tied lm_head...). */
   sanitize(weights: Map<string, MxArray>): Map<string, MxArray>;
 }
