@@ -1,9 +1,9 @@
 // The one place node-mlx is imported. Everything in src/server takes `mx`, `nn` and the
 // array type from here, so the binding can be swapped or wrapped in one file.
-import { core, nn } from '@frost-beta/mlx';
+import { core, nn, optimizers, utils } from '@frost-beta/mlx';
 
 export const mx = core;
-export { nn };
+export { nn, optimizers, utils };
 export type MxArray = core.array;
 export type Dtype = core.Dtype;
 
