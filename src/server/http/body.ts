@@ -14,10 +14,15 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<Rec
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof MlxBatchError) throw e;
+    throw new MlxBatchError('validation', `the request body was cut off (${(e as Error).message})`);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new MlxBatchError('validation', 'request body is empty: send a JSON object');

@@ -88,9 +88,9 @@ export class ApiServer {
     let route = 'unmatched';
     let url: URL | undefined;
     try {
-      url = new URL(req.url ?? '/', 'http://localhost');
       this.checkHost(req);
       checkAuth(req, this.options.token);
+      url = parseUrl(req.url);
       const match = this.router.match(req.method ?? 'GET', url.pathname);
       route = match.route;
       if (GENERATION_ROUTES.has(route)) this.metrics.generationRequests += 1;
@@ -119,6 +119,17 @@ export class ApiServer {
     if (!allowed) return;
     const host = (req.headers.host ?? '').toLowerCase();
     if (!allowed.has(host)) throw new MlxBatchError('forbidden', `Host "${host}" is not allowed: this server only answers loopback clients`);
+  }
+}
+
+/** The request target as a URL on a fixed base (`//x` or other odd targets stay paths). */
+function parseUrl(target: string | undefined): URL {
+  const t = target ?? '/';
+  if (!t.startsWith('/')) throw new MlxBatchError('not_found', `no route for request target "${t.slice(0, 100)}"`);
+  try {
+    return new URL(`http://localhost${t.replace(/^\/+/, '/')}`);
+  } catch {
+    throw new MlxBatchError('not_found', `no route for request target "${t.slice(0, 100)}"`);
   }
 }
 

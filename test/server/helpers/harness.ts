@@ -75,6 +75,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 2));
   }
 }
