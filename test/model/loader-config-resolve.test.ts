@@ -4,7 +4,7 @@ import path from 'node:path';
 import { checkConfigFields, parseQuantization, readModelConfig } from '../../src/server/loader/config';
 import { hfHubDir, listCachedModels } from '../../src/server/loader/hf-cache';
 import { resolveModel } from '../../src/server/loader/resolve-model';
-import { assertMlxError, tempDir, writeJson } from './helpers/loader-fixtures';
+import { assertMlxError, removeTempDirs, tempDir, writeJson } from './helpers/loader-fixtures';
 
 const CONFIG = {
   model_type: 'qwen2', hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128,
@@ -13,6 +13,7 @@ const CONFIG = {
 };
 
 describe('model config', () => {
+  after(removeTempDirs);
   it('reads config.json, generation_config.json and quantization', () => {
     const d = tempDir('cfg');
     writeJson(path.join(d, 'config.json'), { ...CONFIG, quantization: { group_size: 64, bits: 4 } });
@@ -66,6 +67,7 @@ describe('model config', () => {
 });
 
 describe('model resolution', () => {
+  after(removeTempDirs);
   function fakeModel(dir: string, config: object = CONFIG, extra: Record<string, string> = {}): void {
     writeJson(path.join(dir, 'config.json'), config);
     fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{}');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { readSafetensorsHeader } from '../../src/server/loader/safetensors';
 import { findWeightFiles } from '../../src/server/loader/weight-files';
 import { mx } from '../../src/server/mlx';
-import { assertMlxError, tempDir, writeJson } from './helpers/loader-fixtures';
+import { assertMlxError, removeTempDirs, tempDir, writeJson } from './helpers/loader-fixtures';
 
 /** A safetensors file from a header object and a data section, written byte by byte. */
 function writeRaw(file: string, header: unknown, dataBytes: number, headerLen?: number): void {
@@ -15,9 +15,12 @@ function writeRaw(file: string, header: unknown, dataBytes: number, headerLen?: 
 }
 
 describe('safetensors header validation', () => {
-  const dir = tempDir('st');
-  const good = path.join(dir, 'good.safetensors');
+  after(removeTempDirs);
+  let dir: string;
+  let good: string;
   before(() => {
+    dir = tempDir('st');
+    good = path.join(dir, 'good.safetensors');
     mx.saveSafetensors(good, { a: mx.ones([4, 8], mx.bfloat16), 'b.c': mx.zeros([3], mx.uint32) }, { format: 'mlx' });
   });
 

@@ -8,7 +8,7 @@ import { FIXTURE_ARCHS, fixtureConfig, tensorSpecs, TOKENIZERS } from '../../src
 import { tokenizerPackageDir, tokenizerVocabSize } from '../../src/server/fixtures/tokenizer-files';
 import { readSafetensorsHeader } from '../../src/server/loader/safetensors';
 import { mx, type MxArray } from '../../src/server/mlx';
-import { assertMlxError, tempDir } from './helpers/loader-fixtures';
+import { assertMlxError, removeTempDirs, tempDir } from './helpers/loader-fixtures';
 
 // Most checks use a small vocabulary (no tokenizer) so that writing the weights is quick.
 const SMALL_VOCAB = { tokenizer: false, config: { vocab_size: 512 } } as const;
@@ -18,6 +18,7 @@ const load = (file: string) => mx.load(file) as unknown as Record<string, MxArra
 const maxAbsDiff = (a: MxArray, b: MxArray) => mx.max(mx.abs(mx.subtract(a.astype(mx.float32), b.astype(mx.float32)))).item() as number;
 
 describe('make-model', () => {
+  after(removeTempDirs);
   it('writes the mlx-community layout with the real llama2 tokenizer files', async () => {
     const out = tempDir('mk-llama');
     const made = await makeModel({ arch: 'llama', size: 'tiny', out });

@@ -8,8 +8,17 @@ import { MlxBatchError, type ErrorType } from '../../../src/shared/errors';
 /** Fixture models made once per machine for these tests (under the OS temp folder). */
 export const TEST_MODELS_ROOT = path.join(os.tmpdir(), 'mlx-batch-test-models');
 
+const made: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `mlx-batch-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mlx-batch-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir made (call from an `after` hook). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** A copy of a model folder that a test may damage. */

@@ -1,0 +1,168 @@
+// loadModel: folder or HF id -> config -> architecture module -> validated, converted weights.
+// On the CPU float weights become float32 and quantized ones are dequantized (CPU matmul is
+// f32-only and quantized matmul does not batch there); on Metal they stay as stored.
+import fs from 'node:fs';
+import path from 'node:path';
+import { MlxBatchError } from '../../shared/errors';
+import { MemoryReclaimer } from '../memory';
+import { mx, onGpu, type MxArray } from '../mlx';
+import { createModel, parseModelArgs, SUPPORTED_MODEL_TYPES } from '../model';
+import type { LanguageModel, ModelArgs } from '../model/types';
+import { checkWeights, flattenParameters } from './check-weights';
+import { checkConfigFields, readModelConfig, type JsonObject, type Quantization } from './config';
+import { dequantizeWeights, quantizeModule } from './quantized';
+import { resolveModel } from './resolve-model';
+import { findWeightFiles, type WeightFiles } from './weight-files';
+
+export interface LoadProgress {
+  /** The weight file just finished. */
+  file: string;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface LoadModelOptions {
+  /** Keep quantized weights packed (QuantizedLinear/QuantizedEmbedding). Default: only on a GPU. */
+  keepQuantized?: boolean;
+  /** Upcast bf16/f16 weights (and scales) to float32. Default: on the CPU. */
+  float32?: boolean;
+  /** Called after each weight file is read and converted. */
+  onProgress?: (p: LoadProgress) => void;
+  /** Environment for the HF cache location (tests). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LoadedModel {
+  model: LanguageModel;
+  args: ModelArgs;
+  config: JsonObject;
+  generationConfig?: JsonObject;
+  modelType: string;
+  /** Folder the model was read from; tokenizer files are there too. */
+  dir: string;
+  /** Repo id, or folder name. */
+  id: string;
+  quantization?: Quantization;
+  /** True when packed quantized layers were kept (GPU, or keepQuantized). */
+  quantizedKept: boolean;
+  /** Bytes the loaded parameters take in memory. */
+  weightBytes: number;
+  loadMs: number;
+}
+
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+
+function checkDtypes(files: WeightFiles): void {
+  for (const [name, { file, info }] of files.tensors) {
+    if (FLOAT_DTYPES.has(info.dtype)) continue;
+    const prefix = name.replace(/\.weight$/, '');
+    if (info.dtype === 'U32' && name.endsWith('.weight') && files.tensors.has(`${prefix}.scales`)) continue;
+    throw new MlxBatchError(
+      'unsupported_model',
+      `tensor "${name}" in ${path.basename(file)} has dtype ${info.dtype}; mlx-batch loads F32, F16 and BF16 weights and MLX-quantized (U32 + scales + biases) layers`,
+      file,
+    );
+  }
+}
+
+function modelArgs(config: JsonObject, modelType: string, file: string): ModelArgs {
+  if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
+    throw new MlxBatchError(
+      'unsupported_model',
+      `model_type "${modelType}" is not supported; supported model types: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
+      file,
+    );
+  }
+  checkConfigFields(config, file);
+  return parseModelArgs(config);
+}
+
+/** Loads a model folder or a Hugging Face repo id from the local cache. */
+export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const { dir, id } = resolveModel(nameOrPath, opts.env);
+  const { config, modelType, generationConfig, quantization } = readModelConfig(dir);
+  const args = modelArgs(config, modelType, path.join(dir, 'config.json'));
+  if (!fs.existsSync(path.join(dir, 'tokenizer.json'))) {
+    throw new MlxBatchError(
+      'tokenizer_missing',
+      `${dir} has no tokenizer.json; mlx-batch needs the Hugging Face tokenizer file (models converted with mlx-lm include it)`,
+      path.join(dir, 'tokenizer.json'),
+    );
+  }
+  const files = findWeightFiles(dir);
+  checkDtypes(files);
+
+  const gpu = onGpu();
+  const keepQuantized = opts.keepQuantized ?? gpu;
+  const float32 = opts.float32 ?? !gpu;
+  const model = createModel(args);
+  const reclaim = new MemoryReclaimer();
+
+  // Lazy arrays: nothing is read until evaluated, file by file, below.
+  const origin = new Map<MxArray, string>();
+  let raw = new Map<string, MxArray>();
+  for (const h of files.files) {
+    const arrays = mx.load(h.file) as unknown as Record<string, MxArray>;
+    for (const [name, a] of Object.entries(arrays)) {
+      raw.set(name, a);
+      origin.set(a, h.file);
+    }
+  }
+  raw = model.sanitize(raw);
+  let weights: Map<string, MxArray>;
+  if (keepQuantized) {
+    quantizeModule(model, raw, quantization);
+    weights = raw;
+  } else {
+    weights = dequantizeWeights(raw, quantization);
+    for (const [name, a] of weights) if (!origin.has(a)) origin.set(a, origin.get(raw.get(name) as MxArray) ?? '');
+  }
+  checkWeights(flattenParameters(model), weights, `${id} (${modelType})`);
+
+  // Convert and evaluate one source file's tensors at a time, so progress is real, and drop
+  // every reference to the lazy originals (bf16, packed) so gc can free them as we go.
+  const work = [...weights].map(([name, a]) => ({ name, a: a as MxArray | undefined, file: origin.get(a) ?? '' }));
+  raw.clear();
+  weights.clear();
+  origin.clear();
+  const final: [string, MxArray][] = [];
+  let bytesDone = 0;
+  for (const [i, h] of [...files.files, undefined].entries()) {
+    const file = h?.file ?? '';
+    const batch: MxArray[] = [];
+    for (const w of work) {
+      if (w.file !== file || !w.a) continue;
+      const converted = float32 && w.a.dtype !== mx.float32 && w.a.dtype !== mx.uint32 ? w.a.astype(mx.float32) : w.a;
+      w.a = undefined;
+      final.push([w.name, converted]);
+      batch.push(converted);
+    }
+    if (batch.length > 0) mx.eval(...batch);
+    if (!h) continue;
+    bytesDone += h.fileBytes;
+    opts.onProgress?.({ file, filesDone: i + 1, filesTotal: files.files.length, bytesDone, bytesTotal: files.totalBytes });
+    await reclaim.step();
+  }
+  model.loadWeights(final, true);
+  model.eval();
+  let weightBytes = 0;
+  for (const a of flattenParameters(model).values()) weightBytes += a.size * a.itemsize;
+  final.length = 0;
+  reclaim.collect();
+  return {
+    model,
+    args,
+    config,
+    generationConfig,
+    modelType,
+    dir,
+    id,
+    quantization,
+    quantizedKept: keepQuantized && quantization !== undefined,
+    weightBytes,
+    loadMs: performance.now() - t0,
+  };
+}
