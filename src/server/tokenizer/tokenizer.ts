@@ -25,7 +25,7 @@ export interface TokenizerSources {
   tokenizerConfig?: JsonObject;
   config?: JsonObject;
   generationConfig?: JsonObject;
-  /** From chat_template.jinja / chat_template.json when tokenizer_config.json has none. */
+  /** From chat_template.jinja / chat_template.json; like transformers, it wins over tokenizer_config.json's. */
   chatTemplate?: string;
   /** Shown in error messages (the model folder). */
   name?: string;
@@ -83,8 +83,7 @@ export class Tokenizer {
     this.endOfGenerationIds = endOfGenerationIds(this.eosIds, { tokenToId: lookup.tokenToId, isSpecial });
     const pad = tokenContent(this.tokenizerConfig.pad_token);
     this.padId = pad === undefined ? undefined : this.tokenToId(pad);
-    const template = this.tokenizerConfig.chat_template;
-    this.chatTemplate = pickTemplate(template) ?? src.chatTemplate;
+    this.chatTemplate = src.chatTemplate ?? pickTemplate(this.tokenizerConfig.chat_template);
     [this.prefixIds, this.suffixIds] = this.specialAffixes();
   }
 
