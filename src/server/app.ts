@@ -6,7 +6,7 @@ import { readTokenFile } from './http/auth';
 import { ServerState, type Logger } from './http/context';
 import { ApiServer } from './http/server';
 import type { InferenceService } from './http/service';
-import type { ServeOptions } from './serve-options';
+import { parseServeOptions, type ServeOptions } from './serve-options';
 
 /** Loads the model and builds the service; `progress` takes a fraction in [0, 1]. */
 export type ServiceLoader = (options: ServeOptions, progress: (fraction: number, message: string) => void, log: Logger) => Promise<InferenceService>;
@@ -150,4 +150,21 @@ function watchParent(parentPid: number | undefined, onGone: () => void, log: Log
   }, 1000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Parses `serve` arguments, serves until SIGTERM (or the parent exits); resolves with the exit code. */
+export async function runServe(argv: string[], load: ServiceLoader): Promise<number> {
+  const options = parseServeOptions(argv);
+  const log = stderrLogger();
+  // A bug in one request's callbacks must not take every other request down with it.
+  const onUncaught = (e: unknown) => log.error(`uncaught: ${(e as Error)?.stack ?? String(e)}`);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  try {
+    const server = await startServer(options, load, log);
+    return await server.done;
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+  }
 }

@@ -1,0 +1,141 @@
+// The server process's life, in a real child process: stdout events, token file, refusing a
+// remote bind, SIGTERM draining, exit with the parent, and a model that fails to load.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { post, sseJson } from './helpers/harness';
+import { compiled, isError, isListening, isReady, spawnServer } from './helpers/spawn-server';
+
+const SCRIPT = compiled('test', 'server', 'helpers', 'fake-server-main.js');
+const TOKEN = 'lifecycle-token-0123456789';
+
+function tokenFile(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-batch-token-'));
+  const file = path.join(dir, 'token');
+  fs.writeFileSync(file, `${TOKEN}\n`, { mode: 0o600 });
+  return file;
+}
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('server process: lifecycle', function () {
+  this.timeout(60_000);
+
+  it('announces listening, loading and ready on stdout, and serves with the token', async () => {
+    const s = spawnServer(SCRIPT, ['--model', 'fake-model', '--port', '0', '--token-file', tokenFile()]);
+    try {
+      const listening = await s.event(isListening);
+      assert.match(listening.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(listening.model, 'fake-model');
+      const ready = await s.event(isReady);
+      assert.deepEqual(ready, { event: 'ready', model: 'fake-model', contextLength: 512 });
+      const loading = s.events.filter((e) => e.event === 'loading');
+      assert.ok(loading.length >= 3);
+      assert.ok(loading.every((e, i) => i === 0 || (e as { progress: number }).progress >= (loading[i - 1] as { progress: number }).progress));
+      assert.equal((await fetch(`${listening.url}/health`)).status, 401);
+      const health = await fetch(`${listening.url}/health`, { headers: auth });
+      assert.deepEqual(await health.json(), { status: 'ready', model: 'fake-model' });
+      assert.ok(s.stdout.every((l) => JSON.parse(l)), 'stdout holds only JSON event lines');
+      assert.match(s.stderr(), /listening on http:\/\/127\.0\.0\.1:\d+ \(bearer token required\)/);
+    } finally {
+      s.child.kill('SIGKILL');
+      await s.exit;
+    }
+  });
+
+  it('drains on SIGTERM: running streams finish, new requests are refused, exit 0', async () => {
+    const s = spawnServer(SCRIPT, ['--model', 'm', '--token-file', tokenFile()], { FAKE_STEP_MS: '10' });
+    const { url } = await s.event(isListening);
+    await s.event(isReady);
+    const res = await post(`${url}/v1/completions`, { prompt: 'a', max_tokens: 60, stream: true }, auth);
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^data: /);
+    s.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await post(`${url}/v1/completions`, { prompt: 'a', max_tokens: 1 }, auth).then((r) => r.status, () => 'refused');
+    assert.ok(refused === 503 || refused === 'refused', String(refused));
+    let rest = first;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    const frames = rest.split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => f.slice(6));
+    assert.equal(frames.at(-1), '[DONE]');
+    assert.equal(sseJson(frames).map((c) => c.choices[0].text).join('').length, 60, 'the running stream finished');
+    assert.deepEqual(await s.exit, { code: 0, signal: null });
+    assert.match(s.stderr(), /shutting down \(SIGTERM\)/);
+  });
+
+  it('exits when its parent process dies', async () => {
+    const launcher = `const { spawn } = require('node:child_process');
+      const c = spawn(process.execPath, [${JSON.stringify(SCRIPT)}, '--model', 'm'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      c.stdout.on('data', (d) => { if (String(d).includes('"ready"')) console.log('PID ' + c.pid); });
+      setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ['-e', launcher], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = await new Promise<number>((resolve) => parent.stdout.on('data', (d: Buffer) => {
+      const m = /PID (\d+)/.exec(String(d));
+      if (m) resolve(Number(m[1]));
+    }));
+    assert.ok(alive(pid));
+    parent.kill('SIGKILL');
+    const t0 = Date.now();
+    while (alive(pid) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!alive(pid), 'the orphaned server exited');
+  });
+
+  it('exits when the process named by --parent-pid is gone', async () => {
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const s = spawnServer(SCRIPT, ['--model', 'm', '--parent-pid', String(sleeper.pid)]);
+    await s.event(isReady);
+    sleeper.kill('SIGKILL');
+    const exit = await s.exit;
+    assert.equal(exit.code, 0);
+    assert.match(s.stderr(), /parent process is gone/);
+  });
+
+  it('refuses a non-loopback address without --allow-remote, and warns with it', async () => {
+    const refused = spawnServer(SCRIPT, ['--model', 'm', '--host', '0.0.0.0']);
+    assert.equal((await refused.exit).code, 2);
+    assert.match(refused.stderr(), /--allow-remote/);
+    const remote = spawnServer(SCRIPT, ['--model', 'm', '--host', '0.0.0.0', '--allow-remote']);
+    try {
+      const { url } = await remote.event(isListening);
+      assert.match(url, /^http:\/\/0\.0\.0\.0:\d+$/);
+      assert.match(remote.stderr(), /reachable from other machines WITHOUT any authentication/);
+    } finally {
+      remote.child.kill('SIGKILL');
+      await remote.exit;
+    }
+  });
+
+  it('reports a model that fails to load and exits 1', async () => {
+    const s = spawnServer(SCRIPT, ['--model', 'fail']);
+    const { url } = await s.event(isListening);
+    const err = await s.event(isError);
+    assert.equal(err.type, 'model_not_found');
+    assert.match(err.message, /no model named "fail"/);
+    assert.equal((await s.exit).code, 1);
+    assert.ok(url);
+  });
+
+  it('rejects bad arguments with exit code 2', async () => {
+    for (const args of [['--port', '70000', '--model', 'm'], ['--model', 'm', '--max-batch', '0'], ['--bogus'], []]) {
+      const s = spawnServer(SCRIPT, args);
+      assert.equal((await s.exit).code, 2, args.join(' '));
+    }
+  });
+});
+
