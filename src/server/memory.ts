@@ -4,6 +4,7 @@
 // full gc every few steps (docs/PERFORMANCE.md has the measurements behind the numbers).
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { mx } from './mlx';
 
 type GcFn = () => void;
 
@@ -48,3 +49,16 @@ export class MemoryReclaimer {
 }
 
 export const hasGc = gc !== undefined;
+
+/**
+ * Bytes in use: MLX's active memory on a GPU; on the CPU backend MLX reports 0, so the
+ * process's resident set size.
+ */
+export function memoryInUse(): number {
+  try {
+    if (mx.metal.isAvailable()) return mx.metal.getActiveMemory();
+  } catch {
+    // fall through
+  }
+  return process.memoryUsage().rss;
+}

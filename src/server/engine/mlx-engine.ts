@@ -1,0 +1,158 @@
+// The batch engine on node-mlx: implements src/batching's BatchEngine. Each step runs ONE
+// forward pass over every decoding row (the batch KV cache owns padding, positions and
+// masks), then the step's prompt chunks, each against the request's own B = 1 cache; a
+// request whose prompt is complete joins the batch cache at once. Prefix reuse hands a new
+// request the keys and values of the longest matching recent prompt.
+import { MlxBatchError } from '../../shared/errors';
+import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
+import { BatchKVCache } from '../cache/batch-kv-cache';
+import { RowSampler, sampleBatch } from '../generate/sampler';
+import { MemoryReclaimer, memoryInUse } from '../memory';
+import { mx } from '../mlx';
+import type { LanguageModel } from '../model/types';
+import { PrefixStore } from './prefix-store';
+
+export interface MlxEngineOptions {
+  /** Tokens of keys/values the prefix store may hold (0 turns prefix reuse off). */
+  prefixCacheTokens: number;
+  /** Context length; default: the model's max_position_embeddings. */
+  contextLength?: number;
+  /** Full gc every this many steps (node-mlx frees memory only when wrappers are collected). */
+  gcEvery: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8 };
+
+/** One admitted request. `cache` is its own until its prompt is done; then it is a batch row. */
+interface Sequence {
+  prompt: readonly number[];
+  sampler: RowSampler;
+  cache?: BatchKVCache;
+  /** Tokens whose keys and values are computed. */
+  computed: number;
+  /** Sampled tokens; the last is the next decode input (its keys/values are not computed yet). */
+  output: number[];
+}
+
+export class MlxEngine implements BatchEngine {
+  readonly contextLength: number;
+  readonly options: MlxEngineOptions;
+  readonly prefixStore: PrefixStore<BatchKVCache>;
+  private readonly seqs = new Map<RequestId, Sequence>();
+  /** The decoding rows: rows[i] is row i of `batch`. */
+  private rows: RequestId[] = [];
+  private batch: BatchKVCache;
+  private readonly reclaim: MemoryReclaimer;
+
+  constructor(readonly model: LanguageModel, options: Partial<MlxEngineOptions> = {}) {
+    this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+    this.contextLength = this.options.contextLength ?? model.args.maxPositionEmbeddings;
+    this.prefixStore = new PrefixStore(this.options.prefixCacheTokens);
+    this.batch = new BatchKVCache(model.args.numHiddenLayers, []);
+    this.reclaim = new MemoryReclaimer(this.options.gcEvery);
+  }
+
+  add(req: EngineRequest): { cachedTokens: number } {
+    if (this.seqs.has(req.id)) throw new MlxBatchError('internal', `engine: request ${req.id} added twice`);
+    const seq: Sequence = { prompt: req.promptTokens, sampler: new RowSampler(req.sampling), computed: 0, output: [] };
+    const match = this.prefixStore.lookup(req.promptTokens);
+    if (match) {
+      // At least one prompt token must run, to give the logits of the first output token.
+      const n = Math.min(match.length, req.promptTokens.length - 1);
+      if (n > 0) {
+        seq.cache = match.entry.cache.extract(0, n);
+        mx.eval(...seq.cache.arrays());
+        seq.computed = n;
+      }
+    }
+    this.seqs.set(req.id, seq);
+    return { cachedTokens: seq.computed };
+  }
+
+  async step(plan: StepPlan): Promise<StepOutput> {
+    const tokens = new Map<RequestId, number>();
+    if (plan.decode.length > 0) this.decode(plan.decode, tokens);
+    for (const chunk of plan.prefill) this.prefill(chunk.id, chunk.start, chunk.end, tokens);
+    await this.reclaim.step();
+    return { tokens };
+  }
+
+  release(id: RequestId): void {
+    const seq = this.seqs.get(id);
+    if (!seq) return;
+    this.seqs.delete(id);
+    const row = this.rows.indexOf(id);
+    if (row >= 0) {
+      // Keep what this conversation computed (prompt + output but the last token) for reuse.
+      const held = this.batch.lengths[row];
+      if (this.prefixStore.capacityTokens > 0 && held >= this.prefixStore.minTokens) {
+        const kept = this.batch.extract(row, held);
+        mx.eval(...kept.arrays());
+        this.prefixStore.insert([...seq.prompt, ...seq.output].slice(0, held), kept);
+      }
+      this.batch.remove([row]);
+      this.rows.splice(row, 1);
+    }
+    this.reclaim.collect();
+  }
+
+  stats(): EngineStats {
+    let prefilling = 0;
+    for (const s of this.seqs.values()) prefilling += s.cache?.tokens ?? 0;
+    return {
+      memoryBytes: memoryInUse(),
+      cacheTokens: this.batch.tokens + prefilling,
+      prefixStoreTokens: this.prefixStore.tokens,
+    };
+  }
+
+  /** Number of decoding rows in the batch cache. */
+  get batchSize(): number {
+    return this.rows.length;
+  }
+
+  private decode(ids: RequestId[], out: Map<RequestId, number>): void {
+    if (ids.length !== this.rows.length || ids.some((id) => !this.rows.includes(id))) {
+      throw new MlxBatchError('internal', `engine: decode plan [${ids.join(', ')}] does not match the batch rows [${this.rows.join(', ')}]`);
+    }
+    const seqs = this.rows.map((id) => this.seq(id));
+    const inputs = mx.array(seqs.map((s) => s.output[s.output.length - 1]), mx.int32).reshape([seqs.length, 1]);
+    const logits = this.model.forward(inputs, this.batch);
+    const next = sampleBatch(logits.reshape([seqs.length, -1]), seqs.map((s) => s.sampler));
+    this.rows.forEach((id, i) => {
+      const s = seqs[i];
+      s.computed += 1;
+      s.output.push(next[i]);
+      out.set(id, next[i]);
+    });
+  }
+
+  private prefill(id: RequestId, start: number, end: number, out: Map<RequestId, number>): void {
+    const seq = this.seq(id);
+    if (start !== seq.computed || end <= start || end > seq.prompt.length) {
+      throw new MlxBatchError('internal', `engine: chunk [${start}, ${end}) of ${id} does not follow its ${seq.computed} computed tokens`);
+    }
+    seq.cache ??= new BatchKVCache(this.model.args.numHiddenLayers);
+    const last = end === seq.prompt.length;
+    const inputs = mx.array(seq.prompt.slice(start, end) as number[], mx.int32).reshape([1, end - start]);
+    const logits = this.model.forward(inputs, seq.cache, { lastOnly: true });
+    seq.computed = end;
+    if (!last) {
+      mx.eval(...seq.cache.arrays());
+      return;
+    }
+    const token = seq.sampler.sample(logits.reshape([-1]));
+    seq.output.push(token);
+    out.set(id, token);
+    this.prefixStore.insert(seq.prompt, seq.cache);
+    this.batch.insert(seq.cache);
+    this.rows.push(id);
+    seq.cache = undefined;
+  }
+
+  private seq(id: RequestId): Sequence {
+    const s = this.seqs.get(id);
+    if (!s) throw new MlxBatchError('internal', `engine: unknown request ${id}`);
+    return s;
+  }
+}

@@ -1,0 +1,107 @@
+// Continuous batching on the real node-mlx engine: a request's tokens do not depend on what
+// else is in the batch, requests join and leave at step boundaries, rows are freed.
+import assert from 'node:assert/strict';
+import { greedy, makeRunner, prompt, sleep } from './helpers';
+import type { GenerateParams } from '../../src/batching/request-types';
+import type { Runner } from '../../src/batching/runner';
+
+const LENGTHS = [3, 17, 40, 9, 64, 1, 25, 130];
+const MAX_TOKENS = 12;
+
+async function alone(params: GenerateParams[], engine = {}): Promise<number[][]> {
+  const { runner } = await makeRunner(engine);
+  const out: number[][] = [];
+  for (const p of params) out.push((await runner.submit(p).collect()).tokens);
+  return out;
+}
+
+/** Submits with staggered arrivals: each request waits until the previous one has produced tokens. */
+async function staggered(runner: Runner, params: GenerateParams[], cancel: Set<number>) {
+  const results: Promise<{ tokens: number[]; finishReason: string }>[] = [];
+  for (let i = 0; i < params.length; i++) {
+    const ac = new AbortController();
+    const stream = runner.submit(params[i], ac.signal);
+    results.push((async () => {
+      const tokens: number[] = [];
+      let finishReason = '';
+      for await (const ev of stream) {
+        if (ev.type === 'delta') {
+          tokens.push(...ev.tokens);
+          if (cancel.has(i) && tokens.length === 3) ac.abort();
+        } else finishReason = ev.finishReason;
+      }
+      return { tokens, finishReason };
+    })());
+    await sleep(i % 3 === 0 ? 0 : 15);
+  }
+  return Promise.all(results);
+}
+
+describe('engine: continuous batching on node-mlx', function () {
+  this.timeout(300_000);
+  const params = LENGTHS.map((n, i) => greedy(prompt(i + 1, n), MAX_TOKENS));
+
+  for (const prefix of [0, 4096]) {
+    it(`greedy tokens equal running alone, batch of 8, staggered, 2 cancelled (prefix reuse ${prefix ? 'on' : 'off'})`, async () => {
+      const expected = await alone(params);
+      const { runner, engine } = await makeRunner({ prefixCacheTokens: prefix }, { maxBatch: 8, prefillChunkTokens: 32 });
+      const sizes: number[] = [];
+      const orig = engine.step.bind(engine);
+      engine.step = async (plan) => {
+        sizes.push(plan.decode.length);
+        return orig(plan);
+      };
+      const got = await staggered(runner, params, new Set([2, 5]));
+      got.forEach((g, i) => {
+        if (i === 2 || i === 5) {
+          assert.equal(g.finishReason, 'abort');
+          assert.deepEqual(g.tokens, expected[i].slice(0, g.tokens.length), `cancelled request ${i} diverged`);
+        } else {
+          assert.equal(g.finishReason, 'length');
+          assert.deepEqual(g.tokens, expected[i], `request ${i} (prompt ${LENGTHS[i]}) differs in the batch`);
+        }
+      });
+      assert.ok(Math.max(...sizes) >= 4, `the batch never held more than ${Math.max(...sizes)} rows`);
+      assert.equal(engine.batchSize, 0, 'every row is freed');
+    });
+  }
+
+  it('reuses a cached prefix and reports it, with the same tokens', async () => {
+    const base = prompt(99, 48);
+    const longer = [...base, ...prompt(100, 5)];
+    const [expected] = await alone([greedy(longer, 8)]);
+    const { runner, engine } = await makeRunner({ prefixCacheTokens: 4096 });
+    await runner.submit(greedy(base, 8)).collect();
+    const r = await runner.submit(greedy(longer, 8)).collect();
+    assert.ok(r.usage.cachedTokens >= base.length, `cached ${r.usage.cachedTokens} of ${base.length}`);
+    assert.deepEqual(r.tokens, expected);
+    assert.ok(engine.prefixStore.hits >= 1);
+  });
+
+  it('seeded sampling is reproducible, alone and in a batch', async () => {
+    const sampled = (seed: number, i: number): GenerateParams => ({
+      ...greedy(prompt(200 + i, 10 + i), 10),
+      sampling: { temperature: 0.9, topP: 0.9, topK: 50, seed },
+    });
+    const a = await alone([sampled(7, 0), sampled(8, 1)]);
+    const { runner } = await makeRunner();
+    const together = await Promise.all([0, 1, 2].map((i) => runner.submit(sampled(7 + i, i)).collect()));
+    assert.deepEqual(together[0].tokens, a[0]);
+    assert.deepEqual(together[1].tokens, a[1]);
+    assert.notDeepEqual(a[0], a[1]);
+  });
+
+  it('batching off runs one request at a time through the same engine', async () => {
+    const { runner, engine } = await makeRunner({}, { batching: false });
+    const sizes: number[] = [];
+    const orig = engine.step.bind(engine);
+    engine.step = async (plan) => {
+      sizes.push(plan.decode.length + plan.prefill.length);
+      return orig(plan);
+    };
+    const expected = await alone(params.slice(0, 3));
+    const got = await Promise.all(params.slice(0, 3).map((p) => runner.submit(p).collect()));
+    assert.deepEqual(got.map((g) => g.tokens), expected);
+    assert.equal(Math.max(...sizes), 1);
+  });
+});

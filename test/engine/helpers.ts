@@ -1,0 +1,35 @@
+// Shared set-up of the engine tests: a tiny random-weight model loaded through the real loader.
+import { ensureFixtureModel } from '../../src/server/fixtures';
+import { loadModel, type LoadedModel } from '../../src/server/loader';
+import { MlxEngine, type MlxEngineOptions } from '../../src/server/engine/mlx-engine';
+import { Runner, type RunnerOptions } from '../../src/batching/runner';
+import type { GenerateParams } from '../../src/batching/request-types';
+
+let loaded: Promise<LoadedModel> | undefined;
+
+/** The llama 'tiny' fixture (vocab 32000, 2 layers), loaded once per process. */
+export function tinyModel(): Promise<LoadedModel> {
+  loaded ??= ensureFixtureModel('llama', 'tiny').then((dir) => loadModel(dir));
+  return loaded;
+}
+
+export async function makeRunner(engine: Partial<MlxEngineOptions> = {}, runner: Partial<RunnerOptions> = {}) {
+  const m = await tinyModel();
+  const e = new MlxEngine(m.model, { prefixCacheTokens: 0, ...engine });
+  return { engine: e, runner: new Runner(e, runner) };
+}
+
+/** A deterministic pseudo-random prompt of `n` token ids (no special tokens). */
+export function prompt(seed: number, n: number): number[] {
+  let x = seed * 2654435761 + 1;
+  return Array.from({ length: n }, () => {
+    x = (Math.imul(x ^ (x >>> 15), 2246822519) + 0x6d2b79f5) >>> 0;
+    return 3 + (x % 31000);
+  });
+}
+
+export function greedy(promptTokens: number[], maxTokens: number, extra: Partial<GenerateParams> = {}): GenerateParams {
+  return { promptTokens, maxTokens, ignoreEos: true, sampling: { temperature: 0, topP: 1, topK: 0 }, ...extra };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
