@@ -8,6 +8,8 @@ import type { InferenceService } from './service';
 export interface FittedPrompt {
   tokens: number[];
   maxTokens: number;
+  /** A fill-in-the-middle prompt (it ends at the model's infill stop tokens too). */
+  fim: boolean;
 }
 
 const tooLong = (length: number, context: number) => new MlxBatchError(
@@ -21,9 +23,9 @@ function reserve(context: number, maxTokens: number | undefined, fallback: numbe
   return Math.max(1, Math.min(maxTokens ?? fallback, Math.floor(context / 2)));
 }
 
-function fit(tokens: number[], context: number, maxTokens: number | undefined, defaultMax: number): FittedPrompt {
+function fit(tokens: number[], context: number, maxTokens: number | undefined, defaultMax: number, fim = false): FittedPrompt {
   if (tokens.length >= context) throw tooLong(tokens.length, context);
-  return { tokens, maxTokens: Math.min(maxTokens ?? defaultMax, context - tokens.length) };
+  return { tokens, maxTokens: Math.min(maxTokens ?? defaultMax, context - tokens.length), fim };
 }
 
 /** A plain or fill-in-the-middle completion prompt. */
@@ -47,7 +49,7 @@ export function completionPrompt(
       }
     }
   }
-  return fit(tokens, context, maxTokens, defaultMax);
+  return fit(tokens, context, maxTokens, defaultMax, suffix !== undefined);
 }
 
 /** A chat prompt; truncation drops the oldest non-system messages, keeping the last one. */

@@ -12,7 +12,10 @@ export interface PromptTokenizer {
   encodeChat(messages: ChatMessage[]): number[];
   /** Fill-in-the-middle prompt; throws `unsupported_feature` for a model without FIM tokens. */
   encodeFim(prefix: string, suffix: string): number[];
+  /** Tokens that end a plain or chat generation (EOS, end of turn). */
   readonly eosTokenIds: readonly number[];
+  /** Tokens that end an infill (the above plus the FIM style's end tokens). */
+  readonly fimStopIds: readonly number[];
   decoder(): IncrementalDecoder;
 }
 
@@ -48,7 +51,7 @@ export class RunnerService implements InferenceService {
       sampling: params.sampling,
       priority: params.priority,
       stop: params.stop,
-      eosTokenIds: this.tokenizer.eosTokenIds,
+      eosTokenIds: params.fim ? this.tokenizer.fimStopIds : this.tokenizer.eosTokenIds,
       ignoreEos: params.ignoreEos,
       decoder: this.tokenizer.decoder(),
     }, signal);

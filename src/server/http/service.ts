@@ -16,6 +16,8 @@ export interface GenerateParams {
   stop: string[];
   priority: Priority;
   ignoreEos: boolean;
+  /** A fill-in-the-middle prompt: generation also ends at the model's infill stop tokens. */
+  fim: boolean;
 }
 
 export interface TokenUsage {

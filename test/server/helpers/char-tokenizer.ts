@@ -9,6 +9,7 @@ export const EOS = 3;
 
 export class CharTokenizer implements PromptTokenizer {
   readonly eosTokenIds = [EOS];
+  readonly fimStopIds = [EOS, 4];
 
   constructor(private readonly fim = true) {}
 

@@ -64,6 +64,7 @@ export async function runGeneration(
     stop: opts.stop,
     priority: opts.priority,
     ignoreEos: opts.ignoreEos,
+    fim: prompt.fim,
   }, abort.signal);
   try {
     if (opts.stream) await stream(ctx, events, opts, format, base, prefixText);
