@@ -1,0 +1,74 @@
+// Timed prefill and greedy decode over any forward function, with the project's memory
+// discipline (MemoryReclaimer: event-loop yield every step, gc every few steps, its time counted).
+import { mx, type MxArray } from '../../src/server/mlx';
+import { MemoryReclaimer } from '../../src/server/memory';
+
+/** One sequence: forward(tokens [1, L] int32) appends to its own cache and returns logits [1, L, V]. */
+export interface Sequence {
+  forward(tokens: MxArray): MxArray;
+}
+
+export interface DecodeTiming {
+  /** Milliseconds per decoded token, one entry per token. */
+  msPerToken: number[];
+  gcMs: number;
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+export function randomTokens(n: number, vocab: number, seed = 1): MxArray {
+  let s = seed >>> 0;
+  const ids = Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % vocab;
+  });
+  return mx.array(ids, mx.int32).reshape([1, n]);
+}
+
+/** Prefill tokens/s for one prompt of `prompt` tokens (chunked like the server would: whole prompt). */
+export function timePrefill(seq: Sequence, prompt: MxArray): number {
+  const t = performance.now();
+  const logits = seq.forward(prompt);
+  mx.eval(mx.argmax(mx.take(logits, mx.array([prompt.shape[1] - 1], mx.int32), 1), -1));
+  return prompt.shape[1] / ((performance.now() - t) / 1000);
+}
+
+/**
+ * Greedy decode of `tokens` tokens after a prefill, one eval per token. With `pipeline`, the next
+ * token's graph is built and started (asyncEval) before the current token is read back.
+ */
+export async function timeDecode(seq: Sequence, prompt: MxArray, tokens: number, reclaim: MemoryReclaimer, pipeline = false): Promise<DecodeTiming> {
+  const last = (logits: MxArray): MxArray => mx.argmax(mx.take(logits, mx.array([logits.shape[1] - 1], mx.int32), 1), -1).astype(mx.int32);
+  let tok = last(seq.forward(prompt));
+  mx.eval(tok);
+  const gc0 = reclaim.gcMs;
+  const msPerToken: number[] = [];
+  let t = performance.now();
+  if (!pipeline) {
+    for (let i = 0; i < tokens; i++) {
+      tok = last(seq.forward(tok.reshape([1, 1])));
+      mx.eval(tok);
+      tok.item();
+      await reclaim.step();
+      const now = performance.now();
+      msPerToken.push(now - t);
+      t = now;
+    }
+  } else {
+    let next = last(seq.forward(tok.reshape([1, 1])));
+    mx.asyncEval(next);
+    for (let i = 0; i < tokens; i++) {
+      const cur = next;
+      if (i + 1 < tokens) {
+        next = last(seq.forward(cur.reshape([1, 1])));
+        mx.asyncEval(next);
+      }
+      cur.item();
+      await reclaim.step();
+      const now = performance.now();
+      msPerToken.push(now - t);
+      t = now;
+    }
+  }
+  return { msPerToken, gcMs: reclaim.gcMs - gc0 };
+}

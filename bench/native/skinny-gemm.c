@@ -1,0 +1,114 @@
+// cblas_sgemm interposer for MLX's CPU backend. MLX calls cblas_sgemm for every matmul, also for
+// one-row products (batch-1 decode), where OpenBLAS's packed sgemm path is 2-3x slower than its
+// sgemv. Loaded with RTLD_GLOBAL before mlx.node, this cblas_sgemm wins symbol resolution and
+// sends M==1 / N==1 products to cblas_sgemv of the same libblas.so.3; all others pass through.
+// It is also an N-API addon (prototypes declared here, so no node headers are needed):
+//   setEnabled(on: boolean): void, setBlasThreads(n: number): void, counts(): [routed, passed]
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int,
+                         float, float *, int);
+typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float,
+                         float *, int);
+typedef void (*threads_fn)(int);
+
+static sgemm_fn real_sgemm;
+static sgemv_fn real_sgemv;
+static threads_fn set_threads;
+static volatile int enabled = 1;
+static volatile long routed, passed;
+
+static void resolve(void) {
+  if (real_sgemm) return;
+  void *h = dlopen("libblas.so.3", RTLD_NOW | RTLD_LOCAL);
+  if (!h) { fprintf(stderr, "skinny-gemm: %s\n", dlerror()); abort(); }
+  real_sgemv = (sgemv_fn)dlsym(h, "cblas_sgemv");
+  set_threads = (threads_fn)dlsym(h, "openblas_set_num_threads");
+  real_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
+  if (!real_sgemm || !real_sgemv) { fprintf(stderr, "skinny-gemm: no cblas in libblas.so.3\n"); abort(); }
+}
+
+void cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+  resolve();
+  if (enabled && order == RowMajor && M == 1 && N > 1 && K > 1) {
+    // C[1,N] = a op(B): a is row 0 of A (stride 1) or column 0 of A^T (stride lda).
+    int inca = ta == NoTrans ? 1 : lda;
+    if (tb == NoTrans) real_sgemv(RowMajor, Trans, K, N, alpha, B, ldb, A, inca, beta, C, 1);
+    else real_sgemv(RowMajor, NoTrans, N, K, alpha, B, ldb, A, inca, beta, C, 1);
+    routed++;
+    return;
+  }
+  if (enabled && order == RowMajor && N == 1 && M > 1 && K > 1) {
+    // C[M,1] (stride ldc) = op(A) b: b is column 0 of B (stride ldb) or row 0 of B^T (stride 1).
+    int incb = tb == NoTrans ? ldb : 1;
+    if (ta == NoTrans) real_sgemv(RowMajor, NoTrans, M, K, alpha, A, lda, B, incb, beta, C, ldc);
+    else real_sgemv(RowMajor, Trans, K, M, alpha, A, lda, B, incb, beta, C, ldc);
+    routed++;
+    return;
+  }
+  passed++;
+  real_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+typedef struct napi_env__ *napi_env;
+typedef struct napi_value__ *napi_value;
+typedef struct napi_callback_info__ *napi_callback_info;
+typedef napi_value (*napi_callback)(napi_env, napi_callback_info);
+extern int napi_create_function(napi_env, const char *, size_t, napi_callback, void *, napi_value *);
+extern int napi_set_named_property(napi_env, napi_value, const char *, napi_value);
+extern int napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
+extern int napi_get_value_bool(napi_env, napi_value, bool *);
+extern int napi_get_value_int32(napi_env, napi_value, int *);
+extern int napi_create_double(napi_env, double, napi_value *);
+extern int napi_create_array_with_length(napi_env, size_t, napi_value *);
+extern int napi_set_element(napi_env, napi_value, unsigned, napi_value);
+
+static napi_value first_arg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return argc >= 1 ? argv[0] : NULL;
+}
+
+static napi_value js_set_enabled(napi_env env, napi_callback_info info) {
+  bool on = true;
+  napi_value v = first_arg(env, info);
+  if (v && napi_get_value_bool(env, v, &on) == 0) enabled = on;
+  return NULL;
+}
+
+static napi_value js_set_blas_threads(napi_env env, napi_callback_info info) {
+  int n = 0;
+  napi_value v = first_arg(env, info);
+  resolve();
+  if (v && napi_get_value_int32(env, v, &n) == 0 && n > 0 && set_threads) set_threads(n);
+  return NULL;
+}
+
+static napi_value js_counts(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arr, a, b;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_double(env, (double)routed, &a);
+  napi_create_double(env, (double)passed, &b);
+  napi_set_element(env, arr, 0, a);
+  napi_set_element(env, arr, 1, b);
+  return arr;
+}
+
+napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  struct { const char *name; napi_callback cb; } fns[] = {
+      {"setEnabled", js_set_enabled}, {"setBlasThreads", js_set_blas_threads}, {"counts", js_counts}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, (size_t)-1, fns[i].cb, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  return exports;
+}
