@@ -1,0 +1,52 @@
+// `mlx-batch train`: trains the default model (tokenizer, Qwen2 model, checkpoints, resume).
+import path from 'node:path';
+import { DEFAULT_TRAIN_OPTIONS, train } from '../../training/train';
+import { intFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
+
+const USAGE = 'mlx-batch train --out DIR [--steps N] [--batch B] [--seq-len L] [--hidden D] [--layers N] [--heads H] ' +
+  '[--intermediate F] [--vocab V] [--lr X] [--min-lr X] [--warmup N] [--corpus-bytes N] [--eval-every N] ' +
+  '[--checkpoint-every N] [--seed S] [--dtype f32|bf16] [--resume]';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'Train the default code model (BPE tokenizer + Qwen2 model) from the npm corpus',
+  usage: USAGE,
+  async run(argv) {
+    const f = parseFlags(argv, {
+      out: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, 'seq-len': { type: 'string' },
+      hidden: { type: 'string' }, layers: { type: 'string' }, heads: { type: 'string' }, intermediate: { type: 'string' },
+      vocab: { type: 'string' }, lr: { type: 'string' }, 'min-lr': { type: 'string' }, warmup: { type: 'string' },
+      'corpus-bytes': { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      seed: { type: 'string' }, dtype: { type: 'string' }, resume: { type: 'boolean' },
+    }, USAGE);
+    const d = DEFAULT_TRAIN_OPTIONS;
+    const hidden = intFlag(f.hidden, 'hidden', d.shape.hiddenSize, 8);
+    const heads = intFlag(f.heads, 'heads', d.shape.heads, 1);
+    await train({
+      ...d,
+      out: path.resolve(requireFlag(f.out, 'out', USAGE)),
+      steps: intFlag(f.steps, 'steps', d.steps, 1),
+      batch: intFlag(f.batch, 'batch', d.batch, 1),
+      seqLen: intFlag(f['seq-len'], 'seq-len', d.seqLen, 8),
+      shape: {
+        hiddenSize: hidden,
+        layers: intFlag(f.layers, 'layers', d.shape.layers, 1),
+        heads,
+        kvHeads: heads,
+        intermediateSize: intFlag(f.intermediate, 'intermediate', d.shape.intermediateSize, 8),
+        maxPositions: d.shape.maxPositions,
+      },
+      vocabSize: intFlag(f.vocab, 'vocab', d.vocabSize, 512),
+      lr: numberFlag(f.lr, 'lr', d.lr, 0, 1),
+      minLr: numberFlag(f['min-lr'], 'min-lr', d.minLr, 0, 1),
+      warmup: intFlag(f.warmup, 'warmup', d.warmup, 0),
+      corpusBytes: intFlag(f['corpus-bytes'], 'corpus-bytes', d.corpusBytes, 10_000),
+      evalEvery: intFlag(f['eval-every'], 'eval-every', d.evalEvery, 1),
+      checkpointEvery: intFlag(f['checkpoint-every'], 'checkpoint-every', d.checkpointEvery, 1),
+      seed: intFlag(f.seed, 'seed', d.seed, 0),
+      dtype: f.dtype === 'f32' ? 'float32' : 'bfloat16',
+      resume: f.resume === true,
+      log: (line) => console.log(line),
+    });
+  },
+};

@@ -1,0 +1,48 @@
+// Opens a model for serving: loader + tokenizer + batch engine + runner, the one stack that
+// the CLI (generate, bench) and the HTTP server share.
+import { Runner, type RunnerOptions } from '../batching/runner';
+import type { GenerateParams, Priority, SamplingParams } from '../batching/request-types';
+import { MlxEngine, type MlxEngineOptions } from './engine/mlx-engine';
+import { loadModel, type LoadedModel, type LoadModelOptions } from './loader';
+import { loadTokenizer } from './tokenizer/tokenizer';
+import type { Tokenizer } from './tokenizer/tokenizer';
+
+export interface InferenceOptions {
+  load?: LoadModelOptions;
+  engine?: Partial<MlxEngineOptions>;
+  runner?: Partial<RunnerOptions>;
+}
+
+export interface Inference {
+  loaded: LoadedModel;
+  tokenizer: Tokenizer;
+  engine: MlxEngine;
+  runner: Runner;
+}
+
+export async function openInference(model: string, opts: InferenceOptions = {}): Promise<Inference> {
+  const loaded = await loadModel(model, opts.load);
+  const tokenizer = await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig });
+  const engine = new MlxEngine(loaded.model, opts.engine);
+  const runner = new Runner(engine, opts.runner);
+  return { loaded, tokenizer, engine, runner };
+}
+
+export interface TextRequest {
+  promptTokens: number[];
+  maxTokens: number;
+  sampling: SamplingParams;
+  stop?: string[];
+  priority?: Priority;
+  ignoreEos?: boolean;
+  id?: string;
+}
+
+/** Runner parameters for a text request: the tokenizer's decoder and end-of-generation ids. */
+export function textParams(tokenizer: Tokenizer, req: TextRequest): GenerateParams {
+  return {
+    ...req,
+    eosTokenIds: [...tokenizer.endOfGenerationIds],
+    decoder: tokenizer.createDecoder({ skipSpecialTokens: true }),
+  };
+}
