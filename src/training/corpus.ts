@@ -23,7 +23,7 @@ export interface Corpus {
 }
 
 export interface CorpusOptions {
-  /** The node_modules folder to read. */
+  /** The node_modules folder to read; only packages its sibling package-lock.json lists. */
   root: string;
   /** Stop adding files past this many bytes (files are taken in a fixed order). */
   maxBytes: number;
@@ -50,9 +50,19 @@ function licenseOf(pkgJson: Record<string, unknown>): string {
 
 interface Pkg { name: string; version: string; license: string }
 
-function walk(dir: string, rel: string, pkg: Pkg | undefined, out: Omit<SourceFile, 'text'>[]): void {
+/** `node_modules/x` paths the lock file lists, or undefined when there is no lock file. */
+function lockedPackages(root: string): Set<string> | undefined {
+  const lock = path.join(root, '..', 'package-lock.json');
+  if (!fs.existsSync(lock)) return undefined;
+  const j = JSON.parse(fs.readFileSync(lock, 'utf8')) as { packages?: Record<string, unknown> };
+  return new Set(Object.keys(j.packages ?? {}).map((k) => k.replace(/^node_modules\//, '')));
+}
+
+function walk(dir: string, rel: string, pkg: Pkg | undefined, out: Omit<SourceFile, 'text'>[], locked: Set<string> | undefined): void {
   let current = pkg;
   const manifest = path.join(dir, 'package.json');
+  if (locked && !pkg && rel && !rel.startsWith('@') && !locked.has(rel)) return;
+  if (locked && !pkg && rel.startsWith('@') && rel.includes('/') && !locked.has(rel)) return;
   if (fs.existsSync(manifest)) {
     try {
       const j = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, unknown>;
@@ -64,7 +74,7 @@ function walk(dir: string, rel: string, pkg: Pkg | undefined, out: Omit<SourceFi
     const childRel = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
       if (e.name.startsWith('.') || e.name === 'test' || e.name === 'tests' || e.name === '__tests__') continue;
-      walk(path.join(dir, e.name), childRel, current, out);
+      walk(path.join(dir, e.name), childRel, current, out, locked);
     } else if (e.isFile() && current && EXTENSIONS.some((x) => e.name.endsWith(x)) && !e.name.includes('.min.')) {
       out.push({ path: childRel, pkg: current.name, version: current.version, license: current.license });
     }
@@ -84,7 +94,7 @@ function moduleKey(f: Omit<SourceFile, 'text'>): string {
 export function collectCorpus(opts: CorpusOptions): Corpus {
   if (!fs.existsSync(opts.root)) throw new MlxBatchError('validation', `corpus folder ${opts.root} does not exist (run npm install first)`);
   const found: Omit<SourceFile, 'text'>[] = [];
-  walk(opts.root, '', undefined, found);
+  walk(opts.root, '', undefined, found, lockedPackages(opts.root));
   // Type declarations first (the densest code), then sources, then JavaScript.
   const rank = (p: string) => (p.endsWith('.d.ts') ? 0 : /\.[mc]?ts$/.test(p) ? 1 : 2);
   found.sort((a, b) => rank(a.path) - rank(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -1,0 +1,51 @@
+// Resumable checkpoints: model weights, optimizer state (AdamW m and v), and the loop's state
+// (step, random generator, token counts) in one folder, written atomically by rename.
+import fs from 'node:fs';
+import path from 'node:path';
+import { mx, utils, type MxArray, type optimizers } from '../server/mlx';
+import type { LanguageModel } from '../server/model/types';
+import type { MixCounts } from './batches';
+import { saveWeights } from './model-files';
+
+export interface LoopState {
+  step: number;
+  rngState: number;
+  counts: MixCounts;
+  /** Hash of the options that must not change across a resume. */
+  fingerprint: string;
+}
+
+export function saveCheckpoint(dir: string, model: LanguageModel, opt: optimizers.Optimizer, state: LoopState): void {
+  const tmp = `${dir}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  saveWeights(path.join(tmp, 'model.safetensors'), model, 'float32');
+  const arrays: Record<string, MxArray> = {};
+  for (const [k, v] of utils.treeFlatten(opt.state)) if (v instanceof mx.array) arrays[k] = v;
+  mx.saveSafetensors(path.join(tmp, 'optimizer.safetensors'), arrays);
+  fs.writeFileSync(path.join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+}
+
+function setPath(tree: Record<string, unknown>, key: string, value: MxArray): void {
+  const parts = key.split('.');
+  let node: Record<string, unknown> = tree;
+  for (const p of parts.slice(0, -1)) {
+    const next = node[p];
+    if (typeof next !== 'object' || next === null) throw new Error(`optimizer state has no "${key}"`);
+    node = next as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
+/** Loads a checkpoint into `model` and `opt`; returns the loop state to continue from. */
+export function loadCheckpoint(dir: string, model: LanguageModel, opt: optimizers.Optimizer): LoopState {
+  const weights = mx.load(path.join(dir, 'model.safetensors')) as unknown as Record<string, MxArray>;
+  model.loadWeights(Object.entries(weights), true);
+  opt.init(model.trainableParameters());
+  const saved = mx.load(path.join(dir, 'optimizer.safetensors')) as unknown as Record<string, MxArray>;
+  for (const [k, v] of Object.entries(saved)) setPath(opt.state as Record<string, unknown>, k, v);
+  mx.eval(model.parameters(), opt.state);
+  return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as LoopState;
+}

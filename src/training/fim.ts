@@ -1,0 +1,68 @@
+// Fill-in-the-middle cases cut from a source file the way an editor asks: the cursor at a line
+// start (sometimes inside a line), the middle one or a few lines, bounded prefix and suffix.
+import type { Rng } from './rng';
+
+export interface FimCase {
+  prefix: string;
+  suffix: string;
+  middle: string;
+}
+
+export interface FimOptions {
+  maxPrefixChars: number;
+  maxSuffixChars: number;
+  /** Probability that the cursor sits inside the line rather than at its start. */
+  midLineShare: number;
+}
+
+/** The Qwen2.5-Coder PSM prompt; the model answers with the middle then `<|endoftext|>`. */
+export function fimPrompt(c: Pick<FimCase, 'prefix' | 'suffix'>): string {
+  return `<|fim_prefix|>${c.prefix}<|fim_suffix|>${c.suffix}<|fim_middle|>`;
+}
+
+/** A line worth asking for: it has a letter or digit (not just `}` or blank). */
+export function isContentLine(line: string): boolean {
+  return /[\p{L}\p{N}]/u.test(line);
+}
+
+function middleLineCount(rng: Rng): number {
+  const r = rng.next();
+  return r < 0.6 ? 1 : r < 0.85 ? 2 : 3;
+}
+
+/** One case from `text`, or undefined when the file has no usable line. */
+export function cutFimCase(text: string, rng: Rng, opts: FimOptions): FimCase | undefined {
+  const lines = text.split('\n');
+  const starts: number[] = [];
+  let pos = 0;
+  for (const l of lines) { starts.push(pos); pos += l.length + 1; }
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const i = rng.int(0, lines.length);
+    if (!isContentLine(lines[i])) continue;
+    const k = Math.min(middleLineCount(rng), lines.length - i);
+    let from = starts[i];
+    if (rng.next() < opts.midLineShare) {
+      const indent = lines[i].length - lines[i].trimStart().length;
+      if (lines[i].length - indent > 2) from += rng.int(indent + 1, lines[i].length - 1);
+    }
+    const to = Math.min(text.length, starts[i + k - 1] + lines[i + k - 1].length + 1);
+    let prefixStart = Math.max(0, from - opts.maxPrefixChars);
+    if (prefixStart > 0) {
+      const nl = text.indexOf('\n', prefixStart);
+      prefixStart = nl < 0 || nl >= from ? from - (from - starts[i]) : nl + 1;
+    }
+    let suffixEnd = Math.min(text.length, to + opts.maxSuffixChars);
+    if (suffixEnd < text.length) {
+      const nl = text.lastIndexOf('\n', suffixEnd);
+      suffixEnd = nl < to ? to : nl + 1;
+    }
+    return { prefix: text.slice(prefixStart, from), middle: text.slice(from, to), suffix: text.slice(to, suffixEnd) };
+  }
+  return undefined;
+}
+
+/** The first line of a completion or middle (what the first-line exact-match metric compares). */
+export function firstLine(text: string): string {
+  const nl = text.indexOf('\n');
+  return nl < 0 ? text : text.slice(0, nl);
+}

@@ -1,0 +1,204 @@
+// `mlx-batch train`: corpus -> BPE tokenizer -> Qwen2-architecture model trained with node-mlx
+// autograd (AdamW, cosine schedule with warmup, gradient clipping), held-out loss and accuracy
+// as it goes, checkpoints and --resume, and the final model folder.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { MemoryReclaimer } from '../server/memory';
+import { mx, nn, optimizers, type MxArray } from '../server/mlx';
+import { createModel, parseModelArgs } from '../server/model';
+import type { LanguageModel } from '../server/model/types';
+import { BatchSource, DEFAULT_MIX, heldOutWindows } from './batches';
+import { countPieces, trainBpe, type BpeModel } from './bpe-trainer';
+import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
+import { collectCorpus, sourcesMarkdown } from './corpus';
+import { modelConfig, readBpe, writeModelFolder, writeTokenizerFiles, type ModelShape } from './model-files';
+import { formatSeconds, ProgressBar } from './progress';
+import { Rng } from './rng';
+import { SPECIAL_TOKENS } from './tokenizer-files';
+import { TrainingTokenizer } from './tokens';
+import { TrainingCache } from './training-cache';
+
+export interface TrainOptions {
+  /** Folder for the finished model; checkpoints go to `<out>/checkpoint`. */
+  out: string;
+  corpusRoot: string;
+  corpusBytes: number;
+  heldOutShare: number;
+  /** Total vocabulary, special tokens included. */
+  vocabSize: number;
+  shape: ModelShape;
+  seqLen: number;
+  batch: number;
+  steps: number;
+  warmup: number;
+  lr: number;
+  minLr: number;
+  weightDecay: number;
+  clip: number;
+  evalEvery: number;
+  evalWindows: number;
+  checkpointEvery: number;
+  seed: number;
+  resume: boolean;
+  dtype: 'float32' | 'bfloat16';
+  log: (line: string) => void;
+}
+
+/** The options a model was trained with, kept next to it so evaluation can rebuild the split. */
+export const TRAINING_RECORD = 'training_args.json';
+
+export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'out' | 'log'> = {
+  corpusRoot: 'node_modules',
+  corpusBytes: 24_000_000,
+  heldOutShare: 0.04,
+  vocabSize: 4096,
+  shape: { hiddenSize: 192, layers: 4, heads: 3, kvHeads: 3, intermediateSize: 512, maxPositions: 1024 },
+  seqLen: 256,
+  batch: 8,
+  steps: 700,
+  warmup: 30,
+  lr: 3e-3,
+  minLr: 3e-4,
+  weightDecay: 0.05,
+  clip: 1.0,
+  evalEvery: 50,
+  evalWindows: 32,
+  checkpointEvery: 25,
+  seed: 1,
+  resume: false,
+  dtype: 'bfloat16',
+};
+
+/** Cosine decay from lr to minLr after a linear warmup. */
+export function learningRate(step: number, o: Pick<TrainOptions, 'steps' | 'warmup' | 'lr' | 'minLr'>): number {
+  if (step < o.warmup) return (o.lr * (step + 1)) / o.warmup;
+  const t = Math.min(1, (step - o.warmup) / Math.max(1, o.steps - o.warmup));
+  return o.minLr + 0.5 * (o.lr - o.minLr) * (1 + Math.cos(Math.PI * t));
+}
+
+function fingerprint(o: TrainOptions): string {
+  const { corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed } = o;
+  return createHash('sha1').update(JSON.stringify({ corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed })).digest('hex').slice(0, 12);
+}
+
+export function parameterCount(model: nn.Module): number {
+  let n = 0;
+  const walk = (node: unknown) => {
+    if (node instanceof mx.array) n += node.size;
+    else if (node && typeof node === 'object') Object.values(node).forEach(walk);
+  };
+  walk(model.parameters());
+  return n;
+}
+
+/** Mean cross-entropy and next-token accuracy of `model` over token windows. */
+export async function heldOutMetrics(model: LanguageModel, windows: Int32Array[], batch: number, reclaim: MemoryReclaimer): Promise<{ loss: number; accuracy: number; tokens: number }> {
+  let lossSum = 0;
+  let correct = 0;
+  let count = 0;
+  for (let i = 0; i < windows.length; i += batch) {
+    const group = windows.slice(i, i + batch);
+    const len = group[0].length;
+    const flat = new Int32Array(group.length * len);
+    group.forEach((w, j) => flat.set(w, j * len));
+    const all = mx.array(Array.from(flat), mx.int32).reshape([group.length, len]);
+    const x = all.index(mx.Slice(), mx.Slice(0, len - 1));
+    const y = all.index(mx.Slice(), mx.Slice(1, len));
+    const logits = model.forward(x, new TrainingCache(model.args.numHiddenLayers, group.length));
+    const ce = nn.losses.crossEntropy(logits, y, undefined, -1, 0, 'sum');
+    const hits = mx.sum(mx.equal(mx.argmax(logits, -1), y));
+    mx.eval(ce, hits);
+    lossSum += ce.item() as number;
+    correct += hits.item() as number;
+    count += group.length * (len - 1);
+    await reclaim.step();
+  }
+  return { loss: lossSum / count, accuracy: correct / count, tokens: count };
+}
+
+function prepareTokenizer(o: TrainOptions, trainTexts: string[]): BpeModel {
+  const dir = path.join(o.out, 'checkpoint-tokenizer');
+  if (o.resume && fs.existsSync(path.join(dir, 'tokenizer.json'))) return readBpe(dir);
+  const t = performance.now();
+  const pieces = countPieces(trainTexts);
+  const bpe = trainBpe(pieces, o.vocabSize - 256 - SPECIAL_TOKENS.length);
+  writeTokenizerFiles(dir, bpe, o.shape.maxPositions);
+  o.log(`tokenizer: ${bpe.vocab.size} BPE tokens + ${SPECIAL_TOKENS.length} special, from ${pieces.size} distinct pieces in ${formatSeconds((performance.now() - t) / 1000)}`);
+  return bpe;
+}
+
+export async function train(o: TrainOptions): Promise<void> {
+  fs.mkdirSync(o.out, { recursive: true });
+  const corpus = collectCorpus({ root: o.corpusRoot, maxBytes: o.corpusBytes, heldOutShare: o.heldOutShare });
+  const bytes = (fs: { text: string }[]) => fs.reduce((s, f) => s + f.text.length, 0);
+  o.log(`corpus: ${corpus.train.length} train files (${bytes(corpus.train)} bytes), ${corpus.heldOut.length} held-out files (${bytes(corpus.heldOut)} bytes)`);
+  fs.writeFileSync(path.join(o.out, 'SOURCES.table.md'), `${sourcesMarkdown(corpus)}\n`);
+  const { log: _log, ...recorded } = o;
+  fs.writeFileSync(path.join(o.out, TRAINING_RECORD), `${JSON.stringify(recorded, null, 2)}\n`);
+
+  const bpe = prepareTokenizer(o, corpus.train.map((f) => f.text));
+  const tok = new TrainingTokenizer(bpe);
+  const windows = heldOutWindows(corpus.heldOut, (t) => tok.encode(t), tok.special['<|endoftext|>'], o.seqLen + 1, o.evalWindows);
+
+  mx.random.seed(o.seed);
+  const config = modelConfig(o.shape, bpe, tok.vocabSize, o.dtype);
+  const model = createModel(parseModelArgs(config));
+  mx.eval(model.parameters());
+  o.log(`model: qwen2 ${JSON.stringify(o.shape)}, ${(parameterCount(model) / 1e6).toFixed(2)}M parameters`);
+
+  const opt = new optimizers.AdamW(o.lr, [0.9, 0.95], 1e-8, o.weightDecay);
+  const ckptDir = path.join(o.out, 'checkpoint');
+  const fp = fingerprint(o);
+  let state: LoopState = { step: 0, rngState: o.seed, counts: { plain: 0, fim: 0, chat: 0 }, fingerprint: fp };
+  if (o.resume && fs.existsSync(path.join(ckptDir, 'state.json'))) {
+    state = loadCheckpoint(ckptDir, model, opt);
+    if (state.fingerprint !== fp) throw new Error(`checkpoint in ${ckptDir} was made with different options (fingerprint ${state.fingerprint}, now ${fp})`);
+    o.log(`resumed at step ${state.step}`);
+  }
+  const rng = new Rng(state.rngState);
+  const source = new BatchSource(corpus.train, tok, rng, DEFAULT_MIX);
+  Object.assign(source.counts, state.counts);
+  o.log(`tokens: ${source.totalTokens} train, ${windows.length} held-out windows of ${o.seqLen}`);
+
+  const cacheFor = (b: number) => new TrainingCache(model.args.numHiddenLayers, b);
+  const lossFn = (x: MxArray, y: MxArray) => nn.losses.crossEntropy(model.forward(x, cacheFor(o.batch)), y, undefined, -1, 0, 'mean');
+  const lossAndGrad = nn.valueAndGrad(model, lossFn);
+  const reclaim = new MemoryReclaimer(4);
+  const bar = new ProgressBar(o.steps, state.step);
+  let recent = 0;
+  let recentN = 0;
+  const started = performance.now();
+  for (let step = state.step; step < o.steps; step++) {
+    opt.learningRate = learningRate(step, o);
+    const flat = source.batch(o.batch, o.seqLen + 1);
+    const all = mx.array(Array.from(flat), mx.int32).reshape([o.batch, o.seqLen + 1]);
+    const x = all.index(mx.Slice(), mx.Slice(0, o.seqLen));
+    const y = all.index(mx.Slice(), mx.Slice(1, o.seqLen + 1));
+    const [loss, grads] = lossAndGrad(x, y) as [MxArray, Record<string, unknown>];
+    const [clipped] = optimizers.clipGradNorm(grads as never, o.clip);
+    opt.update(model, clipped);
+    mx.eval(model.parameters(), opt.state, loss);
+    recent += loss.item() as number;
+    recentN++;
+    await reclaim.step();
+    const done = step + 1;
+    const tokPerS = ((done - state.step) * o.batch * o.seqLen) / ((performance.now() - started) / 1000);
+    bar.update(done, `loss ${(recent / recentN).toFixed(3)} lr ${learningRate(step, o).toExponential(2)} ${tokPerS.toFixed(0)} tok/s`);
+    if (done % o.evalEvery === 0 || done === o.steps) {
+      const m = await heldOutMetrics(model, windows, o.batch, reclaim);
+      bar.break();
+      o.log(`step ${done}: train loss ${(recent / recentN).toFixed(3)}, held-out loss ${m.loss.toFixed(3)} (ppl ${Math.exp(m.loss).toFixed(2)}), next-token accuracy ${(100 * m.accuracy).toFixed(1)}%`);
+      recent = 0;
+      recentN = 0;
+    }
+    if (done % o.checkpointEvery === 0 || done === o.steps) {
+      saveCheckpoint(ckptDir, model, opt, { step: done, rngState: rng.seedState, counts: { ...source.counts }, fingerprint: fp });
+    }
+  }
+  const c = source.counts;
+  const total = c.plain + c.fim + c.chat;
+  o.log(`trained tokens: ${total} (plain ${(100 * c.plain / total).toFixed(1)}%, fim ${(100 * c.fim / total).toFixed(1)}%, chat ${(100 * c.chat / total).toFixed(1)}%)`);
+  writeModelFolder(o.out, model, config, bpe, o.dtype);
+  o.log(`model written to ${o.out}`);
+}
