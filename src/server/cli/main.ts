@@ -1,10 +1,11 @@
 // `mlx-batch <command>`: the command-line entry (dist/cli.js).
 import { MlxBatchError } from '../../shared/errors';
 import type { Command } from './command';
+import { benchCommand } from './bench';
 import { generateCommand } from './generate';
 import { makeModelCommand } from './make-model';
 
-const COMMANDS: Command[] = [generateCommand, makeModelCommand];
+const COMMANDS: Command[] = [generateCommand, benchCommand, makeModelCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
