@@ -16,6 +16,12 @@ const entries = [
   { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['src/server/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
+// Webview scripts run in the editor's browser sandbox: one self-contained IIFE each, no node.
+const webview = { platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: !watch };
+entries.push(
+  { ...webview, entryPoints: ['src/extension/webview/chat-main.mts'], outfile: 'dist/webview/chat.js' },
+  { ...webview, entryPoints: ['src/extension/webview/benchmark-main.mts'], outfile: 'dist/webview/benchmark.js' },
+);
 const fs = await import('node:fs');
 const present = entries.filter((e) => fs.existsSync(e.entryPoints[0]));
 if (watch) {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RestartPolicy } from '../../src/extension/server/restart-policy';
-import { launchSpec, modelArgument } from '../../src/extension/server/server-args';
-import { LineSplitter, parseServerEvent } from '../../src/extension/server/server-events';
-import { ServerProcess } from '../../src/extension/server/server-process';
-import { writeTokenFile } from '../../src/extension/server/token-file';
+import { RestartPolicy } from '../../src/extension/supervisor/restart-policy';
+import { launchSpec, modelArgument } from '../../src/extension/supervisor/server-args';
+import { LineSplitter, parseServerEvent } from '../../src/extension/supervisor/server-events';
+import { ServerProcess } from '../../src/extension/supervisor/server-process';
+import { writeTokenFile } from '../../src/extension/supervisor/token-file';
 import { sanitizeSettings } from '../../src/extension/settings';
 
 const settings = (o: Record<string, unknown> = {}) => sanitizeSettings((k) => o[k]);

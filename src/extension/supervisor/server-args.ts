@@ -18,6 +18,8 @@ export interface LaunchInputs {
   execPath: string;
   isElectron: boolean;
   env: NodeJS.ProcessEnv;
+  /** The server exits when this process (the extension host) is gone. */
+  parentPid?: number;
 }
 
 /** The model the server loads: the setting, or the model shipped in `<extension>/models/default`. */
@@ -38,6 +40,7 @@ export function launchSpec(i: LaunchInputs): LaunchSpec {
   ];
   if (s.kvBudget > 0) args.push('--kv-budget', String(s.kvBudget));
   if (!s.batching) args.push('--no-batching');
+  if (i.parentPid !== undefined) args.push('--parent-pid', String(i.parentPid));
   const env: NodeJS.ProcessEnv = { ...i.env };
   let command = s.nodePath;
   if (!command) {

@@ -14,6 +14,7 @@ export function parseServerEvent(line: string): ServerEvent | undefined {
   if (!v || typeof v !== 'object') return undefined;
   const e = v as Record<string, unknown>;
   if (e.event === 'listening' && typeof e.url === 'string') return { event: 'listening', url: e.url, model: typeof e.model === 'string' ? e.model : '' };
+  if (e.event === 'ready') return { event: 'ready', model: typeof e.model === 'string' ? e.model : '', contextLength: typeof e.contextLength === 'number' ? e.contextLength : 0 };
   if (e.event === 'loading' && typeof e.progress === 'number') return { event: 'loading', progress: e.progress, message: typeof e.message === 'string' ? e.message : '' };
   if (e.event === 'error' && typeof e.message === 'string') return { event: 'error', message: e.message, type: (typeof e.type === 'string' ? e.type : 'internal') as never };
   return undefined;

@@ -7,6 +7,8 @@ import { LineSplitter, parseServerEvent } from './server-events';
 export interface ServerProcessHandlers {
   log(line: string): void;
   loading?(progress: number, message: string): void;
+  /** The model is loaded and the server answers generation requests. */
+  ready?(model: string): void;
 }
 
 export interface Listening {
@@ -19,6 +21,8 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
   /** The last error the server reported (an `error` event or the last stderr lines). */
   reason: string;
+  /** True when the server itself reported the error (e.g. the model failed to load): restarting will not help. */
+  reported: boolean;
 }
 
 export class ServerProcess {
@@ -47,6 +51,8 @@ export class ServerProcess {
       if (ev?.event === 'listening') {
         clearTimeout(timer);
         resolveStart({ url: ev.url.replace(/\/+$/, ''), model: ev.model });
+      } else if (ev?.event === 'ready') {
+        handlers.ready?.(ev.model);
       } else if (ev?.event === 'loading') {
         handlers.loading?.(ev.progress, ev.message);
       } else if (ev?.event === 'error') {
@@ -71,7 +77,7 @@ export class ServerProcess {
         const reason = spawnError?.message || this.lastError || this.tail.filter((l) => l.trim()).slice(-3).join('\n') ||
           `exit code ${code ?? 'none'}${signal ? `, signal ${signal}` : ''}`;
         rejectStart(new Error(`the server stopped before it was ready: ${reason}`));
-        resolve({ code, signal, reason });
+        resolve({ code, signal, reason, reported: this.lastError !== '' });
       };
       this.child.once('error', (e) => done(null, null, new Error(`cannot start ${spec.command}: ${e.message}`)));
       this.child.once('exit', (code, signal) => done(code, signal));

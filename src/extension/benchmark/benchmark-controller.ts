@@ -1,0 +1,176 @@
+// "Run Throughput Benchmark": POST /v1/benchmark with a cancellable progress notification, then
+// the results webview. Runs are kept in globalState for comparison and can be exported.
+import * as vscode from 'vscode';
+import type { BenchmarkReport } from '../../shared/protocol';
+import type { BenchmarkRun, BenchmarkToExtension, BenchmarkToWebview } from '../../shared/webview-protocol';
+import type { Backend } from '../backend';
+import { describeError, isAbort } from '../client/api-error';
+import type { Settings } from '../settings';
+import { nonce, webviewHtml } from '../webview/html';
+import { addRun, reportMarkdown, sanitizeRuns } from './report-table';
+
+const RUNS_KEY = 'mlxBatch.benchmarkRuns';
+export const BENCHMARK_PANEL_TYPE = 'mlxBatch.benchmarkResults';
+
+export class BenchmarkController implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private selectedId = '';
+  private running = false;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly backend: Backend,
+    private readonly settings: () => Settings,
+    private readonly output: vscode.LogOutputChannel,
+  ) {}
+
+  runs(): BenchmarkRun[] {
+    return sanitizeRuns(this.context.globalState.get(RUNS_KEY));
+  }
+
+  /** Runs the benchmark; resolves with the report, or undefined if cancelled or failed. */
+  async run(): Promise<BenchmarkReport | undefined> {
+    if (this.running) {
+      void vscode.window.showInformationMessage('MLX Batch: a benchmark is already running.');
+      return undefined;
+    }
+    this.running = true;
+    try {
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'MLX Batch: throughput benchmark', cancellable: true },
+        (progress, token) => this.runWithProgress(progress, token),
+      );
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runWithProgress(progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<BenchmarkReport | undefined> {
+    progress.report({ message: 'waiting for the model server…' });
+    const client = await this.backend.client();
+    if (!client) {
+      void vscode.window.showErrorMessage('MLX Batch: the model server is not available, so the benchmark cannot run.', 'Show logs').then((c) => { if (c) this.output.show(); });
+      return undefined;
+    }
+    const s = this.settings().benchmark;
+    const abort = new AbortController();
+    const sub = token.onCancellationRequested(() => abort.abort());
+    const steps = s.concurrency.length * 2;
+    const finished = new Set<string>();
+    let reported = 0;
+    try {
+      this.output.info(`benchmark: concurrency ${s.concurrency.join(', ')}, ${s.maxTokens} tokens per request`);
+      for await (const ev of client.benchmark({ concurrency: s.concurrency, max_tokens: s.maxTokens }, abort.signal)) {
+        if (ev.type === 'progress') {
+          const key = `${ev.mode}:${ev.concurrency}`;
+          if (ev.done >= ev.total) finished.add(key);
+          const fraction = (finished.size + (ev.done < ev.total && ev.total > 0 ? ev.done / ev.total : 0)) / steps;
+          const pct = Math.min(100, Math.round(fraction * 100));
+          progress.report({ message: `${ev.mode}, ${ev.concurrency} at once: ${ev.done}/${ev.total} requests`, increment: Math.max(0, pct - reported) });
+          reported = Math.max(reported, pct);
+        } else if (ev.type === 'error') {
+          throw new Error(ev.error.message);
+        } else {
+          await this.store(ev.report);
+          this.show();
+          return ev.report;
+        }
+      }
+      throw new Error('the server ended the benchmark stream without a result');
+    } catch (e) {
+      if (isAbort(e) || abort.signal.aborted) {
+        this.output.info('benchmark cancelled');
+        return undefined;
+      }
+      this.output.error(`benchmark failed: ${describeError(e)}`);
+      void vscode.window.showErrorMessage(`MLX Batch: benchmark failed: ${describeError(e)}`);
+      return undefined;
+    } finally {
+      sub.dispose();
+    }
+  }
+
+  private async store(report: BenchmarkReport): Promise<void> {
+    const run: BenchmarkRun = { id: `${Date.parse(report.startedAt) || Date.now()}-${Math.random().toString(36).slice(2, 6)}`, report };
+    await this.context.globalState.update(RUNS_KEY, addRun(this.runs(), run, this.settings().benchmark.keepRuns));
+    this.selectedId = run.id;
+  }
+
+  /** Opens (or reveals) the results view. */
+  show(): void {
+    if (this.panel) {
+      this.panel.reveal(undefined, false);
+      this.postRuns();
+      return;
+    }
+    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
+    const bundles = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
+    const panel = vscode.window.createWebviewPanel(BENCHMARK_PANEL_TYPE, 'MLX Batch Benchmark', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [media, bundles],
+    });
+    const n = nonce();
+    panel.webview.html = webviewHtml({
+      cspSource: panel.webview.cspSource,
+      nonce: n,
+      title: 'MLX Batch Benchmark',
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(bundles, 'benchmark.js')).toString(),
+      styleUris: [panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'benchmark.css')).toString()],
+      body: '<main id="app" data-testid="benchmark-app"></main>',
+    });
+    panel.webview.onDidReceiveMessage((m: BenchmarkToExtension) => void this.onMessage(m));
+    panel.onDidDispose(() => { this.panel = undefined; });
+    this.panel = panel;
+  }
+
+  /** Writes a run to `uri` (tests) or to a file the user picks. */
+  async export(runId: string, format: 'json' | 'markdown', uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const run = this.runs().find((r) => r.id === runId);
+    if (!run) return undefined;
+    const ext = format === 'json' ? 'json' : 'md';
+    const stamp = run.report.startedAt.replace(/[:.]/g, '-').slice(0, 19);
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(this.context.globalStorageUri.fsPath);
+    const target = uri ?? await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(base, `mlx-batch-benchmark-${stamp}.${ext}`),
+      filters: format === 'json' ? { JSON: ['json'] } : { Markdown: ['md'] },
+      saveLabel: 'Export',
+    });
+    if (!target) return undefined;
+    const text = format === 'json' ? `${JSON.stringify(run.report, null, 2)}\n` : reportMarkdown(run.report);
+    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(text));
+    if (!uri) void vscode.window.showInformationMessage(`MLX Batch: benchmark exported to ${target.fsPath}`);
+    return target;
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+
+  private async onMessage(m: BenchmarkToExtension): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.postRuns();
+        break;
+      case 'export':
+        await this.export(m.runId, m.format);
+        break;
+      case 'rerun':
+        await this.run();
+        break;
+      case 'clearHistory': {
+        const keep = this.runs().filter((r) => r.id === this.selectedId);
+        await this.context.globalState.update(RUNS_KEY, keep);
+        this.postRuns();
+        break;
+      }
+    }
+  }
+
+  private postRuns(): void {
+    const runs = this.runs();
+    if (!runs.some((r) => r.id === this.selectedId)) this.selectedId = runs[0]?.id ?? '';
+    const msg: BenchmarkToWebview = { type: 'runs', runs, selectedId: this.selectedId };
+    void this.panel?.webview.postMessage(msg);
+  }
+}
