@@ -1,0 +1,137 @@
+// The real server process (src/server/main.ts) on the tiny random-weight fixture models, driven
+// over HTTP and with the official `openai` client: streaming chat, completion with suffix,
+// abort, errors, and identical greedy answers under concurrency.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { ensureFixtureModel } from '../../src/server/fixtures';
+import { metric, post, waitFor } from './helpers/harness';
+import { compiled, isReady, isListening, spawnServer, type SpawnedServer } from './helpers/spawn-server';
+
+const MAIN = compiled('src', 'server', 'main.js');
+const TOKEN = 'real-server-token-0123456789';
+
+function tokenFile(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-batch-real-')), 'token');
+  fs.writeFileSync(file, TOKEN, { mode: 0o600 });
+  return file;
+}
+
+async function start(model: string, extra: string[] = []): Promise<{ server: SpawnedServer; url: string }> {
+  const server = spawnServer(MAIN, ['--model', model, '--token-file', tokenFile(), '--max-batch', '8', ...extra]);
+  const { url } = await server.event(isListening, 120_000);
+  await server.event(isReady, 120_000);
+  return { server, url };
+}
+
+async function stop(server: SpawnedServer): Promise<void> {
+  server.child.kill('SIGTERM');
+  const exit = await server.exit;
+  assert.equal(exit.code, 0, server.stderr());
+}
+
+describe('real server on the tiny qwen2 fixture', function () {
+  this.timeout(180_000);
+  let server: SpawnedServer;
+  let url: string;
+  let client: OpenAI;
+
+  before(async () => {
+    const dir = await ensureFixtureModel('qwen2', 'tiny');
+    ({ server, url } = await start(dir));
+    client = new OpenAI({ baseURL: `${url}/v1`, apiKey: TOKEN, maxRetries: 0 });
+  });
+  after(async () => { if (server) await stop(server); });
+
+  it('lists its model to the openai client', async () => {
+    const models = await client.models.list();
+    assert.deepEqual(models.data.map((m) => m.id), ['qwen2-tiny']);
+  });
+
+  it('streams a chat with usage through the openai client', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'qwen2-tiny',
+      messages: [{ role: 'system', content: 'You write code.' }, { role: 'user', content: 'Say hi' }],
+      max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(finish, 'length');
+    assert.ok(text.length > 0);
+    assert.equal(usage?.completion_tokens, 6);
+    assert.ok((usage?.prompt_tokens ?? 0) > 5, 'the chat template added its markers');
+    assert.equal(usage?.total_tokens, usage!.prompt_tokens + 6);
+  });
+
+  it('completes with a suffix (fill-in-the-middle) through the openai client', async () => {
+    const res = await client.completions.create({ model: 'qwen2-tiny', prompt: 'def add(a, b):\n    return ', suffix: '\n\nprint(add(1, 2))\n', max_tokens: 5, temperature: 0 });
+    assert.equal(res.object, 'text_completion');
+    assert.ok(['length', 'stop'].includes(res.choices[0].finish_reason));
+    assert.ok(res.usage!.prompt_tokens > 10);
+    const plain = await client.completions.create({ model: 'qwen2-tiny', prompt: 'def add(a, b):\n    return ', max_tokens: 5, temperature: 0 });
+    assert.ok(plain.usage!.prompt_tokens < res.usage!.prompt_tokens, 'the suffix and FIM markers are part of the prompt');
+  });
+
+  it('cancels a stream the openai client aborts, freeing its row', async () => {
+    const before = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const aborts = metric(before, 'mlx_batch_requests_finished_total{reason="abort"}');
+    const stream = await client.chat.completions.create({ model: 'qwen2-tiny', messages: [{ role: 'user', content: 'Write a long story' }], max_tokens: 2000, temperature: 0, stream: true });
+    let chunks = 0;
+    for await (const _ of stream) {
+      if (++chunks === 3) stream.controller.abort();
+    }
+    assert.equal(chunks, 3);
+    let page = '';
+    await waitFor(async () => {
+      page = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      return metric(page, 'mlx_batch_requests_running') === 0;
+    }, 20_000);
+    assert.equal(metric(page, 'mlx_batch_requests_finished_total{reason="abort"}'), aborts + 1);
+    assert.ok(metric(page, 'mlx_batch_kv_reserved_tokens') === 0, 'no cache reserved once the stream is gone');
+  });
+
+  it('raises OpenAI errors for bad requests and a bad key', async () => {
+    await assert.rejects(client.completions.create({ model: 'qwen2-tiny', prompt: 'x', n: 2 }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.status === 400);
+    await assert.rejects(client.completions.create({ model: 'other', prompt: 'x' }), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    const bad = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'wrong-key-wrong-key', maxRetries: 0 });
+    await assert.rejects(bad.models.list(), (e: unknown) => e instanceof OpenAI.AuthenticationError);
+  });
+
+  it('gives 8 identical greedy requests identical text, run together in one batch', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const body = { prompt: 'function quickSort(arr) {', max_tokens: 12, temperature: 0 };
+    const alone = await (await post(`${url}/v1/completions`, body, auth)).json();
+    const together = await Promise.all(Array.from({ length: 8 }, async () => (await post(`${url}/v1/completions`, body, auth)).json()));
+    for (const r of together) assert.equal(r.choices[0].text, alone.choices[0].text);
+    const page = await (await fetch(`${url}/metrics`, { headers: auth })).text();
+    const batchedSteps = metric(page, 'mlx_batch_batch_size_bucket{le="+Inf"}') - metric(page, 'mlx_batch_batch_size_bucket{le="1"}');
+    assert.ok(batchedSteps > 0, 'some steps ran several requests at once');
+  });
+});
+
+describe('real server on the tiny llama fixture (no FIM tokens)', function () {
+  this.timeout(180_000);
+
+  it('answers a suffix with a clear 400', async () => {
+    const dir = await ensureFixtureModel('llama', 'tiny');
+    const { server, url } = await start(dir);
+    try {
+      const res = await post(`${url}/v1/completions`, { prompt: 'def f(', suffix: ')', max_tokens: 2 }, { authorization: `Bearer ${TOKEN}` });
+      assert.equal(res.status, 400);
+      const err = (await res.json()).error;
+      assert.equal(err.type, 'unsupported_feature');
+      assert.equal(err.param, 'suffix');
+      assert.match(err.message, /fill-in-the-middle/);
+    } finally {
+      await stop(server);
+    }
+  });
+});
