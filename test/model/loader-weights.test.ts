@@ -7,6 +7,7 @@ import { ensureFixtureModel, type FixtureOptions } from '../../src/server/fixtur
 import type { FixtureArch } from '../../src/server/fixtures/presets';
 import { flattenParameters } from '../../src/server/loader/check-weights';
 import { loadModel, type LoadedModel, type LoadProgress } from '../../src/server/loader/load-model';
+import { MemoryReclaimer } from '../../src/server/memory';
 import { mx, type MxArray } from '../../src/server/mlx';
 import { copyModel, removeTempDirs, tempDir, TEST_MODELS_ROOT, writeJson } from './helpers/loader-fixtures';
 import { SingleSequenceCache } from './helpers/single-cache';
@@ -140,5 +141,21 @@ describe('loadModel weights', () => {
       const spread = mx.std(last).item() as number;
       assert.ok(spread > 1, `${arch}: logits are nearly flat (std ${spread})`);
     }
+  });
+
+  it('repeated loads do not grow memory (intermediates are dropped)', async () => {
+    const dir = await fixture('qwen3', { dtype: 'bf16', quantize: 8 });
+    const reclaim = new MemoryReclaimer();
+    const rss: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 5; i++) {
+      bytes = (await loadModel(dir)).weightBytes;
+      reclaim.collect();
+      await new Promise((r) => setImmediate(r));
+      reclaim.collect();
+      rss.push(process.memoryUsage().rss);
+    }
+    const growth = rss[4] - rss[1];
+    assert.ok(growth < bytes, `rss grew by ${growth} bytes over 3 loads of a ${bytes}-byte model: ${rss.map((r) => (r / 1e6).toFixed(0)).join(' ')} MB`);
   });
 });
