@@ -2,7 +2,7 @@
 // together, merged in, removed and compacted must each give the logits of the row run alone.
 import assert from 'node:assert/strict';
 import { BatchKVCache } from '../../src/server/cache/batch-kv-cache';
-import { mx } from '../../src/server/mlx';
+import { mx, type MxArray } from '../../src/server/mlx';
 import type { LanguageModel } from '../../src/server/model/types';
 import { logitRows, relativeError, tinyModel, tokens } from './reference/harness';
 
@@ -161,15 +161,38 @@ for (const [name, config] of Object.entries(MODELS)) {
       b.check();
     });
 
-    it('B = 1 decode needs no mask; a padded batch does', function () {
+    it('grows past its capacity and shrinks it on compact', function () {
+      const a = Row.make(model, 14, 70);
+      const b = Row.make(model, 15, 9);
+      const batch = BatchKVCache.forPrompts(layers, [62, 5]);
+      prefill(model, batch, [a, b], [62, 5]);
+      assert.equal(batch.capacity, 64);
+      for (let s = 0; s < 3; s++) decode(model, batch, [a, b]);
+      assert.equal(batch.capacity, 128);
+      batch.remove([0]);
+      assert.deepEqual([batch.columns, batch.capacity], [8, 64]);
+      const c = Row.make(model, 16, 8);
+      const fresh = new BatchKVCache(layers);
+      prefill(model, fresh, [c], [7]);
+      batch.insert(fresh);
+      decode(model, batch, [b, c]);
+      [a, b, c].forEach((r) => r.check());
+    });
+
+    it('masks hide padding and the spare capacity; positions count valid tokens only', function () {
+      const visible = (m: MxArray | undefined) =>
+        (mx.greaterEqual(m!, 0).astype(mx.int32).tolist() as number[][][][]).map((r) => r[0][0].join(''));
       const single = new BatchKVCache(layers);
       single.beginForward(4, mx.float32);
-      assert.equal(single.beginForward(1, mx.float32).mask, undefined);
+      const one = single.beginForward(1, mx.float32);
+      assert.equal(single.capacity, 64);
+      assert.deepEqual(one.mask?.shape, [1, 1, 1, 64]);
+      assert.deepEqual(visible(one.mask), ['11111'.padEnd(64, '0')]);
       const batch = BatchKVCache.forPrompts(layers, [3, 1]);
       batch.beginForward(3, mx.float32);
       const step = batch.beginForward(1, mx.float32);
-      assert.deepEqual(step.mask?.shape, [2, 1, 1, 4]);
       assert.deepEqual(step.positions.tolist(), [[3], [1]]);
+      assert.deepEqual(visible(step.mask), ['1111'.padEnd(64, '0'), '0011'.padEnd(64, '0')]);
     });
   });
 }
