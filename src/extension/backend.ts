@@ -168,7 +168,7 @@ export class Backend implements vscode.Disposable {
         });
         try {
           const { url } = await proc.started;
-          const client = new ApiClient({ baseUrl: url, apiKey: token });
+          const client = new ApiClient({ baseUrl: url, apiKey: token, authHint: 'The local server\'s token no longer matches: run "MLX Batch: Restart Server".' });
           let over = false;
           const exited = proc.exited.then(() => { over = true; throw new Error('exited'); });
           await Promise.race([readyEvent, this.pollHealth(client, () => over || gen !== this.generation), exited]);

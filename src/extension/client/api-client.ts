@@ -24,6 +24,8 @@ export interface ClientOptions {
   baseUrl: string;
   apiKey?: string;
   fetch?: FetchLike;
+  /** What to tell the user on a 401 (default: set the remote API key). */
+  authHint?: string;
 }
 
 export interface CallOptions {
@@ -35,11 +37,13 @@ export class ApiClient {
   readonly baseUrl: string;
   private readonly apiKey: string | undefined;
   private readonly fetchImpl: FetchLike;
+  private readonly authHint: string | undefined;
 
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.apiKey = opts.apiKey || undefined;
     this.fetchImpl = opts.fetch ?? ((url, init) => fetch(url, init));
+    this.authHint = opts.authHint;
   }
 
   /** GET /health. mlx-batch answers 503 with a body while loading; other servers may answer 200 with anything. */
@@ -139,7 +143,7 @@ export class ApiClient {
       if (opts.signal?.aborted) throw e;
       throw networkError(e, this.baseUrl);
     }
-    if (!res.ok && !accept.includes(res.status)) throw errorFromResponse(res.status, await res.text().catch(() => ''), `${this.baseUrl}${path}`);
+    if (!res.ok && !accept.includes(res.status)) throw errorFromResponse(res.status, await res.text().catch(() => ''), `${this.baseUrl}${path}`, this.authHint);
     return res;
   }
 }

@@ -21,7 +21,7 @@ export function isAbort(e: unknown): boolean {
 }
 
 /** The status and body of a failed response as an ApiError, with the server's message when it sent one. */
-export function errorFromResponse(status: number, bodyText: string, url: string): ApiError {
+export function errorFromResponse(status: number, bodyText: string, url: string, authHint = 'Set it with "MLX Batch: Set Remote API Key".'): ApiError {
   let message = '';
   let type = `http_${status}`;
   let param: string | null = null;
@@ -42,7 +42,7 @@ export function errorFromResponse(status: number, bodyText: string, url: string)
     message = bodyText.trim().slice(0, 300);
   }
   if (status === 401) {
-    return new ApiError(`${url} refused the API key (401)${message ? `: ${message}` : ''}. Set it with "MLX Batch: Set Remote API Key".`, status, 'authentication', param);
+    return new ApiError(`${url} refused the API key (401)${message ? `: ${message}` : ''}. ${authHint}`, status, 'authentication', param);
   }
   if (status === 404 && !message) message = 'not found: is this an OpenAI-compatible server?';
   if (status === 503 && !message) message = 'the server is not ready (model loading or shutting down)';

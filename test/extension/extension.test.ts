@@ -1,0 +1,99 @@
+// Runs inside a real VS Code extension host with the extension installed and its shipped (or
+// fixture) model: activation, server start, completions, batching toggle, chat, benchmark, restart.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { MlxBatchApi } from '../../src/extension/extension';
+import { activeApi, hostVscode, waitFor } from './host';
+
+const vscode = hostVscode();
+
+describe('extension host: mlx-batch', function () {
+  let api: MlxBatchApi;
+
+  before(async function () {
+    if (!vscode) this.skip();
+    api = await activeApi(vscode!);
+    await api.backend.start();
+    await waitFor('the backend to be ready', () => api.backend.status.state === 'ready' || (api.backend.status.state === 'error' && new Error(api.backend.status.message)));
+    if (api.backend.status.state !== 'ready') throw new Error(`backend failed: ${JSON.stringify(api.backend.status)}`);
+  });
+
+  it('registers every command it contributes', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(vscode!.extensions.getExtension('mlx-batch.mlx-batch')!.extensionPath, 'package.json'), 'utf8'));
+    const all = new Set(await vscode!.commands.getCommands(true));
+    for (const c of pkg.contributes.commands as { command: string }[]) assert.ok(all.has(c.command), `${c.command} is registered`);
+  });
+
+  it('shows live stats from the server in the status bar', async () => {
+    const stats = await waitFor('live stats', () => api.statusBar.lastStats, 30_000);
+    assert.ok(stats.max_batch >= 1);
+  });
+
+  it('returns an inline completion for a TypeScript document', async () => {
+    const doc = await vscode!.workspace.openTextDocument({ language: 'typescript', content: 'function add(a: number, b: number): number {\n  return \n}\n' });
+    const pos = new vscode!.Position(1, 9);
+    const cts = new vscode!.CancellationTokenSource();
+    const items = await api.completions.provider.provideInlineCompletionItems(doc, pos, { triggerKind: vscode!.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, cts.token);
+    assert.ok(items && items.length === 1, 'one item');
+    assert.ok(String(items[0].insertText).length > 0);
+    assert.equal(api.completions.provider.lastAnswer?.source, 'request');
+  });
+
+  it('toggles batching on the running server', async () => {
+    const client = (await api.backend.client())!;
+    const before = (await client.getBatching()).enabled;
+    const after = await vscode!.commands.executeCommand<boolean>('mlxBatch.toggleBatching');
+    assert.equal(after, !before);
+    assert.equal((await client.getBatching()).enabled, !before);
+    await vscode!.commands.executeCommand('mlxBatch.toggleBatching');
+    assert.equal((await client.getBatching()).enabled, before);
+  });
+
+  it('answers in two chats streaming at once, and Stop ends an answer early', async () => {
+    const a = api.chat.newChat();
+    const pa = api.chat.ask('Write a haiku about batching.', { chatId: a });
+    const b = api.chat.newChat();
+    const pb = api.chat.ask('Explain continuous batching in one line.', { chatId: b });
+    const [ra, rb] = await Promise.all([pa, pb]);
+    assert.equal(ra.error, undefined);
+    assert.equal(rb.error, undefined);
+    assert.ok(ra.text.length > 0 && rb.text.length > 0);
+    const c = api.chat.newChat();
+    const pc = api.chat.ask('Count to one thousand.', { chatId: c });
+    await new Promise((r) => setTimeout(r, 300));
+    api.chat.stop(c);
+    const rc = await pc;
+    assert.equal(rc.stopped, true);
+  });
+
+  it('runs the throughput benchmark from the command and exports it', async () => {
+    const cfg = vscode!.workspace.getConfiguration('mlxBatch');
+    await cfg.update('benchmark.concurrency', [1, 2], vscode!.ConfigurationTarget.Global);
+    await cfg.update('benchmark.maxTokens', 4, vscode!.ConfigurationTarget.Global);
+    try {
+      const report = await vscode!.commands.executeCommand<{ results: unknown[]; speedup: Record<string, number> }>('mlxBatch.runBenchmark');
+      assert.ok(report, 'a report');
+      assert.equal(report.results.length, 4);
+      const run = api.benchmark.runs()[0];
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-bench-'));
+      const md = await api.benchmark.export(run.id, 'markdown', vscode!.Uri.file(path.join(dir, 'b.md')));
+      assert.match(fs.readFileSync(md!.fsPath, 'utf8'), /\| 2 \| batched \|/);
+    } finally {
+      await cfg.update('benchmark.concurrency', undefined, vscode!.ConfigurationTarget.Global);
+      await cfg.update('benchmark.maxTokens', undefined, vscode!.ConfigurationTarget.Global);
+    }
+  });
+
+  it('restarts a server that was killed, and completions work again', async () => {
+    const pid = api.backend.pid;
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await waitFor('a restarted server', () => api.backend.status.state === 'ready' && api.backend.pid !== pid);
+    api.completions.pipeline.cache.clear();
+    const doc = await vscode!.workspace.openTextDocument({ language: 'typescript', content: 'const greeting = \n' });
+    const items = await api.completions.provider.provideInlineCompletionItems(doc, new vscode!.Position(0, 17), { triggerKind: vscode!.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, new vscode!.CancellationTokenSource().token);
+    assert.ok(items && items.length === 1);
+  });
+});
