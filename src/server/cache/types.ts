@@ -8,7 +8,8 @@ export interface ForwardStep {
   positions: MxArray;
   /**
    * Additive attention mask [B, 1, L, S] in the compute dtype (0 = visible, large negative =
-   * hidden), S = cached + new columns; undefined when every query may see every key.
+   * hidden), S = the key columns `updateAndFetch` returns; undefined when every query may see
+   * every key.
    */
   mask: MxArray | undefined;
 }
@@ -23,7 +24,8 @@ export interface KVCache {
   beginForward(length: number, dtype: Dtype): ForwardStep;
   /**
    * Appends this pass's keys and values ([B, kvHeads, L, headDim]) of one layer and returns
-   * all of that layer's keys and values ([B, kvHeads, S, headDim]).
+   * all of that layer's keys and values ([B, kvHeads, S, headDim]; S may include padding and
+   * spare columns, which the mask hides).
    */
   updateAndFetch(layer: number, keys: MxArray, values: MxArray): [MxArray, MxArray];
 }
