@@ -5,7 +5,9 @@ import path from 'node:path';
 import { mx, utils, type MxArray, type optimizers } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
 import type { MixCounts } from './batches';
-import { saveWeights } from './model-files';
+import { createModel, parseModelArgs } from '../server/model';
+import { modelConfig, readBpe, saveWeights, writeModelFolder } from './model-files';
+import { SPECIAL_TOKENS } from './tokenizer-files';
 
 export interface LoopState {
   step: number;
@@ -48,4 +50,21 @@ export function loadCheckpoint(dir: string, model: LanguageModel, opt: optimizer
   for (const [k, v] of Object.entries(saved)) setPath(opt.state as Record<string, unknown>, k, v);
   mx.eval(model.parameters(), opt.state);
   return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as LoopState;
+}
+
+/**
+ * Writes the latest checkpoint of the training run in `trainOut` as a model folder at `dest`
+ * (what `train` writes at its end), e.g. to try a model while training goes on.
+ */
+export function exportCheckpoint(trainOut: string, dest: string): void {
+  const args = JSON.parse(fs.readFileSync(path.join(trainOut, 'training_args.json'), 'utf8')) as {
+    shape: Parameters<typeof modelConfig>[0]; dtype: 'float32' | 'bfloat16';
+  };
+  const bpe = readBpe(path.join(trainOut, 'checkpoint-tokenizer'));
+  const config = modelConfig(args.shape, bpe, bpe.vocab.size + SPECIAL_TOKENS.length, args.dtype);
+  const model = createModel(parseModelArgs(config));
+  const weights = mx.load(path.join(trainOut, 'checkpoint', 'model.safetensors')) as unknown as Record<string, MxArray>;
+  model.loadWeights(Object.entries(weights), true);
+  writeModelFolder(dest, model, config, bpe, args.dtype);
+  fs.copyFileSync(path.join(trainOut, 'training_args.json'), path.join(dest, 'training_args.json'));
 }

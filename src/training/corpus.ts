@@ -83,7 +83,8 @@ function walk(dir: string, rel: string, pkg: Pkg | undefined, out: Omit<SourceFi
 
 /**
  * Packages ship one module several times (`src/x.ts`, `x.d.ts`, `x.d.mts`, `x.js`): all of them
- * share this key and so land in the same split, keeping near-copies out of the held-out files.
+ * share this key (package and name up to the first dot) and so land in the same split, keeping
+ * near-copies out of the held-out files.
  */
 function moduleKey(f: Omit<SourceFile, 'text'>): string {
   const base = f.path.slice(f.path.lastIndexOf('/') + 1);

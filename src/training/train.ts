@@ -41,6 +41,8 @@ export interface TrainOptions {
   checkpointEvery: number;
   seed: number;
   resume: boolean;
+  /** Stop (with a checkpoint) once this step is reached, to continue later with `resume`. */
+  stopAfter?: number;
   dtype: 'float32' | 'bfloat16';
   log: (line: string) => void;
 }
@@ -134,7 +136,7 @@ export async function train(o: TrainOptions): Promise<void> {
   const bytes = (fs: { text: string }[]) => fs.reduce((s, f) => s + f.text.length, 0);
   o.log(`corpus: ${corpus.train.length} train files (${bytes(corpus.train)} bytes), ${corpus.heldOut.length} held-out files (${bytes(corpus.heldOut)} bytes)`);
   fs.writeFileSync(path.join(o.out, 'SOURCES.table.md'), `${sourcesMarkdown(corpus)}\n`);
-  const { log: _log, ...recorded } = o;
+  const { log: _log, out: _out, resume: _resume, stopAfter: _stop, ...recorded } = o;
   fs.writeFileSync(path.join(o.out, TRAINING_RECORD), `${JSON.stringify(recorded, null, 2)}\n`);
 
   const bpe = prepareTokenizer(o, corpus.train.map((f) => f.text));
@@ -169,7 +171,8 @@ export async function train(o: TrainOptions): Promise<void> {
   let recent = 0;
   let recentN = 0;
   const started = performance.now();
-  for (let step = state.step; step < o.steps; step++) {
+  const last = Math.min(o.steps, o.stopAfter ?? o.steps);
+  for (let step = state.step; step < last; step++) {
     opt.learningRate = learningRate(step, o);
     const flat = source.batch(o.batch, o.seqLen + 1);
     const all = mx.array(Array.from(flat), mx.int32).reshape([o.batch, o.seqLen + 1]);
@@ -185,16 +188,20 @@ export async function train(o: TrainOptions): Promise<void> {
     const done = step + 1;
     const tokPerS = ((done - state.step) * o.batch * o.seqLen) / ((performance.now() - started) / 1000);
     bar.update(done, `loss ${(recent / recentN).toFixed(3)} lr ${learningRate(step, o).toExponential(2)} ${tokPerS.toFixed(0)} tok/s`);
-    if (done % o.evalEvery === 0 || done === o.steps) {
+    if ((done % o.evalEvery === 0 || done === o.steps) && windows.length > 0) {
       const m = await heldOutMetrics(model, windows, o.batch, reclaim);
       bar.break();
       o.log(`step ${done}: train loss ${(recent / recentN).toFixed(3)}, held-out loss ${m.loss.toFixed(3)} (ppl ${Math.exp(m.loss).toFixed(2)}), next-token accuracy ${(100 * m.accuracy).toFixed(1)}%`);
       recent = 0;
       recentN = 0;
     }
-    if (done % o.checkpointEvery === 0 || done === o.steps) {
+    if (done % o.checkpointEvery === 0 || done === last) {
       saveCheckpoint(ckptDir, model, opt, { step: done, rngState: rng.seedState, counts: { ...source.counts }, fingerprint: fp });
     }
+  }
+  if (last < o.steps) {
+    o.log(`stopped at step ${last} of ${o.steps}; continue with --resume`);
+    return;
   }
   const c = source.counts;
   const total = c.plain + c.fim + c.chat;

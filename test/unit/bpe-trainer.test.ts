@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { Template } from '@huggingface/jinja';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { hfJinja, hfTokenizers } from '../../src/server/tokenizer/hf';
 import { BYTE_TO_CHAR, splitPieces, toByteChars } from '../../src/training/byte-level';
 import { BpeEncoder } from '../../src/training/bpe-encoder';
 import { countPieces, trainBpe } from '../../src/training/bpe-trainer';
@@ -46,7 +45,7 @@ describe('byte-level BPE trainer', () => {
 
   it('writes a tokenizer.json that @huggingface/tokenizers loads and that agrees with the encoder', () => {
     const bpe = trainBpe(countPieces(CORPUS), 80);
-    const tok = new Tokenizer(tokenizerJson(bpe) as never, tokenizerConfigJson(bpe, 512) as never);
+    const tok = new hfTokenizers.Tokenizer(tokenizerJson(bpe) as never, tokenizerConfigJson(bpe, 512) as never);
     const ours = new TrainingTokenizer(bpe);
     for (const text of [...CORPUS, 'unseen text: Ünïcödé, tabs\tand\r\nCRLF 123456']) {
       const ids = tok.encode(text, { add_special_tokens: false }).ids;
@@ -60,7 +59,7 @@ describe('byte-level BPE trainer', () => {
 
   it('renders chat like its Jinja template', () => {
     const messages = [{ role: 'user' as const, content: 'Write add.' }, { role: 'assistant' as const, content: '```ts\nadd\n```' }];
-    const jinja = new Template(CHAT_TEMPLATE);
+    const jinja = new hfJinja.Template(CHAT_TEMPLATE);
     assert.equal(jinja.render({ messages, add_generation_prompt: true }), renderChat(messages, true));
     const withSystem = [{ role: 'system' as const, content: 'Be brief.' }, ...messages];
     assert.equal(jinja.render({ messages: withSystem, add_generation_prompt: false }), renderChat(withSystem, false));

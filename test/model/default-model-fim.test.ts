@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { loadModel, type LoadedModel } from '../../src/server/loader';
+import { MemoryReclaimer } from '../../src/server/memory';
+import { loadTokenizer, type Tokenizer } from '../../src/server/tokenizer/tokenizer';
+import { collectCorpus } from '../../src/training/corpus';
+import { completeFim, heldOutFimCases } from '../../src/training/evaluate';
+import { firstLine } from '../../src/training/fim';
+
+const MODEL_DIR = process.env.MLX_BATCH_DEFAULT_MODEL_DIR ?? path.join(process.cwd(), 'models', 'default');
+
+describe('the default model fills in the middle of held-out code', function () {
+  this.timeout(180_000);
+  let loaded: LoadedModel;
+  let tokenizer: Tokenizer;
+  before(async () => {
+    loaded = await loadModel(MODEL_DIR);
+    tokenizer = await loadTokenizer(loaded.dir);
+  });
+
+  it('continues the prefix with code, stops on its own, and gets first lines right', async () => {
+    const corpus = collectCorpus({ root: path.join(process.cwd(), 'node_modules'), maxBytes: 24_000_000, heldOutShare: 0.04 });
+    const cases = heldOutFimCases(corpus.heldOut, 8, 2024);
+    assert.equal(cases.length, 8);
+    const completions = await completeFim(loaded.model, tokenizer, cases, 48, new MemoryReclaimer(4));
+    let exact = 0;
+    completions.forEach((c, i) => {
+      assert.ok(c.trim().length > 0, `empty completion for ${cases[i].file}`);
+      assert.doesNotMatch(c, /<\|(fim_|endoftext|im_)/);
+      if (firstLine(c) === firstLine(cases[i].middle)) exact++;
+    });
+    assert.ok(exact >= 1, `no exact first line among ${completions.map((c) => JSON.stringify(firstLine(c))).join(', ')}`);
+  });
+});
