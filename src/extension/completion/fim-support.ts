@@ -1,10 +1,11 @@
-// Servers that refuse `suffix` (vLLM's /v1/completions answers 400 "suffix is not currently
-// supported"; a model without FIM tokens gets 400 unsupported_feature from mlx-batch) are
-// remembered, and their completions fall back to prefix-only prompts.
+// Servers that refuse `suffix` are remembered and get prefix-only prompts from then on: vLLM's
+// /v1/completions rejects it ("suffix is not currently supported"), llama.cpp's server has FIM
+// only on /infill ("Unsupported param: suffix" on /v1/completions), and mlx-batch answers 400
+// unsupported_feature for a model without FIM tokens.
 import { ApiError } from '../client/api-error';
 
 export function rejectsSuffix(e: unknown): boolean {
-  if (!(e instanceof ApiError) || (e.status !== 400 && e.status !== 422)) return false;
+  if (!(e instanceof ApiError) || ![400, 422, 501].includes(e.status)) return false;
   return e.param === 'suffix' || e.type === 'unsupported_feature' || /suffix|fill-in-the-middle|\bFIM\b/i.test(e.message);
 }
 
