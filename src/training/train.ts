@@ -41,6 +41,8 @@ export interface TrainOptions {
   checkpointEvery: number;
   seed: number;
   resume: boolean;
+  /** Start from this model folder's weights and tokenizer (a second training phase). */
+  initFrom?: string;
   /** Stop (with a checkpoint) once this step is reached, to continue later with `resume`. */
   stopAfter?: number;
   dtype: 'float32' | 'bfloat16';
@@ -80,8 +82,8 @@ export function learningRate(step: number, o: Pick<TrainOptions, 'steps' | 'warm
 }
 
 function fingerprint(o: TrainOptions): string {
-  const { corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed } = o;
-  return createHash('sha1').update(JSON.stringify({ corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed })).digest('hex').slice(0, 12);
+  const { corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom } = o;
+  return createHash('sha1').update(JSON.stringify({ corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom })).digest('hex').slice(0, 12);
 }
 
 export function parameterCount(model: nn.Module): number {
@@ -122,6 +124,11 @@ export async function heldOutMetrics(model: LanguageModel, windows: Int32Array[]
 function prepareTokenizer(o: TrainOptions, trainTexts: string[]): BpeModel {
   const dir = path.join(o.out, 'checkpoint-tokenizer');
   if (o.resume && fs.existsSync(path.join(dir, 'tokenizer.json'))) return readBpe(dir);
+  if (o.initFrom) {
+    const bpe = readBpe(o.initFrom);
+    writeTokenizerFiles(dir, bpe, o.shape.maxPositions);
+    return bpe;
+  }
   const t = performance.now();
   const pieces = countPieces(trainTexts);
   const bpe = trainBpe(pieces, o.vocabSize - 256 - SPECIAL_TOKENS.length);
@@ -146,6 +153,11 @@ export async function train(o: TrainOptions): Promise<void> {
   mx.random.seed(o.seed);
   const config = modelConfig(o.shape, bpe, tok.vocabSize, o.dtype);
   const model = createModel(parseModelArgs(config));
+  if (o.initFrom) {
+    const start = mx.load(path.join(o.initFrom, 'model.safetensors')) as unknown as Record<string, MxArray>;
+    model.loadWeights(Object.entries(start).map(([k, v]) => [k, v.astype(mx.float32)]), true);
+    o.log(`starting from the weights in ${o.initFrom}`);
+  }
   mx.eval(model.parameters());
   o.log(`model: qwen2 ${JSON.stringify(o.shape)}, ${(parameterCount(model) / 1e6).toFixed(2)}M parameters`);
 

@@ -5,7 +5,7 @@ import { intFlag, numberFlag, parseFlags, requireFlag, type Command } from './co
 
 const USAGE = 'mlx-batch train --out DIR [--steps N] [--batch B] [--seq-len L] [--hidden D] [--layers N] [--heads H] ' +
   '[--intermediate F] [--vocab V] [--lr X] [--min-lr X] [--warmup N] [--corpus-bytes N] [--eval-every N] ' +
-  '[--checkpoint-every N] [--seed S] [--dtype f32|bf16] [--stop-after N] [--resume]';
+  '[--checkpoint-every N] [--seed S] [--dtype f32|bf16] [--init-from MODEL_DIR] [--stop-after N] [--resume]';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -17,7 +17,7 @@ export const trainCommand: Command = {
       hidden: { type: 'string' }, layers: { type: 'string' }, heads: { type: 'string' }, intermediate: { type: 'string' },
       vocab: { type: 'string' }, lr: { type: 'string' }, 'min-lr': { type: 'string' }, warmup: { type: 'string' },
       'corpus-bytes': { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      seed: { type: 'string' }, dtype: { type: 'string' }, 'stop-after': { type: 'string' }, resume: { type: 'boolean' },
+      seed: { type: 'string' }, dtype: { type: 'string' }, 'stop-after': { type: 'string' }, 'init-from': { type: 'string' }, resume: { type: 'boolean' },
     }, USAGE);
     const d = DEFAULT_TRAIN_OPTIONS;
     const hidden = intFlag(f.hidden, 'hidden', d.shape.hiddenSize, 8);
@@ -46,6 +46,7 @@ export const trainCommand: Command = {
       seed: intFlag(f.seed, 'seed', d.seed, 0),
       dtype: f.dtype === 'f32' ? 'float32' : 'bfloat16',
       resume: f.resume === true,
+      initFrom: f['init-from'] === undefined ? undefined : path.resolve(f['init-from']),
       stopAfter: f['stop-after'] === undefined ? undefined : intFlag(f['stop-after'], 'stop-after', 0, 1),
       log: (line) => console.log(line),
     });
