@@ -102,7 +102,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         break;
       case 'copy':
         await vscode.env.clipboard.writeText(m.text);
-        void vscode.window.setStatusBarMessage('MLX Batch: copied', 2000);
+        void vscode.window.setStatusBarMessage('$(check) Copied', 2000);
         break;
       case 'insert':
         await this.insert(m.text);

@@ -39,7 +39,6 @@ export class StatusBar implements vscode.Disposable {
       this.batching = next.enabled;
       if (this.stats) this.stats = { ...this.stats, batching: next.enabled, max_batch: next.max_batch };
       this.render();
-      void vscode.window.setStatusBarMessage(`MLX Batch: continuous batching ${next.enabled ? 'on' : 'off'}`, 3000);
       return next.enabled;
     } catch (e) {
       const hint = e instanceof ApiError && e.status === 404 ? ' (this server has no batching switch)' : '';
