@@ -8,10 +8,12 @@ import { loadModel } from '../server/loader';
 import { MemoryReclaimer } from '../server/memory';
 import { mx } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
+import { encodeChat } from '../server/tokenizer/chat-template';
 import { buildFimPrompt } from '../server/tokenizer/fim';
 import { loadTokenizer } from '../server/tokenizer/tokenizer';
 import type { Tokenizer } from '../server/tokenizer/tokenizer';
-import { heldOutWindows } from './batches';
+import { heldOutWindows, languageOf } from './batches';
+import { chatForDeclaration, findDeclarations } from './chat-examples';
 import { collectCorpus, type SourceFile } from './corpus';
 import { cutFimCase, firstLine, type FimCase } from './fim';
 import { Rng } from './rng';
@@ -21,6 +23,7 @@ export interface EvalOptions {
   modelDir: string;
   corpusRoot: string;
   fimCases: number;
+  chatCases: number;
   /** Held-out windows of `windowLength` tokens for perplexity and accuracy. */
   windows: number;
   windowLength: number;
@@ -42,6 +45,9 @@ export interface EvalReport {
   tokens: number;
   fimFirstLineMatch: number;
   fim: FimResult[];
+  /** Share of held-out chat questions answered with a fenced code block holding the exact declaration. */
+  chatExact: number;
+  chat: { question: string; expected: string; answer: string }[];
 }
 
 /** The same cases every run: `count` held-out FIM cases whose middle starts with a content line. */
@@ -57,31 +63,45 @@ export function heldOutFimCases(files: SourceFile[], count: number, seed: number
   return out;
 }
 
-/** Greedy infill of several FIM cases at once (left-padded batch, one KV cache). */
-export async function completeFim(
-  model: LanguageModel, tokenizer: Tokenizer, cases: Pick<FimCase, 'prefix' | 'suffix'>[], maxNewTokens: number, reclaim: MemoryReclaimer,
-): Promise<string[]> {
-  const prompts = cases.map((c) => buildFimPrompt(tokenizer, c.prefix, c.suffix));
-  const longest = Math.max(...prompts.map((p) => p.ids.length));
-  const padded = prompts.flatMap((p) => [...new Array<number>(longest - p.ids.length).fill(0), ...p.ids]);
-  const cache = BatchKVCache.forPrompts(model.args.numHiddenLayers, prompts.map((p) => p.ids.length));
-  let input = mx.array(padded, mx.int32).reshape([cases.length, longest]);
-  const out: number[][] = cases.map(() => []);
-  const done = cases.map(() => false);
+/** Greedy continuation of several prompts at once (left-padded batch, one KV cache). */
+export async function greedyBatch(
+  model: LanguageModel, prompts: number[][], stopIds: ReadonlySet<number>, maxNewTokens: number, reclaim: MemoryReclaimer,
+): Promise<number[][]> {
+  const longest = Math.max(...prompts.map((p) => p.length));
+  const padded = prompts.flatMap((p) => [...new Array<number>(longest - p.length).fill(0), ...p]);
+  const cache = BatchKVCache.forPrompts(model.args.numHiddenLayers, prompts.map((p) => p.length));
+  let input = mx.array(padded, mx.int32).reshape([prompts.length, longest]);
+  const out: number[][] = prompts.map(() => []);
+  const done = prompts.map(() => false);
   for (let step = 0; step < maxNewTokens && done.some((d) => !d); step++) {
     const logits = model.forward(input, cache, { lastOnly: true });
     const next = mx.argmax(logits, -1).astype(mx.int32);
     mx.eval(next, ...cache.arrays());
-    const ids = Array.from(next.reshape([-1]).tolist() as number[]);
-    ids.forEach((id, r) => {
+    (next.reshape([-1]).tolist() as number[]).forEach((id, r) => {
       if (done[r]) return;
-      if (prompts[r].stopIds.has(id)) { done[r] = true; return; }
-      out[r].push(id);
+      if (stopIds.has(id)) done[r] = true;
+      else out[r].push(id);
     });
-    input = next.reshape([cases.length, 1]);
+    input = next.reshape([prompts.length, 1]);
     await reclaim.step();
   }
-  return out.map((ids) => tokenizer.decode(ids, { skipSpecialTokens: true }));
+  return out;
+}
+
+/** Greedy infill of FIM cases, as the server builds the prompt. */
+export async function completeFim(
+  model: LanguageModel, tokenizer: Tokenizer, cases: Pick<FimCase, 'prefix' | 'suffix'>[], maxNewTokens: number, reclaim: MemoryReclaimer,
+): Promise<string[]> {
+  const prompts = cases.map((c) => buildFimPrompt(tokenizer, c.prefix, c.suffix));
+  const ids = await greedyBatch(model, prompts.map((p) => p.ids), prompts[0].stopIds, maxNewTokens, reclaim);
+  return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
+}
+
+/** Greedy chat answers to single user questions, through the model's chat template. */
+export async function answerChat(model: LanguageModel, tokenizer: Tokenizer, questions: string[], maxNewTokens: number, reclaim: MemoryReclaimer): Promise<string[]> {
+  const prompts = questions.map((q) => encodeChat(tokenizer, [{ role: 'user', content: q }], { addGenerationPrompt: true }));
+  const ids = await greedyBatch(model, prompts, tokenizer.endOfGenerationIds, maxNewTokens, reclaim);
+  return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
 }
 
 function trainingRecord(modelDir: string): { corpusBytes: number; heldOutShare: number } {
@@ -114,5 +134,18 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   }
   const share = fim.filter((r) => r.firstLineMatch).length / Math.max(1, fim.length);
   o.log(`FIM: ${fim.filter((r) => r.firstLineMatch).length}/${fim.length} held-out cases (${(100 * share).toFixed(1)}%) complete the middle's first line exactly`);
-  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fim };
+
+  const rng = new Rng(o.seed);
+  const decls = corpus.heldOut.flatMap((f) => findDeclarations(f.text, languageOf(f.path)));
+  const picked = Array.from({ length: Math.min(o.chatCases, decls.length) }, () => decls[rng.int(0, decls.length)]);
+  const chat: EvalReport['chat'] = [];
+  for (let i = 0; i < picked.length; i += o.batch) {
+    const group = picked.slice(i, i + o.batch).map((d) => ({ d, question: chatForDeclaration(d, rng)[0].content }));
+    const answers = await answerChat(loaded.model, tokenizer, group.map((g) => g.question), 160, reclaim);
+    group.forEach((g, j) => chat.push({ question: g.question, expected: g.d.code, answer: answers[j] }));
+  }
+  const chatExact = chat.filter((c) => c.answer.includes(`\n${c.expected}\n\`\`\``)).length / Math.max(1, chat.length);
+  const fenced = chat.filter((c) => /```\w*\n[\s\S]*```/.test(c.answer)).length;
+  o.log(`chat: ${fenced}/${chat.length} held-out questions answered with a fenced code block, ${(100 * chatExact).toFixed(1)}% with the exact declaration`);
+  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fim, chatExact, chat };
 }

@@ -6,7 +6,7 @@ import { evaluateDefaultModel } from '../../training/evaluate';
 import { firstLine } from '../../training/fim';
 import { intFlag, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--windows N] [--samples N] [--json FILE]';
+const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--chat-cases N] [--windows N] [--samples N] [--json FILE]';
 
 export const evalModelCommand: Command = {
   name: 'eval-model',
@@ -14,13 +14,14 @@ export const evalModelCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const f = parseFlags(argv, {
-      model: { type: 'string' }, 'fim-cases': { type: 'string' }, windows: { type: 'string' },
+      model: { type: 'string' }, 'fim-cases': { type: 'string' }, 'chat-cases': { type: 'string' }, windows: { type: 'string' },
       samples: { type: 'string' }, json: { type: 'string' },
     }, USAGE);
     const report = await evaluateDefaultModel({
       modelDir: path.resolve(f.model ?? path.join('models', 'default')),
       corpusRoot: path.resolve('node_modules'),
       fimCases: intFlag(f['fim-cases'], 'fim-cases', 200, 1),
+      chatCases: intFlag(f['chat-cases'], 'chat-cases', 24, 0),
       windows: intFlag(f.windows, 'windows', 400, 1),
       windowLength: 256,
       maxNewTokens: 48,
@@ -33,6 +34,7 @@ export const evalModelCommand: Command = {
       const tail = s.prefix.split('\n').slice(-4).join('\n');
       console.log(`\n--- ${s.file} ${s.firstLineMatch ? '(first line exact)' : ''}\n...${tail}\u2588\n  expected: ${JSON.stringify(firstLine(s.middle))}\n  model:    ${JSON.stringify(firstLine(s.completion))}`);
     }
+    for (const c of report.chat.slice(0, Math.min(3, samples))) console.log(`\n--- chat: ${c.question}\n${c.answer}`);
     if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(report, null, 2)}\n`);
   },
 };
