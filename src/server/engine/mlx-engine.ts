@@ -1,8 +1,8 @@
 // The batch engine on node-mlx: implements src/batching's BatchEngine. Each step runs ONE
 // forward pass over every decoding row (the batch KV cache owns padding, positions and
-// masks), then the step's prompt chunks, each against the request's own B = 1 cache; a
-// request whose prompt is complete joins the batch cache at once. Prefix reuse hands a new
-// request the keys and values of the longest matching recent prompt.
+// masks), then the step's prompt chunks, grouped into left-padded batched passes
+// (prefill-groups.ts); a request whose prompt is complete joins the batch cache at once.
+// Prefix reuse hands a new request the keys and values of the longest matching recent prompt.
 import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
 import { BatchKVCache } from '../cache/batch-kv-cache';
@@ -10,6 +10,7 @@ import { RowSampler, sampleBatch } from '../generate/sampler';
 import { MemoryReclaimer, memoryInUse } from '../memory';
 import { mx } from '../mlx';
 import type { LanguageModel } from '../model/types';
+import { groupPrefills } from './prefill-groups';
 import { PrefixStore } from './prefix-store';
 
 export interface MlxEngineOptions {
@@ -19,9 +20,22 @@ export interface MlxEngineOptions {
   contextLength?: number;
   /** Full gc every this many steps (node-mlx frees memory only when wrappers are collected). */
   gcEvery: number;
+  /**
+   * Fixed cost of one forward pass, in prompt tokens (reading every weight once): prompt chunks
+   * of a step share a left-padded pass when that saves more than the padding costs. 0: every
+   * chunk of a different length runs alone.
+   */
+  passOverheadTokens: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8 };
+export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, passOverheadTokens: 16 };
+
+interface Chunk {
+  id: RequestId;
+  seq: Sequence;
+  start: number;
+  end: number;
+}
 
 /** One admitted request. `cache` is its own until its prompt is done; then it is a batch row. */
 interface Sequence {
@@ -72,7 +86,7 @@ export class MlxEngine implements BatchEngine {
   async step(plan: StepPlan): Promise<StepOutput> {
     const tokens = new Map<RequestId, number>();
     if (plan.decode.length > 0) this.decode(plan.decode, tokens);
-    for (const chunk of plan.prefill) this.prefill(chunk.id, chunk.start, chunk.end, tokens);
+    if (plan.prefill.length > 0) this.prefill(plan.prefill, tokens);
     await this.reclaim.step();
     return { tokens };
   }
@@ -127,27 +141,63 @@ export class MlxEngine implements BatchEngine {
     });
   }
 
-  private prefill(id: RequestId, start: number, end: number, out: Map<RequestId, number>): void {
-    const seq = this.seq(id);
-    if (start !== seq.computed || end <= start || end > seq.prompt.length) {
-      throw new MlxBatchError('internal', `engine: chunk [${start}, ${end}) of ${id} does not follow its ${seq.computed} computed tokens`);
+  private prefill(plan: StepPlan['prefill'], out: Map<RequestId, number>): void {
+    const chunks: Chunk[] = plan.map(({ id, start, end }) => {
+      const seq = this.seq(id);
+      if (start !== seq.computed || end <= start || end > seq.prompt.length) {
+        throw new MlxBatchError('internal', `engine: chunk [${start}, ${end}) of ${id} does not follow its ${seq.computed} computed tokens`);
+      }
+      return { id, seq, start, end };
+    });
+    const items = chunks.map((c) => ({ length: c.end - c.start, fresh: c.seq.computed === 0 }));
+    for (const group of groupPrefills(items, this.options.passOverheadTokens)) {
+      this.prefillPass(group.map((i) => chunks[i]), out);
     }
-    seq.cache ??= new BatchKVCache(this.model.args.numHiddenLayers);
-    const last = end === seq.prompt.length;
-    const inputs = mx.array(seq.prompt.slice(start, end) as number[], mx.int32).reshape([1, end - start]);
-    const logits = this.model.forward(inputs, seq.cache, { lastOnly: true });
-    seq.computed = end;
-    if (!last) {
-      mx.eval(...seq.cache.arrays());
+  }
+
+  /** One forward pass over these chunks, left-padded to the longest (only fresh rows get padding). */
+  private prefillPass(chunks: Chunk[], out: Map<RequestId, number>): void {
+    const layers = this.model.args.numHiddenLayers;
+    const width = Math.max(...chunks.map((c) => c.end - c.start));
+    let cache: BatchKVCache;
+    if (chunks.length === 1) {
+      cache = chunks[0].seq.cache ??= new BatchKVCache(layers);
+    } else {
+      // Rows in chunk order; a fresh row starts empty with its padding still to come.
+      cache = new BatchKVCache(layers, []);
+      for (const c of chunks) cache.insert(c.seq.cache ?? new BatchKVCache(layers, [width - (c.end - c.start)]));
+    }
+    const ids = chunks.flatMap((c) => [...new Array<number>(width - (c.end - c.start)).fill(0), ...c.seq.prompt.slice(c.start, c.end)]);
+    const logits = this.model.forward(mx.array(ids, mx.int32).reshape([chunks.length, width]), cache, { lastOnly: true });
+    const done: number[] = [];
+    chunks.forEach((c, row) => {
+      c.seq.computed = c.end;
+      if (c.end === c.seq.prompt.length) done.push(row);
+    });
+    if (done.length === 0) {
+      mx.eval(...cache.arrays());
+      if (chunks.length > 1) chunks.forEach((c, row) => (c.seq.cache = cache.extract(row)));
       return;
     }
-    const token = seq.sampler.sample(logits.reshape([-1]));
-    seq.output.push(token);
-    out.set(id, token);
-    this.prefixStore.insert(seq.prompt, seq.cache);
-    this.batch.insert(seq.cache);
-    this.rows.push(id);
-    seq.cache = undefined;
+    const rows = logits.reshape([chunks.length, -1]);
+    const picked = done.length === chunks.length ? rows : mx.take(rows, mx.array(done, mx.int32), 0);
+    const next = sampleBatch(picked, done.map((row) => chunks[row].seq.sampler));
+    mx.eval(...cache.arrays());
+    const finished = new Set(done);
+    chunks.forEach((c, row) => {
+      if (finished.has(row)) {
+        const token = next[done.indexOf(row)];
+        c.seq.output.push(token);
+        out.set(c.id, token);
+        if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(c.seq.prompt, chunks.length === 1 ? cache : cache.extract(row));
+        c.seq.cache = undefined;
+        this.rows.push(c.id);
+      } else {
+        c.seq.cache = cache.extract(row);
+      }
+    });
+    if (done.length < chunks.length) cache.keep(done);
+    this.batch.insert(cache);
   }
 
   private seq(id: RequestId): Sequence {
