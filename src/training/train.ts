@@ -43,7 +43,7 @@ export interface TrainOptions {
   resume: boolean;
   /** Start from this model folder's weights and tokenizer (a second training phase). */
   initFrom?: string;
-  /** Stop (with a checkpoint) once this step is reached, to continue later with `resume`. */
+  /** Stop once this step is reached, writing the model so far and a checkpoint to continue with `resume`. */
   stopAfter?: number;
   dtype: 'float32' | 'bfloat16';
   log: (line: string) => void;
@@ -212,7 +212,8 @@ export async function train(o: TrainOptions): Promise<void> {
     }
   }
   if (last < o.steps) {
-    o.log(`stopped at step ${last} of ${o.steps}; continue with --resume`);
+    writeModelFolder(o.out, model, config, bpe, o.dtype);
+    o.log(`stopped at step ${last} of ${o.steps}: the model so far is in ${o.out}; continue with --resume`);
     return;
   }
   const c = source.counts;

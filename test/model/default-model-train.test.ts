@@ -60,7 +60,8 @@ describe('default model training pipeline', function () {
 
     const resumed = path.join(tmp, 'resumed');
     await train(options(resumed, corpus, { stopAfter: 2 }));
-    assert.ok(!fs.existsSync(path.join(resumed, 'model.safetensors')));
+    assert.equal(JSON.parse(fs.readFileSync(path.join(resumed, 'checkpoint', 'state.json'), 'utf8')).step, 2);
+    assert.ok(fs.existsSync(path.join(resumed, 'model.safetensors')), 'the model so far is written at --stop-after');
     await train(options(resumed, corpus, { resume: true }));
     const a = weights(straight);
     const b = weights(resumed);
