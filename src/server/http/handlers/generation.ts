@@ -50,6 +50,8 @@ export async function runGeneration(
     }
   };
   res.on('close', onClose);
+  // The client may have left while the body was read and the prompt tokenized.
+  if (res.destroyed || ctx.req.socket.destroyed) onClose();
   const base: Base = {
     id: `${format.idPrefix}-${randomBytes(12).toString('hex')}`,
     created: Math.floor(Date.now() / 1000),

@@ -1,0 +1,150 @@
+// Tokens/s through the HTTP server (streaming, concurrency 8) against the same benchmark run
+// directly on the runner and engine in-process (issue 4's target: HTTP >= 95% of direct).
+//   npx tsc -p . --outDir /tmp/out-bench && node --expose-gc /tmp/out-bench/bench/http-vs-engine.js \
+//     [--model DIR | --fixture qwen2:small] [--concurrency 8] [--max-tokens 64] [--requests 16] [--rounds 3]
+//     [--server process|inline] [--json]
+// The server runs as its own process (src/server/main.ts, as the extension starts it); the
+// direct run loads the same model here. Rounds alternate direct / HTTP; medians are reported.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchmarkPrompts, runBenchmark, runnerTarget, type BenchmarkTarget } from '../src/batching/benchmark';
+import { Runner } from '../src/batching/runner';
+import { MlxEngine } from '../src/server/engine/mlx-engine';
+import { ensureFixtureModel, type FixtureArch, type FixtureSize } from '../src/server/fixtures';
+import { promptTokenizer } from '../src/server/load-service';
+import { loadModel } from '../src/server/loader';
+import { ServerState } from '../src/server/http/context';
+import { RunnerService, type PromptTokenizer } from '../src/server/http/runner-service';
+import { ApiServer } from '../src/server/http/server';
+import { loadTokenizer } from '../src/server/tokenizer/tokenizer';
+
+const { values: opt } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    fixture: { type: 'string', default: 'qwen2:small' },
+    concurrency: { type: 'string', default: '8' },
+    'max-tokens': { type: 'string', default: '64' },
+    requests: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    // 'process': the server as its own process (as the extension runs it); 'inline': an HTTP
+    // server in this process over the very runner of the direct run (isolates the HTTP cost).
+    server: { type: 'string', default: 'process' },
+  },
+});
+const CONCURRENCY = Number(opt.concurrency);
+const MAX_TOKENS = Number(opt['max-tokens']);
+const REQUESTS = Number(opt.requests ?? CONCURRENCY * 2);
+const ROUNDS = Number(opt.rounds);
+const PROMPTS = benchmarkPrompts(['short', 'medium']);
+
+/** The server as a benchmark target: streaming completions, greedy, EOS ignored. */
+function httpTarget(url: string): BenchmarkTarget {
+  return {
+    async *generate(prompt, maxTokens, signal) {
+      const res = await fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-mlx-batch-priority': 'background' },
+        body: JSON.stringify({ prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true, stream: true }),
+        signal,
+      });
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+      const decoder = new TextDecoder();
+      let buffered = '';
+      let seen = 0;
+      for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffered += decoder.decode(bytes, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const frame = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (!frame.startsWith('data: ') || frame === 'data: [DONE]') continue;
+          const chunk = JSON.parse(frame.slice(6));
+          if (chunk.usage) {
+            // Deltas with no text are not sent; usage settles the count.
+            if (chunk.usage.completion_tokens > seen) yield chunk.usage.completion_tokens - seen;
+            seen = chunk.usage.completion_tokens;
+          } else if (chunk.choices[0]?.text) {
+            seen += 1;
+            yield 1;
+          }
+        }
+      }
+    },
+    peakMemoryMb: () => 0,
+    resetPeakMemory: () => undefined,
+  };
+}
+
+async function startServer(model: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const main = path.resolve(__dirname, '..', 'src', 'server', 'main.js');
+  const child = spawn(process.execPath, ['--expose-gc', main, '--model', model, '--max-batch', String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let url = '';
+  await new Promise<void>((resolve, reject) => {
+    let rest = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      const lines = (rest + d).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) {
+        const e = JSON.parse(l);
+        if (e.event === 'listening') url = e.url;
+        if (e.event === 'ready') resolve();
+        if (e.event === 'error') reject(new Error(e.message));
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+}
+
+/** An HTTP server in this process over the given runner (same engine, same caches). */
+async function startInline(runner: Runner, tokenizer: PromptTokenizer, id: string, contextLength: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const state = new ServerState(id);
+  state.ready(new RunnerService({ id, contextLength, created: Math.floor(Date.now() / 1000) }, runner, tokenizer, { backend: 'cpu', benchmarkConcurrency: [CONCURRENCY], benchmarkMaxTokens: MAX_TOKENS }));
+  const quiet = { info: () => undefined, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
+  const api = new ApiServer(state, { token: undefined, bodyLimit: 1 << 20, defaultCompletionTokens: 16, statsIntervalMs: 500, allowedHosts: new Set() }, quiet);
+  const url = await api.listen('127.0.0.1', 0);
+  return { url, stop: () => api.close() };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  let model = opt.model;
+  if (!model) {
+    const [arch, size] = opt.fixture!.split(':') as [FixtureArch, FixtureSize];
+    model = await ensureFixtureModel(arch, size);
+  }
+  const loaded = await loadModel(model);
+  const tokenizer = promptTokenizer(await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig }));
+  const engine = new MlxEngine(loaded.model);
+  const runner = new Runner(engine, { maxBatch: CONCURRENCY });
+  const direct = runnerTarget(runner, tokenizer, 'background');
+  const server = opt.server === 'inline' ? await startInline(runner, tokenizer, loaded.id, engine.contextLength) : await startServer(model);
+  const http = httpTarget(server.url);
+  const run = (target: BenchmarkTarget) => runBenchmark(target, { mode: 'batched', concurrency: CONCURRENCY, maxTokens: MAX_TOKENS, prompts: PROMPTS, requests: REQUESTS });
+  // Warm both paths (first-call setup is not measured).
+  await runBenchmark(direct, { mode: 'batched', concurrency: 2, maxTokens: 4, prompts: PROMPTS, requests: 2 });
+  await runBenchmark(http, { mode: 'batched', concurrency: 2, maxTokens: 4, prompts: PROMPTS, requests: 2 });
+  const rounds: { direct: number; http: number }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const d = await run(direct);
+    const h = await run(http);
+    rounds.push({ direct: d.tokensPerSecond, http: h.tokensPerSecond });
+    if (!opt.json) console.error(`round ${r + 1}: direct ${d.tokensPerSecond.toFixed(1)} tok/s, http ${h.tokensPerSecond.toFixed(1)} tok/s (${d.totalTokens} / ${h.totalTokens} tokens)`);
+  }
+  await server.stop();
+  const d = median(rounds.map((x) => x.direct));
+  const h = median(rounds.map((x) => x.http));
+  // Each round runs the two back to back, so the per-round ratio cancels slow drifts of a shared machine.
+  const ratio = median(rounds.map((x) => x.http / x.direct));
+  const result = { model: loaded.id, server: opt.server, concurrency: CONCURRENCY, maxTokens: MAX_TOKENS, requests: REQUESTS, rounds, directTokensPerSecond: d, httpTokensPerSecond: h, ratio };
+  if (opt.json) console.log(JSON.stringify(result));
+  else console.log(`${loaded.id}: direct ${d.toFixed(1)} tok/s, HTTP streaming ${h.toFixed(1)} tok/s at concurrency ${CONCURRENCY}; median per-round ratio ${(100 * ratio).toFixed(1)}% (target >= 95%)`);
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
