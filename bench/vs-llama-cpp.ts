@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   const llama = await openLlamaCpp(gguf, THREADS);
   const contextSize = PROMPT + Math.max(TOKENS, CHECK_TOKENS) + 16;
   const prompts = makePrompts(tokenizer, maxBatch);
+  const loadBefore = os.loadavg()[0];
   const reclaim = new MemoryReclaimer(1);
   const settle = async (): Promise<void> => {
     reclaim.collect();
@@ -165,7 +166,8 @@ async function main(): Promise<void> {
   const report = {
     model: fixtureName('llama', SHAPE),
     shape,
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', memoryGb: Math.round(os.totalmem() / 2 ** 30) },
+    // The 1-minute load average before and after: on a shared box it says how noisy the figures are.
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', memoryGb: Math.round(os.totalmem() / 2 ** 30), loadAverage: [loadBefore, os.loadavg()[0]] },
     llamaCpp: { package: `node-llama-cpp@${llama.version}`, threads: THREADS },
     tokens: TOKENS,
     promptTokens: PROMPT,
@@ -185,6 +187,7 @@ async function main(): Promise<void> {
     `| node-mlx (MlxEngine + Runner) | ${results.map((r) => fmt(r.mlxTokensPerSecond)).join(' | ')} |`,
     `| llama.cpp (${report.llamaCpp.package}, ${THREADS} threads) | ${results.map((r) => fmt(r.llamaCppTokensPerSecond)).join(' | ')} |`,
     `| node-mlx / llama.cpp | ${results.map((r) => (r.mlxTokensPerSecond / r.llamaCppTokensPerSecond).toFixed(2)).join(' | ')} |`,
+    `load average (1 min) ${report.machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ')} on ${report.machine.cpus} CPUs`,
     `greedy check: ${check.equal ? 'identical' : 'agreed prefixes ' + agree.join(', ')} over ${CHECK_TOKENS} tokens x ${checkPrompts.length} prompts`,
   ];
   process.stdout.write(`${lines.join('\n')}\n\nJSON: ${JSON.stringify(report)}\n`);
