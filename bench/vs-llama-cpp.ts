@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
-  const fmt = (x: number): string => x.toFixed(0);
+  const fmt = (x: number): string => x.toFixed(x < 10 ? 1 : 0);
   const lines = [
     `${report.model} (${shape}), f32, greedy, ${TOKENS} tokens/request after a ${PROMPT}-token prompt, decode tok/s, median of ${ROUNDS}`,
     `| engine | ${BATCHES.map((b) => `B=${b}`).join(' | ')} |`,
