@@ -1,15 +1,13 @@
 // Builds the inference service for `serve`: model weights, tokenizer, the batch engine on
 // node-mlx and the runner around it, reporting progress as it goes.
-import { Runner } from '../batching/runner';
 import type { ServiceLoader } from './app';
-import { MlxEngine } from './engine/mlx-engine';
 import type { PromptTokenizer } from './http/runner-service';
 import { RunnerService } from './http/runner-service';
-import { loadModel } from './loader';
+import { openInference } from './inference';
 import { onGpu } from './mlx';
 import { encodeChat } from './tokenizer/chat-template';
 import { buildFimPrompt, detectFim } from './tokenizer/fim';
-import { loadTokenizer, type Tokenizer } from './tokenizer/tokenizer';
+import type { Tokenizer } from './tokenizer/tokenizer';
 
 /** The model's tokenizer as the HTTP service uses it. */
 export function promptTokenizer(tokenizer: Tokenizer): PromptTokenizer {
@@ -27,21 +25,19 @@ export function promptTokenizer(tokenizer: Tokenizer): PromptTokenizer {
 
 export const loadInferenceService: ServiceLoader = async (options, progress, log) => {
   progress(0, `reading ${options.model}`);
-  const loaded = await loadModel(options.model, {
-    onProgress: (p) => progress(0.05 + 0.85 * (p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesDone / p.filesTotal),
-      `weights ${p.filesDone}/${p.filesTotal} (${Math.round(p.bytesDone / 2 ** 20)} of ${Math.round(p.bytesTotal / 2 ** 20)} MB)`),
+  const { loaded, tokenizer, engine, runner } = await openInference(options.model, {
+    load: {
+      onProgress: (p) => progress(0.05 + 0.9 * (p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesDone / p.filesTotal),
+        `weights ${p.filesDone}/${p.filesTotal} (${Math.round(p.bytesDone / 2 ** 20)} of ${Math.round(p.bytesTotal / 2 ** 20)} MB)`),
+    },
+    runner: {
+      maxBatch: options.maxBatch,
+      kvBudgetTokens: options.kvBudgetTokens,
+      maxWaiting: options.maxWaiting,
+      batching: options.batching,
+    },
   });
   log.info(`loaded ${loaded.id} (${loaded.modelType}, ${Math.round(loaded.weightBytes / 2 ** 20)} MB) from ${loaded.dir} in ${(loaded.loadMs / 1000).toFixed(1)}s`);
-  progress(0.92, 'tokenizer');
-  const tokenizer = await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig });
-  progress(0.96, 'engine');
-  const engine = new MlxEngine(loaded.model);
-  const runner = new Runner(engine, {
-    maxBatch: options.maxBatch,
-    kvBudgetTokens: options.kvBudgetTokens,
-    maxWaiting: options.maxWaiting,
-    batching: options.batching,
-  });
   return new RunnerService(
     { id: loaded.id, contextLength: engine.contextLength, created: Math.floor(Date.now() / 1000) },
     runner,

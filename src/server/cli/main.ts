@@ -4,8 +4,11 @@ import type { Command } from './command';
 import { benchCommand } from './bench';
 import { generateCommand } from './generate';
 import { makeModelCommand } from './make-model';
+import { serveCommand } from './serve';
+import { trainCommand } from './train';
+import { evalModelCommand } from './eval-model';
 
-const COMMANDS: Command[] = [generateCommand, benchCommand, makeModelCommand];
+const COMMANDS: Command[] = [generateCommand, benchCommand, serveCommand, makeModelCommand, trainCommand, evalModelCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
