@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkConfigFields, parseQuantization, readModelConfig } from '../../src/server/loader/config';
-import { hfHubDir, listCachedModels } from '../../src/server/loader/hf-cache';
+import { hfHubDir, listCachedModels } from '../../src/shared/hf-cache';
 import { resolveModel } from '../../src/server/loader/resolve-model';
 import { assertMlxError, removeTempDirs, tempDir, writeJson } from './helpers/loader-fixtures';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
-import { cachedSnapshot, hfHubDir, repoCacheDir } from './hf-cache';
+import { cachedSnapshot, hfHubDir, repoCacheDir } from '../../shared/hf-cache';
 
 export interface ResolvedModel {
   /** The folder that holds config.json and the weights. */

@@ -1,5 +1,6 @@
 // The local Hugging Face hub cache: `models--ORG--NAME/snapshots/<rev>/`, with `refs/main`
-// naming the current revision. Read only; nothing is ever downloaded.
+// naming the current revision. Read only; nothing is ever downloaded. Shared by the server's
+// loader and the extension's "Select Model" (which must work while no server runs).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +67,21 @@ function folderBytes(dir: string): number {
   return total;
 }
 
+/** Why a folder is not a loadable MLX model, or undefined when it looks like one. */
+export function modelFolderProblem(dir: string): string | undefined {
+  if (!isDir(dir)) return `${dir} is not a folder`;
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir);
+  } catch (e) {
+    return `cannot read ${dir}: ${(e as Error).message}`;
+  }
+  if (!files.includes('config.json')) return 'it has no config.json';
+  if (!files.some((f) => f.endsWith('.safetensors'))) return 'it has no .safetensors weights';
+  if (!files.includes('tokenizer.json')) return 'it has no tokenizer.json';
+  return undefined;
+}
+
 /** Models in the HF cache in the MLX layout: config.json with model_type, safetensors, tokenizer.json. */
 export function listCachedModels(hubDir = hfHubDir()): CachedModel[] {
   if (!isDir(hubDir)) return [];
@@ -74,15 +90,14 @@ export function listCachedModels(hubDir = hfHubDir()): CachedModel[] {
     if (!entry.startsWith('models--')) continue;
     const id = entry.slice('models--'.length).split('--').join('/');
     const dir = cachedSnapshot(id, hubDir);
-    if (!dir) continue;
+    if (!dir || modelFolderProblem(dir)) continue;
     let config: Record<string, unknown>;
     try {
       config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     } catch {
       continue;
     }
-    const files = fs.readdirSync(dir);
-    if (typeof config.model_type !== 'string' || !files.includes('tokenizer.json') || !files.some((f) => f.endsWith('.safetensors'))) continue;
+    if (typeof config.model_type !== 'string') continue;
     const q = (config.quantization ?? config.quantization_config) as { bits?: unknown; group_size?: unknown } | undefined;
     const quantization = typeof q?.bits === 'number' && typeof q.group_size === 'number' ? { bits: q.bits, groupSize: q.group_size } : undefined;
     out.push({ id, path: dir, modelType: config.model_type, sizeBytes: folderBytes(dir), quantization });
