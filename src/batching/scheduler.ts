@@ -3,7 +3,8 @@
 //
 // Each step: every running request past its prompt decodes one token (one decode list = one
 // batched forward pass); then prompt chunks fill what is left of the step's token budget,
-// first for running requests still prefilling, then for newly admitted ones. Admission
+// first for running requests still prefilling, then for newly admitted ones (an interactive
+// request's final chunk may run in a step of its own just before the decode). Admission
 // happens only here, at step boundaries; finished requests are released in `update()`,
 // aborted ones at the next `schedule()` (the engine may be mid-step when an abort arrives).
 import { MlxBatchError } from '../shared/errors';
@@ -74,6 +75,8 @@ export class Scheduler {
   private readonly toRelease: RequestId[] = [];
   private readonly outbox: RequestUpdate[] = [];
   private inFlight?: StepPlan;
+  /** The last step ran an interactive prefill ahead of the decode rows. */
+  private deferredDecode = false;
   private reserved = 0;
 
   constructor(private readonly engine: SchedulerEngine, options: Partial<SchedulerOptions> = {}) {
@@ -201,8 +204,15 @@ export class Scheduler {
       chunk(r);
     }
 
-    const plan = { decode, prefill };
-    if (decode.length > 0 || prefill.length > 0) this.inFlight = plan;
+    // An interactive request whose prompt ends this step runs its chunk in a step of its own,
+    // before the decode: its first token comes one decode pass sooner and the running streams'
+    // next token comes no later (they would have waited for its prefill in the same step). Never
+    // twice in a row, so a stream of interactive requests cannot hold up the decode rows.
+    const urgent = prefill.filter((c) => c.end === this.byId.get(c.id)?.numPromptTokens && this.byId.get(c.id)?.priority === 'interactive');
+    const first = decode.length > 0 && urgent.length > 0 && !this.deferredDecode;
+    this.deferredDecode = first;
+    const plan = first ? { decode: [], prefill: urgent } : { decode, prefill };
+    if (plan.decode.length > 0 || plan.prefill.length > 0) this.inFlight = plan;
     return plan;
   }
 

@@ -121,6 +121,40 @@ describe('Scheduler', () => {
     assert.deepEqual(h.engine.added, ['i1', 'i2', 'n', 'bg']);
   });
 
+  it('runs an interactive request\'s final prompt chunk in a step of its own, before the decode rows', () => {
+    const h = harness({ prefillChunkTokens: 8 });
+    h.add('a', { maxTokens: 20 });
+    h.add('b', { maxTokens: 20 });
+    h.step();
+    h.step();
+    h.add('i', { priority: 'interactive', promptTokens: prompt(12), maxTokens: 2 });
+    h.add('n', { priority: 'normal', maxTokens: 2 });
+    h.step(); // i's first chunk goes with the decode, like any chunk
+    assert.deepEqual(h.engine.plans[2], { decode: ['a', 'b'], prefill: [{ id: 'i', start: 0, end: 8 }, { id: 'n', start: 0, end: 4 }] });
+    h.step(); // its final chunk runs alone: its first token comes before the decode pass
+    assert.deepEqual(h.engine.plans[3], { decode: [], prefill: [{ id: 'i', start: 8, end: 12 }] });
+    assert.equal(tokensOf(h, 'i').length, 1);
+    h.step();
+    assert.deepEqual(h.engine.plans[4].decode, ['a', 'b', 'i', 'n']);
+    h.runAll();
+    for (const id of ['a', 'b', 'i', 'n']) assert.equal(finishOf(h, id), 'length');
+  });
+
+  it('never holds the decode rows back two steps in a row for interactive prefills', () => {
+    const h = harness({ maxBatch: 16 });
+    h.add('chat', { maxTokens: 40 });
+    h.step();
+    for (let i = 0; i < 10; i++) {
+      h.add(`i${i}`, { priority: 'interactive', maxTokens: 1 });
+      h.step();
+    }
+    const decoded = h.engine.plans.slice(1).map((p) => p.decode.includes('chat'));
+    for (let i = 1; i < decoded.length; i++) assert.ok(decoded[i] || decoded[i - 1], `steps ${i} and ${i + 1} both skipped the decode`);
+    assert.ok(decoded.includes(false), 'an interactive prefill ran ahead of the decode');
+    h.runAll();
+    for (let i = 0; i < 10; i++) assert.equal(finishOf(h, `i${i}`), 'length');
+  });
+
   it('ages waiting requests so a background request is not starved by interactive ones', () => {
     const agingMs = 100;
     const h = harness({ maxBatch: 1, agingMs });
