@@ -2,11 +2,12 @@
 // against llama.cpp (node-llama-cpp, CPU) on the SAME random f32 llama weights, converted to GGUF.
 //   bash bench/setup-llama-cpp.sh   # once: node-llama-cpp into bench/.deps (not in package.json)
 //   npx tsc -p . --outDir /tmp/out-bench && node --expose-gc /tmp/out-bench/bench/vs-llama-cpp.js \
-//     [--shape small|0.5b] [--batch 1,4,8,16] [--tokens 64] [--prompt 32] [--rounds 3] [--threads 2] [--json]
+//     [--shape small|0.5b] [--batch 1,4,8,16] [--tokens 64] [--prompt 32] [--rounds 3] [--threads 2[,1]] [--json]
 // Decode tok/s = tokens generated after every request has its first token / time from then to
 // the end (prefill excluded), the same on both sides. Before timing, greedy tokens of both
 // engines are compared (same function: Q/K permuted for llama.cpp's RoPE). Rounds interleave
-// the engines (order alternating) at every batch size; medians are reported.
+// the engines (order alternating) at every batch size; medians are reported. `--threads 1,2` adds a
+// llama.cpp row per thread count (ggml's 2-thread barriers suffer most when the box is oversubscribed).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,11 +38,12 @@ const { values: opt } = parseArgs({
 });
 const SHAPE = opt.shape as FixtureSize;
 const BATCHES = opt.batch.split(',').map(Number);
-const TOKENS = Number(opt.tokens), PROMPT = Number(opt.prompt), ROUNDS = Number(opt.rounds), THREADS = Number(opt.threads);
+const TOKENS = Number(opt.tokens), PROMPT = Number(opt.prompt), ROUNDS = Number(opt.rounds);
+const THREADS = opt.threads.split(',').map(Number);
 const CHECK_TOKENS = Number(opt['check-tokens']);
 if (SHAPE !== 'small' && SHAPE !== '0.5b') throw new Error('--shape is small or 0.5b');
-if (BATCHES.some((b) => !Number.isInteger(b) || b < 1) || !(TOKENS >= 2) || !(PROMPT >= 2) || !(ROUNDS >= 1)) {
-  throw new Error('--batch takes positive integers; --tokens and --prompt at least 2; --rounds at least 1');
+if ([...BATCHES, ...THREADS].some((b) => !Number.isInteger(b) || b < 1) || !(TOKENS >= 2) || !(PROMPT >= 2) || !(ROUNDS >= 1)) {
+  throw new Error('--batch and --threads take positive integers; --tokens and --prompt at least 2; --rounds at least 1');
 }
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const median = (xs: number[]): number => {
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
   const tokenizer = await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig });
   const maxBatch = Math.max(...BATCHES, 4);
   const runner = new Runner(new MlxEngine(loaded.model), { maxBatch });
-  const llama = await openLlamaCpp(gguf, THREADS);
+  const llama = await openLlamaCpp(gguf, Math.max(...THREADS));
   const contextSize = PROMPT + Math.max(TOKENS, CHECK_TOKENS) + 16;
   const prompts = makePrompts(tokenizer, maxBatch);
   const loadBefore = os.loadavg()[0];
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
 
   // Same function on both sides: greedy tokens of 4 prompts, batched, must agree.
   const checkPrompts = prompts.slice(0, 4);
-  const checkCtx = await LlamaCppBatch.create(llama.model, checkPrompts.length, contextSize, THREADS, PROMPT);
+  const checkCtx = await LlamaCppBatch.create(llama.model, checkPrompts.length, contextSize, THREADS[0], PROMPT);
   const ours = await mlxRun(runner, tokenizer, checkPrompts, CHECK_TOKENS);
   const theirs = await checkCtx.generate(checkPrompts, CHECK_TOKENS);
   await checkCtx.dispose();
@@ -135,19 +137,21 @@ async function main(): Promise<void> {
   log(`greedy check (${CHECK_TOKENS} tokens x ${checkPrompts.length} prompts): agreed prefix lengths ${agree.join(', ')}`);
   if (agree.some((n) => n === 0)) throw new Error(`llama.cpp and node-mlx disagree on the first token: ours ${JSON.stringify(ours.tokens)} theirs ${JSON.stringify(theirs.tokens)}`);
 
-  const contexts = new Map<number, LlamaCppBatch>();
-  for (const b of BATCHES) contexts.set(b, await LlamaCppBatch.create(llama.model, b, contextSize, THREADS, PROMPT));
-  const rates = { mlx: new Map<number, number[]>(), llama: new Map<number, number[]>() };
+  const engines = ['mlx', ...THREADS.map((t) => `llama.cpp@${t}`)];
+  const contexts = new Map<string, LlamaCppBatch>();
+  for (const t of THREADS) for (const b of BATCHES) contexts.set(`${t}/${b}`, await LlamaCppBatch.create(llama.model, b, contextSize, t, PROMPT));
+  const rates = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const b of BATCHES) {
-      const order: ('mlx' | 'llama')[] = round % 2 === 0 ? ['mlx', 'llama'] : ['llama', 'mlx'];
+      const order = round % 2 === 0 ? engines : [...engines].reverse();
       for (const engine of order) {
         await settle();
         const p = prompts.slice(0, b);
-        const run = engine === 'mlx' ? await mlxRun(runner, tokenizer, p, TOKENS) : await contexts.get(b)!.generate(p, TOKENS);
+        const threads = engine.startsWith('llama.cpp@') ? Number(engine.slice('llama.cpp@'.length)) : 0;
+        const run = threads === 0 ? await mlxRun(runner, tokenizer, p, TOKENS) : await contexts.get(`${threads}/${b}`)!.generate(p, TOKENS);
         const rate = run.decodeTokens / (run.decodeMs / 1000);
-        (rates[engine].get(b) ?? rates[engine].set(b, []).get(b)!).push(rate);
-        log(`round ${round + 1}/${ROUNDS} B=${b} ${engine === 'mlx' ? 'node-mlx ' : 'llama.cpp'} ${rate.toFixed(1)} tok/s (${run.decodeTokens} tokens in ${run.decodeMs.toFixed(0)} ms)`);
+        (rates.get(`${engine}/${b}`) ?? rates.set(`${engine}/${b}`, []).get(`${engine}/${b}`)!).push(rate);
+        log(`round ${round + 1}/${ROUNDS} B=${b} ${threads === 0 ? 'node-mlx' : `llama.cpp (${threads} threads)`} ${rate.toFixed(1)} tok/s (${run.decodeTokens} tokens in ${run.decodeMs.toFixed(0)} ms)`);
       }
     }
   }
@@ -156,12 +160,12 @@ async function main(): Promise<void> {
 
   const args = loaded.args;
   const shape = `D${args.hiddenSize} L${args.numHiddenLayers} H${args.numAttentionHeads} KVH${args.numKeyValueHeads} F${String(loaded.config.intermediate_size)} V${args.vocabSize}`;
-  const results = BATCHES.map((b) => ({
+  const llamaRows = THREADS.map((threads) => ({ threads, tokensPerSecond: BATCHES.map((b) => median(rates.get(`llama.cpp@${threads}/${b}`)!)) }));
+  const results = BATCHES.map((b, i) => ({
     batch: b,
-    mlxTokensPerSecond: median(rates.mlx.get(b)!),
-    llamaCppTokensPerSecond: median(rates.llama.get(b)!),
-    mlxRounds: rates.mlx.get(b)!,
-    llamaCppRounds: rates.llama.get(b)!,
+    mlxTokensPerSecond: median(rates.get(`mlx/${b}`)!),
+    mlxRounds: rates.get(`mlx/${b}`)!,
+    llamaCpp: THREADS.map((threads, k) => ({ threads, tokensPerSecond: llamaRows[k].tokensPerSecond[i], rounds: rates.get(`llama.cpp@${threads}/${b}`)! })),
   }));
   const report = {
     model: fixtureName('llama', SHAPE),
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
     promptTokens: PROMPT,
     rounds: ROUNDS,
     check,
-    results: results.map((r) => ({ ...r, ratio: r.mlxTokensPerSecond / r.llamaCppTokensPerSecond })),
+    results: results.map((r) => ({ ...r, ratio: r.mlxTokensPerSecond / r.llamaCpp[0].tokensPerSecond })),
   };
   if (opt.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -185,8 +189,8 @@ async function main(): Promise<void> {
     `| engine | ${BATCHES.map((b) => `B=${b}`).join(' | ')} |`,
     `|---|${BATCHES.map(() => '---').join('|')}|`,
     `| node-mlx (MlxEngine + Runner) | ${results.map((r) => fmt(r.mlxTokensPerSecond)).join(' | ')} |`,
-    `| llama.cpp (${report.llamaCpp.package}, ${THREADS} threads) | ${results.map((r) => fmt(r.llamaCppTokensPerSecond)).join(' | ')} |`,
-    `| node-mlx / llama.cpp | ${results.map((r) => (r.mlxTokensPerSecond / r.llamaCppTokensPerSecond).toFixed(2)).join(' | ')} |`,
+    ...llamaRows.map((row) => `| llama.cpp (${report.llamaCpp.package}, ${row.threads} threads) | ${row.tokensPerSecond.map(fmt).join(' | ')} |`),
+    ...llamaRows.map((row) => `| node-mlx / llama.cpp (${row.threads} threads) | ${results.map((r, i) => (r.mlxTokensPerSecond / row.tokensPerSecond[i]).toFixed(2)).join(' | ')} |`),
     `load average (1 min) ${report.machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ')} on ${report.machine.cpus} CPUs`,
     `greedy check: ${check.equal ? 'identical' : 'agreed prefixes ' + agree.join(', ')} over ${CHECK_TOKENS} tokens x ${checkPrompts.length} prompts`,
   ];
