@@ -85,6 +85,8 @@ async function main(): Promise<void> {
   for (let r = 0; r < reps; r++) {
     for (const mode of r % 2 === 0 ? ['loaded', 'idle'] : ['idle', 'loaded']) {
       const req = interactive(10 + 2 * r + (mode === 'idle' ? 1 : 0));
+      // Idle means idle: the aborted chats' rows are released (and stored for reuse) first.
+      await runner.idle();
       if (mode === 'idle') {
         idle.push(await ttft(runner, req));
         continue;
