@@ -65,5 +65,21 @@ if [ ! -f "$types/index.d.ts" ] || [ "$stamp" -nt "$types/index.d.ts" ]; then
   cp node_modules/@frost-beta/mlx/lib/index.d.ts "$types/index.d.ts"
 fi
 
-# 5. Build the bundles (dist/) the CLI, the server and the extension run from.
+# 5. The skinny-gemm BLAS shim (Linux): routes MLX's one-row matmuls to OpenBLAS sgemv, 2-3x
+#    faster for batch-1 decode (docs/PERFORMANCE.md). Optional: without a C compiler, skipped.
+if [ "$(uname -s)" = "Linux" ]; then
+  shim=build/native/skinny-gemm.node
+  src=src/server/native/skinny-gemm.c
+  if [ ! -f "$shim" ] || [ "$src" -nt "$shim" ]; then
+    mkdir -p build/native
+    if command -v cc >/dev/null 2>&1 && cc -O2 -shared -fPIC "$src" -o "$shim.tmp" -ldl 2>/dev/null; then
+      mv "$shim.tmp" "$shim"
+    else
+      rm -f "$shim.tmp"
+      say "no C compiler: the skinny-gemm shim is not built (batch-1 decode will be slower)"
+    fi
+  fi
+fi
+
+# 6. Build the bundles (dist/) the CLI, the server and the extension run from.
 node scripts/build.mjs

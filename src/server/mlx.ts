@@ -1,5 +1,7 @@
 // The one place node-mlx is imported. Everything in src/server takes `mx`, `nn` and the
 // array type from here, so the binding can be swapped or wrapped in one file.
+// The BLAS shim must be loaded before node-mlx (see native/blas-shim.ts).
+import { blasShim } from './native/blas-shim';
 import { core, nn, optimizers, utils } from '@frost-beta/mlx';
 
 export const mx = core;
@@ -15,3 +17,5 @@ export function onGpu(): boolean {
     return false;
   }
 }
+
+export { blasShim };

@@ -1,4 +1,5 @@
-// cblas_sgemm interposer for MLX's CPU backend. MLX calls cblas_sgemm for every matmul, also for
+// cblas_sgemm interposer for MLX's CPU backend (built by scripts/setup.sh into build/native/).
+// MLX calls cblas_sgemm for every matmul, also for
 // one-row products (batch-1 decode), where OpenBLAS's packed sgemm path is 2-3x slower than its
 // sgemv. Loaded with RTLD_GLOBAL before mlx.node, this cblas_sgemm wins symbol resolution and
 // sends M==1 / N==1 products to cblas_sgemv of the same libblas.so.3; all others pass through.

@@ -1,0 +1,48 @@
+// Loads the skinny-gemm shim (skinny-gemm.c, built by scripts/setup.sh into build/native/) with
+// RTLD_GLOBAL BEFORE node-mlx, so MLX's one-row matmuls (batch-1 decode) reach OpenBLAS sgemv,
+// 2-3x faster here than its sgemm (docs/PERFORMANCE.md). Linux only; absent shim = plain MLX.
+// MLX_BATCH_SKINNY_GEMM=0 turns it off.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface BlasShim {
+  path: string;
+  /** Routes one-row / one-column products to sgemv when on (the default). */
+  setEnabled(on: boolean): void;
+  /** openblas_set_num_threads. */
+  setBlasThreads(n: number): void;
+  /** [products routed to sgemv, products passed to sgemm] so far. */
+  counts(): [number, number];
+}
+
+const FILE = path.join('build', 'native', 'skinny-gemm.node');
+
+/** build/native/skinny-gemm.node in the first folder above this module that has one. */
+function findShim(): string | undefined {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, FILE);
+    if (fs.existsSync(candidate)) return candidate;
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+function load(): BlasShim | undefined {
+  if (process.platform !== 'linux' || process.env.MLX_BATCH_SKINNY_GEMM === '0') return undefined;
+  const file = findShim();
+  if (!file) return undefined;
+  const mod = { exports: {} as Omit<BlasShim, 'path'> };
+  try {
+    process.dlopen(mod, file, os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL);
+  } catch (e) {
+    process.stderr.write(`mlx-batch: skinny-gemm shim not loaded (${(e as Error).message}); batch-1 decode will be slower\n`);
+    return undefined;
+  }
+  return { path: file, ...mod.exports };
+}
+
+export const blasShim: BlasShim | undefined = load();
