@@ -4,7 +4,7 @@
 // alternates too); each interactive prompt is new (no prefix reuse), each chat the same
 // conversation again (its prompt comes from the prefix store, as a next chat turn would).
 //   npx tsc -p . --outDir /tmp/out-bench && node --expose-gc /tmp/out-bench/bench/interactive-ttft.js \
-//     [--model DIR | --fixture qwen2:0.5b] [--reps 20] [--chats 4] [--chat-prompt 1024] [--prompt 256] [--json]
+//     [--model DIR | --fixture qwen2:0.5b] [--reps 20] [--chats 4] [--chat-prompt 1024] [--chat-tokens 1024] [--prompt 256] [--json]
 import { parseArgs } from 'node:util';
 import type { Runner } from '../src/batching/runner';
 import type { GenerateParams } from '../src/batching/request-types';
@@ -20,6 +20,7 @@ const { values: opt } = parseArgs({
     chats: { type: 'string', default: '4' },
     'chat-prompt': { type: 'string', default: '1024' },
     prompt: { type: 'string', default: '256' },
+    'chat-tokens': { type: 'string', default: '1024' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -43,10 +44,10 @@ async function ttft(runner: Runner, params: GenerateParams): Promise<number> {
 }
 
 /** Starts the chat streams; resolves once every one of them is decoding. */
-async function startChats(runner: Runner, prompts: number[][], contextLength: number, signal: AbortSignal): Promise<Promise<void>[]> {
+async function startChats(runner: Runner, prompts: number[][], maxTokens: number, signal: AbortSignal): Promise<Promise<void>[]> {
   const decoding: Promise<void>[] = [];
   const done = prompts.map((p) => {
-    const stream = runner.submit({ promptTokens: p, maxTokens: contextLength - p.length, ignoreEos: true, sampling: GREEDY, priority: 'normal' }, signal);
+    const stream = runner.submit({ promptTokens: p, maxTokens, ignoreEos: true, sampling: GREEDY, priority: 'normal' }, signal);
     let first!: () => void;
     decoding.push(new Promise<void>((r) => (first = r)));
     return (async () => {
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
   const { runner } = inf;
   const vocab = inf.loaded.model.args.vocabSize;
   const reps = Number(opt.reps);
+  // Enough to outlast a repetition; bounded so the 4 reservations fit the default KV budget.
+  const chatTokens = Number(opt['chat-tokens']);
   const promptLen = Number(opt.prompt);
   const chatPrompts = Array.from({ length: Number(opt.chats) }, (_, i) => tokens(1000 + i, Number(opt['chat-prompt']), vocab));
   const interactive = (seed: number): GenerateParams => ({
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   // Warm-up: caches the chat prompts and runs every code path once.
   await ttft(runner, interactive(1));
   const warm = new AbortController();
-  const warmChats = await startChats(runner, chatPrompts, inf.engine.contextLength, warm.signal);
+  const warmChats = await startChats(runner, chatPrompts, chatTokens, warm.signal);
   warm.abort();
   await Promise.all(warmChats);
 
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
         continue;
       }
       const ac = new AbortController();
-      const chats = await startChats(runner, chatPrompts, inf.engine.contextLength, ac.signal);
+      const chats = await startChats(runner, chatPrompts, chatTokens, ac.signal);
       // Time a few decode steps, then arrive at a random point of a step.
       const s0 = runner.metrics().steps;
       const t0 = performance.now();
