@@ -22,8 +22,16 @@ function files(dir) {
   return fs.readdirSync(dir, { recursive: true }).map(String)
     .filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(dir, f));
 }
+// test/extension runs inside a real extension host (code-server), started by one e2e file; the
+// `extension` tier is that file, the `e2e` tier the rest of test/e2e.
+const HOST_RUNNER = path.join('out/test/e2e', 'extension-host.test.js');
+function tierFiles(tier) {
+  if (tier === 'extension') return files('out/test/e2e').filter((f) => f === HOST_RUNNER);
+  const all = files(path.join('out/test', tier));
+  return tier === 'e2e' ? all.filter((f) => f !== HOST_RUNNER) : all;
+}
 const mocha = new Mocha({ reporter: 'spec', timeout: 120_000, grep });
-for (const tier of tiers) for (const f of files(path.join('out/test', tier))) mocha.addFile(path.resolve(f));
+for (const tier of tiers) for (const f of tierFiles(tier)) mocha.addFile(path.resolve(f));
 const runner = mocha.run((failures) => {
   const { passes = 0, pending = 0 } = runner.stats ?? {};
   console.log(`${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}`);
