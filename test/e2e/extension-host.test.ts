@@ -29,15 +29,14 @@ describe('extension host tests (test/extension) in code-server', function () {
     editor = await startEditor('host', pre.pkg!);
     page = await editor.newPage();
     const lines: string[] = [];
-    // Mocha's spec reporter logs through console.log with %-formats; print the filled-in lines.
+    // Mocha's spec reporter logs through console.log with %-formats, which the workbench forwards
+    // behind its own '%c INFO', 'color: ...' prefix; print the filled-in lines.
     page.on('console', (m) => {
-      void Promise.all(m.args().map((a) => a.jsonValue().catch(() => ''))).then((args) => {
-        const [fmt, ...rest] = args.map(String);
-        let i = 0;
-        const text = fmt.replace(/%[sdoc]/g, (f) => {
-          const v = rest[i++] ?? '';
-          return f === '%c' ? '' : v;
-        }).replace(/^\s*(INFO|ERR)\s*/, '');
+      void Promise.all(m.args().map((a) => a.jsonValue().catch(() => ''))).then((values) => {
+        const args = values.map(String);
+        if (/^%c/.test(args[0] ?? '')) args.splice(0, 2);
+        const [fmt = '', ...rest] = args;
+        const text = [fmt.replace(/%[sdoc]/g, (f) => (f === '%c' ? (rest.shift(), '') : String(rest.shift() ?? ''))), ...rest].join(' ');
         if (/passing|failing|pending|✔|^\s*\d+\) |AssertionError|Error:/.test(text)) {
           lines.push(text);
           console.log(`      [host] ${text.trimEnd()}`);
