@@ -46,7 +46,8 @@ function makeGrower(variant: Variant, s: Setup): { grow: Grower; begin: () => vo
     mx.eval(...cache.arrays());
     let mask: MxArray | undefined;
     return {
-      begin: () => (mask = cache.beginForward(1, mx.float32).mask),
+      // Grouped-query attention needs the 5-D mask [B, 1, 1, L, S] (as in model/llama.ts).
+      begin: () => (mask = cache.beginForward(1, mx.float32).mask?.reshape([b, 1, 1, 1, -1])),
       grow: (l, k, v) => [...cache.updateAndFetch(l, k, v), mask],
       arrays: () => cache.arrays(),
     };
@@ -71,7 +72,7 @@ function makeGrower(variant: Variant, s: Setup): { grow: Grower; begin: () => vo
       len += 1;
       if (variant === 'inplace-full') {
         const visible = mx.less(mx.arange(0, capacity, 1, mx.int32), mx.array(len, mx.int32));
-        mask = mx.where(visible, mx.array(0), mx.array(-1e9)).reshape([1, 1, 1, capacity]);
+        mask = mx.where(visible, mx.array(0), mx.array(-1e9)).reshape([1, 1, 1, 1, capacity]);
       }
     },
     grow: (l, k, v) => {
