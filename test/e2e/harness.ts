@@ -12,7 +12,11 @@ export const EXTENSION_ID = 'mlx-batch.mlx-batch';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+// The README's screenshots are refreshed with MLX_BATCH_SCREENSHOTS=docs; ordinary runs keep them
+// under test-results/ so a test run leaves the working tree clean.
+export const SCREENSHOTS = process.env.MLX_BATCH_SCREENSHOTS === 'docs'
+  ? path.join(ROOT, 'docs', 'screenshots')
+  : path.join(ROOT, 'test-results', 'screenshots');
 export const RESULTS = path.join(ROOT, 'test-results');
 
 let installed: { pkg?: string; skip?: string } | undefined;
