@@ -6,7 +6,7 @@ import type { BenchmarkRun, BenchmarkToExtension, BenchmarkToWebview } from '../
 import type { Backend } from '../backend';
 import { describeError, isAbort } from '../client/api-error';
 import type { Settings } from '../settings';
-import { nonce, webviewHtml } from '../webview/html';
+import { bundleHtml, webviewRoots } from '../webview/assets';
 import { addRun, reportMarkdown, sanitizeRuns } from './report-table';
 
 const RUNS_KEY = 'mlxBatch.benchmarkRuns';
@@ -103,22 +103,13 @@ export class BenchmarkController implements vscode.Disposable {
       this.postRuns();
       return;
     }
-    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
-    const bundles = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
     const panel = vscode.window.createWebviewPanel(BENCHMARK_PANEL_TYPE, 'MLX Batch Benchmark', vscode.ViewColumn.Active, {
       enableScripts: true,
       retainContextWhenHidden: true,
-      localResourceRoots: [media, bundles],
+      localResourceRoots: webviewRoots(this.context.extensionUri),
     });
-    const n = nonce();
-    panel.webview.html = webviewHtml({
-      cspSource: panel.webview.cspSource,
-      nonce: n,
-      title: 'MLX Batch Benchmark',
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(bundles, 'benchmark.js')).toString(),
-      styleUris: [panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'benchmark.css')).toString()],
-      body: '<main id="app" data-testid="benchmark-app"></main>',
-    });
+    panel.webview.html = bundleHtml(panel.webview, this.context.extensionUri, 'benchmark', 'MLX Batch Benchmark',
+      '<main id="app" data-testid="benchmark-app"></main>');
     panel.webview.onDidReceiveMessage((m: BenchmarkToExtension) => void this.onMessage(m));
     panel.onDidDispose(() => { this.panel = undefined; });
     this.panel = panel;

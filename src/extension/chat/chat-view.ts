@@ -6,7 +6,7 @@ import type { ChatContextKind, ChatToExtension, ChatToWebview } from '../../shar
 import type { Backend } from '../backend';
 import { describeError, isAbort } from '../client/api-error';
 import type { Settings } from '../settings';
-import { nonce, webviewHtml } from '../webview/html';
+import { bundleHtml, webviewRoots } from '../webview/assets';
 import { ChatStore, type ChatState } from './chat-store';
 import { contextBlock } from './editor-context';
 
@@ -33,18 +33,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
-    const bundles = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
-    view.webview.options = { enableScripts: true, localResourceRoots: [media, bundles] };
-    const n = nonce();
-    view.webview.html = webviewHtml({
-      cspSource: view.webview.cspSource,
-      nonce: n,
-      title: 'MLX Batch Chat',
-      scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(bundles, 'chat.js')).toString(),
-      styleUris: [view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString()],
-      body: '<div id="app" data-testid="chat-app"></div>',
-    });
+    view.webview.options = { enableScripts: true, localResourceRoots: webviewRoots(this.context.extensionUri) };
+    view.webview.html = bundleHtml(view.webview, this.context.extensionUri, 'chat', 'MLX Batch Chat',
+      '<div id="app" data-testid="chat-app"></div>');
     this.subs.push(view.webview.onDidReceiveMessage((m: ChatToExtension) => void this.onMessage(m)));
     view.onDidDispose(() => { if (this.view === view) this.view = undefined; });
   }
