@@ -100,9 +100,11 @@ describe('e2e: the extension in VS Code (code-server + Chromium)', function () {
     await waitUntil('the accepted text in the document', async () => (await ghostText(page)) === '' && (await editorText(page)).includes(first), 10_000);
   });
 
-  // Skipped: with the shipped model and 8-token completions, a request finishes before the next
-  // keystroke, so whether one is cancelled depends on timing. Cancellation is covered by
-  // test/server (abort mid-stream -> /metrics) and the extension's unit tests meanwhile.
+  // Skipped: with the shipped model and 8-token completions a request finishes before the next
+  // keystroke, so whether one is cancelled depends on timing. A fix needs a long completion for
+  // this test only: code-server applies a workspace .vscode/settings.json live (~2 s), not edits
+  // of the user settings.json. Cancellation end to end is covered meanwhile by test/server
+  // (abort mid-stream -> /metrics) and the extension's unit and host tests.
   it.skip('typing on cancels the stale request on the server', async () => {
     const s = await server();
     const before = await metric(s, 'mlx_batch_client_disconnects_total');
