@@ -7,7 +7,6 @@
 import { skinnyGemm } from './lib/skinny-gemm'; // must load before node-mlx
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import type { MxArray } from '../src/server/mlx';
 import { MemoryReclaimer, hasGc } from '../src/server/memory';
 import { BatchKVCache } from '../src/server/cache/batch-kv-cache';
 import { ensureFixtureModel } from '../src/server/fixtures';
@@ -15,7 +14,7 @@ import { loadModel } from '../src/server/loader';
 import type { LanguageModel } from '../src/server/model';
 import { measureReadBandwidth } from './lib/bandwidth';
 import { median, randomTokens, timeDecode, timePrefill, type Sequence } from './lib/decode-loop';
-import { QWEN25_05B, Qwen2Stack, randomWeights, weightBytesPerToken } from './lib/qwen2-stack';
+import { QWEN25_05B, Qwen2Stack, randomWeights, stackSequence, weightBytesPerToken } from './lib/qwen2-stack';
 
 const { values: opt } = parseArgs({
   options: {
@@ -28,17 +27,6 @@ const { values: opt } = parseArgs({
 });
 const TOKENS = Number(opt.tokens), ROUNDS = Number(opt.rounds), PROMPT = Number(opt.prompt);
 
-function stackSequence(stack: Qwen2Stack): Sequence {
-  const cache: Array<[MxArray, MxArray] | undefined> = [];
-  let offset = 0;
-  return {
-    forward(tokens: MxArray): MxArray {
-      const out = stack.forward(tokens, cache, offset);
-      offset += tokens.shape[1];
-      return out;
-    },
-  };
-}
 
 function modelSequence(model: LanguageModel): Sequence {
   const cache = new BatchKVCache(model.args.numHiddenLayers);

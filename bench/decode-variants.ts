@@ -5,10 +5,9 @@
 import { skinnyGemm } from './lib/skinny-gemm'; // must load before node-mlx
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import type { MxArray } from '../src/server/mlx';
 import { MemoryReclaimer } from '../src/server/memory';
-import { median, randomTokens, timeDecode, type Sequence } from './lib/decode-loop';
-import { QWEN25_05B, Qwen2Stack, randomWeights, weightBytesPerToken, type StackLayout } from './lib/qwen2-stack';
+import { median, randomTokens, timeDecode } from './lib/decode-loop';
+import { QWEN25_05B, Qwen2Stack, randomWeights, stackSequence, weightBytesPerToken, type StackLayout } from './lib/qwen2-stack';
 
 interface Variant {
   name: string;
@@ -55,17 +54,6 @@ const { values: opt } = parseArgs({
   },
 });
 
-function sequence(stack: Qwen2Stack): Sequence {
-  const cache: Array<[MxArray, MxArray] | undefined> = [];
-  let offset = 0;
-  return {
-    forward(tokens: MxArray): MxArray {
-      const out = stack.forward(tokens, cache, offset);
-      offset += tokens.shape[1];
-      return out;
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const only = opt.only?.split(',');
@@ -91,7 +79,7 @@ async function main(): Promise<void> {
       const reclaim = reclaimers.get(v.name) ?? new MemoryReclaimer(v.gcEvery ?? 8);
       reclaimers.set(v.name, reclaim);
       const batch = v.batch ?? 1;
-      const d = await timeDecode(sequence(stackFor(v.layout)), randomTokens(16, QWEN25_05B.vocab, r + 1, batch), tokens, reclaim, v.pipeline);
+      const d = await timeDecode(stackSequence(stackFor(v.layout)), randomTokens(16, QWEN25_05B.vocab, r + 1, batch), tokens, reclaim, v.pipeline);
       const total = d.msPerToken.reduce((a, b) => a + b, 0);
       const res = results.get(v.name) ?? { tokS: [], build: [], gc: [] };
       res.tokS.push((1000 * batch) / median(d.msPerToken));

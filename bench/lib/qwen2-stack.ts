@@ -1,6 +1,7 @@
 // A bare Qwen2 decoder (random f32 weights, batch rows at one position) for the speed benches:
 // the same per-token work as the real model, with switches for weight layout and fusion.
 import { mx, type MxArray } from '../../src/server/mlx';
+import type { Sequence } from './decode-loop';
 
 export interface StackShape {
   hidden: number;
@@ -129,4 +130,17 @@ function causalMask(L: number, offset: number): MxArray {
   const rows = mx.add(mx.arange(L).reshape([L, 1]), offset);
   const cols = mx.arange(L + offset).reshape([1, L + offset]);
   return mx.where(mx.greater(cols, rows), mx.array(-1e9, mx.float32), mx.array(0, mx.float32));
+}
+
+/** One sequence decoding through the bare stack, with its own concatenated cache. */
+export function stackSequence(stack: Qwen2Stack): Sequence {
+  const cache: Array<[MxArray, MxArray] | undefined> = [];
+  let offset = 0;
+  return {
+    forward(tokens: MxArray): MxArray {
+      const out = stack.forward(tokens, cache, offset);
+      offset += tokens.shape[1];
+      return out;
+    },
+  };
 }
