@@ -11,31 +11,14 @@ cache="$repo/.cache/code-server/$version"
 pkg="$cache/package"
 stamp="$cache/.installed"
 say() { printf '[code-server] %s\n' "$*" >&2; }
+# shellcheck source=lib/apt.sh
+source "$repo/scripts/lib/apt.sh"
 t0=$(date +%s)
 
 # 1. System packages: Chromium (for the e2e tests), ripgrep (VS Code's search) and the headers
 #    code-server's native modules build against.
 debs=(chromium ripgrep pkg-config libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev build-essential python3)
-if command -v dpkg-query >/dev/null; then
-  need=()
-  for d in "${debs[@]}"; do
-    dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || need+=("$d")
-  done
-  if [ "${#need[@]}" -gt 0 ]; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-      say "apt-get install ${need[*]}"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || {
-        apt-get update -qq >/dev/null 2>&1 || true
-        apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-      }
-    else
-      say "missing system packages: ${need[*]}"
-      say "install them first, e.g.: sudo apt-get install ${need[*]}"
-      exit 1
-    fi
-  fi
-fi
+ensure_debs "${debs[@]}"
 
 if [ -f "$stamp" ] && [ -f "$pkg/out/node/entry.js" ]; then
   echo "$pkg"

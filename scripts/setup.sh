@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*" >&2; }
+# shellcheck source=lib/apt.sh
+source scripts/lib/apt.sh
 
 # 1. Node.js 20 or newer.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
@@ -16,22 +18,7 @@ fi
 # 2. System libraries. node-mlx's Linux build links liblapack.so.3 and libblas.so.3; OpenBLAS
 #    must provide the latter (the reference BLAS makes batching useless: docs/PERFORMANCE.md).
 if [ "$(uname -s)" = "Linux" ]; then
-  need=()
-  for pkg in liblapack3 libopenblas0-pthread; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-  done
-  if [ "${#need[@]}" -gt 0 ]; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-      say "installing ${need[*]} with apt-get"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed; trying the install anyway"
-      apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    else
-      say "missing system packages: ${need[*]}"
-      say "install them, e.g.: sudo apt-get install ${need[*]}"
-      exit 1
-    fi
-  fi
+  ensure_debs liblapack3 libopenblas0-pthread
 fi
 
 # 3. npm packages. On Linux, node-mlx's install script downloads a binary that its tarball
