@@ -5,6 +5,7 @@
 // reads each weight row once from memory, keeps a block of 4 rows in L1/L2 while all M rows of A
 // pass over it, and splits the rows of B between a small pool of persistent threads.
 // Built with skinny-gemm.c by scripts/setup.sh; x86-64 with AVX2+FMA or AVX-512, else not used.
+#include <immintrin.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -40,33 +41,42 @@ typedef float v4 __attribute__((vector_size(16)));
     c##i##2 += av * b2;                                                                             \
     c##i##3 += av * b3;                                                                             \
   }
-#define ROW_STORE(i, HSUM)                                                                          \
-  if (mr > i) {                                                                                     \
-    finish(j, m0 + i, n0 + 0, HSUM(c##i##0));                                                       \
-    finish(j, m0 + i, n0 + 1, HSUM(c##i##1));                                                       \
-    finish(j, m0 + i, n0 + 2, HSUM(c##i##2));                                                       \
-    finish(j, m0 + i, n0 + 3, HSUM(c##i##3));                                                       \
-  }
+#define ROW_STORE(i)                                                                                \
+  if (mr > i) store4(j, m0 + i, n0, REDUCE4(c##i##0, c##i##1, c##i##2, c##i##3));
 
-// Adds the K tail (K % lanes) to a dot product and writes alpha * s + beta * C.
-static inline __attribute__((always_inline)) void finish(const Job *j, int m, int n, float s) {
-  const float *a = j->A + (size_t)m * j->lda, *b = j->B + (size_t)n * j->ldb;
-  for (int k = j->kfull; k < j->K; k++) s += a[k] * b[k];
+// Writes alpha * s + beta * C to C[m, n..n+4], s being 4 dot products (plus their K tail).
+static inline __attribute__((always_inline)) void store4(const Job *j, int m, int n, v4 s) {
+  if (j->kfull < j->K) {
+    const float *a = j->A + (size_t)m * j->lda;
+    for (int c = 0; c < 4; c++) {
+      const float *b = j->B + (size_t)(n + c) * j->ldb;
+      for (int k = j->kfull; k < j->K; k++) s[c] += a[k] * b[k];
+    }
+  }
   float *out = j->C + (size_t)m * j->ldc + n;
-  *out = j->beta == 0 ? j->alpha * s : j->alpha * s + j->beta * *out;
+  v4 r = s * j->alpha;
+  if (j->beta != 0) {
+    v4 old;
+    memcpy(&old, out, sizeof old);
+    r += old * j->beta;
+  }
+  memcpy(out, &r, sizeof r);
+}
+
+// Four accumulators to their four sums: halves added, then three horizontal adds.
+__attribute__((target("avx2,fma"))) static inline v4 reduce4_ymm(__m256 a, __m256 b, __m256 c, __m256 d) {
+  __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return (v4)_mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+#define HALF_SUM(x) \
+  _mm256_add_ps(_mm512_castps512_ps256((__m512)(x)), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd((__m512)(x)), 1)))
+__attribute__((target("avx512f,fma"))) static inline v4 reduce4_zmm(__m512 a, __m512 b, __m512 c, __m512 d) {
+  __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(HALF_SUM(a), HALF_SUM(b)), _mm256_hadd_ps(HALF_SUM(c), HALF_SUM(d)));
+  return (v4)_mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
 #define DEFINE_KERNELS(SUFFIX, TARGET, LANES)                                                      \
   typedef float vec_##SUFFIX __attribute__((vector_size(LANES * 4), aligned(4)));                  \
-  __attribute__((target(TARGET), always_inline)) static inline float hsum_##SUFFIX(vec_##SUFFIX v) { \
-    v4 q = {0};                                                                                     \
-    for (int h = 0; h < LANES / 4; h++) {                                                           \
-      v4 part;                                                                                      \
-      memcpy(&part, (const char *)&v + 16 * h, 16);                                                 \
-      q += part;                                                                                    \
-    }                                                                                               \
-    return (q[0] + q[1]) + (q[2] + q[3]);                                                           \
-  }                                                                                                 \
   /* C[m0..m0+mr, n0..n0+4]: mr (1-4, a constant after inlining) rows of A by 4 rows of B. */      \
   __attribute__((target(TARGET), always_inline)) static inline void micro_##SUFFIX(                 \
       const int mr, const Job *j, int m0, int n0) {                                                 \
@@ -79,7 +89,7 @@ static inline __attribute__((always_inline)) void finish(const Job *j, int m, in
       V b0 = LOAD(b + k), b1 = LOAD(b + ldb + k), b2 = LOAD(b + 2 * ldb + k), b3 = LOAD(b + 3 * ldb + k); \
       ROW_FMA(0) ROW_FMA(1) ROW_FMA(2) ROW_FMA(3)                                                   \
     }                                                                                               \
-    ROW_STORE(0, hsum_##SUFFIX) ROW_STORE(1, hsum_##SUFFIX) ROW_STORE(2, hsum_##SUFFIX) ROW_STORE(3, hsum_##SUFFIX) \
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3)                                             \
   }                                                                                                 \
   __attribute__((target(TARGET))) static void slice_##SUFFIX(const Job *j, int n0, int n1) {       \
     for (int n = n0; n < n1; n += NR)                                                               \
@@ -92,7 +102,10 @@ static inline __attribute__((always_inline)) void finish(const Job *j, int m, in
   }
 
 #define LOAD(p) (*(const V *)(p))
+#define REDUCE4(a, b, c, d) reduce4_zmm((__m512)(a), (__m512)(b), (__m512)(c), (__m512)(d))
 DEFINE_KERNELS(avx512, "avx512f,fma", 16)
+#undef REDUCE4
+#define REDUCE4(a, b, c, d) reduce4_ymm((__m256)(a), (__m256)(b), (__m256)(c), (__m256)(d))
 DEFINE_KERNELS(avx2, "avx2,fma", 8)
 
 // The last N % NR output columns: plain dot products.
