@@ -52,14 +52,18 @@ if [ ! -f "$types/index.d.ts" ] || [ "$stamp" -nt "$types/index.d.ts" ]; then
   cp node_modules/@frost-beta/mlx/lib/index.d.ts "$types/index.d.ts"
 fi
 
-# 5. The skinny-gemm BLAS shim (Linux): routes MLX's one-row matmuls to OpenBLAS sgemv, 2-3x
-#    faster for batch-1 decode (docs/PERFORMANCE.md). Optional: without a C compiler, skipped.
+# 5. The skinny-gemm BLAS shim (Linux): routes MLX's one-row matmuls to OpenBLAS sgemv (2-3x
+#    faster for batch-1 decode) and 2-16-row ones to a small-M kernel (batched decode); see
+#    docs/PERFORMANCE.md. Optional: without a C compiler, skipped.
 if [ "$(uname -s)" = "Linux" ]; then
   shim=build/native/skinny-gemm.node
-  src=src/server/native/skinny-gemm.c
-  if [ ! -f "$shim" ] || [ "$src" -nt "$shim" ]; then
+  srcs="src/server/native/skinny-gemm.c src/server/native/small-gemm.c"
+  stale=0
+  for src in $srcs; do [ "$src" -nt "$shim" ] && stale=1; done
+  if [ ! -f "$shim" ] || [ "$stale" = 1 ]; then
     mkdir -p build/native
-    if command -v cc >/dev/null 2>&1 && cc -O2 -shared -fPIC "$src" -o "$shim.tmp" -ldl 2>/dev/null; then
+    # shellcheck disable=SC2086 # $srcs is a list of paths without spaces
+    if command -v cc >/dev/null 2>&1 && cc -O2 -shared -fPIC $srcs -o "$shim.tmp" -ldl -lpthread 2>/dev/null; then
       mv "$shim.tmp" "$shim"
     else
       rm -f "$shim.tmp"

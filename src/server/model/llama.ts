@@ -4,6 +4,7 @@ import { mx, nn, type MxArray } from '../mlx';
 import type { KVCache } from '../cache/types';
 import { readArgs } from './args';
 import { RotaryEmbedding, type RopeTables } from './rope';
+import { swiglu } from './swiglu';
 import type { ForwardOptions, LanguageModel, ModelArgs } from './types';
 
 export function llamaArgs(config: Record<string, unknown>): ModelArgs {
@@ -84,8 +85,7 @@ export class MLP extends nn.Module {
   }
 
   forward(x: MxArray): MxArray {
-    const gate = this.gateProj.forward(x);
-    return this.downProj.forward(mx.multiply(mx.multiply(gate, mx.sigmoid(gate)), this.upProj.forward(x)));
+    return this.downProj.forward(swiglu(this.gateProj.forward(x), this.upProj.forward(x)));
   }
 }
 

@@ -1,6 +1,7 @@
 // Loads the skinny-gemm shim (skinny-gemm.c, built by scripts/setup.sh into build/native/) with
 // RTLD_GLOBAL BEFORE node-mlx, so MLX's one-row matmuls (batch-1 decode) reach OpenBLAS sgemv,
-// 2-3x faster here than its sgemm (docs/PERFORMANCE.md). Linux only; absent shim = plain MLX.
+// 2-3x faster here than its sgemm, and 2-16-row ones (batched decode) a small-M kernel
+// (small-gemm.c; docs/PERFORMANCE.md). Linux only; absent shim = plain MLX.
 // MLX_BATCH_SKINNY_GEMM=0 turns it off.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,12 +9,12 @@ import path from 'node:path';
 
 export interface BlasShim {
   path: string;
-  /** Routes one-row / one-column products to sgemv when on (the default). */
+  /** Routes one-row / one-column products to sgemv and 2-16-row ones to the small-M kernel when on (the default). */
   setEnabled(on: boolean): void;
-  /** openblas_set_num_threads. */
+  /** openblas_set_num_threads, and the small-M kernel's thread count. */
   setBlasThreads(n: number): void;
-  /** [products routed to sgemv, products passed to sgemm] so far. */
-  counts(): [number, number];
+  /** [products routed to sgemv, products passed to sgemm, products done by the small-M kernel] so far. */
+  counts(): [number, number, number];
 }
 
 const FILE = path.join('build', 'native', 'skinny-gemm.node');

@@ -3,8 +3,12 @@
 // one-row products (batch-1 decode), where OpenBLAS's packed sgemm path is 2-3x slower than its
 // sgemv. Loaded with RTLD_GLOBAL before mlx.node, this cblas_sgemm wins symbol resolution and
 // sends M==1 / N==1 products to cblas_sgemv of the same libblas.so.3; all others pass through.
+// Products of 1 to 16 rows against a transposed weight matrix (decode, batched or not) go first to
+// small_gemm (small-gemm.c), which streams the weights once instead of packing them; its own
+// threads then serve every decode matmul, so OpenBLAS's idle-spinning threads do not compete.
 // It is also an N-API addon (prototypes declared here, so no node headers are needed):
-//   setEnabled(on: boolean): void, setBlasThreads(n: number): void, counts(): [routed, passed]
+//   setEnabled(on: boolean): void, setBlasThreads(n: number): void,
+//   counts(): [routed to sgemv, passed to sgemm, done by small_gemm]
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +26,12 @@ static sgemm_fn real_sgemm;
 static sgemv_fn real_sgemv;
 static threads_fn set_threads;
 static volatile int enabled = 1;
-static volatile long routed, passed;
+static volatile long routed, passed, small;
+
+#define SMALL_M_MAX 16
+int small_gemm(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+               float beta, float *C, int ldc);
+void small_gemm_set_threads(int n);
 
 static void resolve(void) {
   if (real_sgemm) return;
@@ -37,6 +46,11 @@ static void resolve(void) {
 void cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   resolve();
+  if (enabled && order == RowMajor && ta == NoTrans && tb == Trans && M <= SMALL_M_MAX && N >= 16 &&
+      K >= 16 && small_gemm(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) {
+    small++;
+    return;
+  }
   if (enabled && order == RowMajor && M == 1 && N > 1 && K > 1) {
     // C[1,N] = a op(B): a is row 0 of A (stride 1) or column 0 of A^T (stride lda).
     int inca = ta == NoTrans ? 1 : lda;
@@ -88,18 +102,22 @@ static napi_value js_set_blas_threads(napi_env env, napi_callback_info info) {
   int n = 0;
   napi_value v = first_arg(env, info);
   resolve();
-  if (v && napi_get_value_int32(env, v, &n) == 0 && n > 0 && set_threads) set_threads(n);
+  if (v && napi_get_value_int32(env, v, &n) == 0 && n > 0) {
+    if (set_threads) set_threads(n);
+    small_gemm_set_threads(n);
+  }
   return NULL;
 }
 
 static napi_value js_counts(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value arr, a, b;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_create_double(env, (double)routed, &a);
-  napi_create_double(env, (double)passed, &b);
-  napi_set_element(env, arr, 0, a);
-  napi_set_element(env, arr, 1, b);
+  napi_value arr, v;
+  double values[3] = {(double)routed, (double)passed, (double)small};
+  napi_create_array_with_length(env, 3, &arr);
+  for (unsigned i = 0; i < 3; i++) {
+    napi_create_double(env, values[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
   return arr;
 }
 

@@ -1,0 +1,212 @@
+// Small-M GEMM for decode: C[M,N] = alpha * A[M,K] * B[N,K]^T + beta * C, 1 <= M <= 16.
+// That is every linear layer of a decode step over M running sequences (A = activations,
+// B = the weight matrix, row-major [out, in]). OpenBLAS packs B into panels on every call, which
+// costs more than the arithmetic at such M and streams the weights at ~6 GB/s here; this kernel
+// reads each weight row once from memory, keeps a block of 4 rows in L1/L2 while all M rows of A
+// pass over it, and splits the rows of B between a small pool of persistent threads.
+// Built with skinny-gemm.c by scripts/setup.sh; x86-64 with AVX2+FMA or AVX-512, else not used.
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NR 4         // rows of B (output columns) per block
+#define MR 4         // rows of A per micro-kernel
+#define MAX_THREADS 8
+
+typedef struct {
+  int M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  const float *A, *B;
+  float *C;
+  int nthreads;
+  int kfull;  // K rounded down to the kernel's vector width (the rest is done in scalar)
+} Job;
+
+typedef void (*slice_fn)(const Job *, int n0, int n1);
+
+typedef float v4 __attribute__((vector_size(16)));
+
+// ---- micro-kernels: one body, compiled for AVX-512 (16 lanes) and AVX2+FMA (8 lanes) ----
+
+// One row of A against the 4 rows of B in registers: 4 fused multiply-adds.
+#define ROW_FMA(i)                                                                                  \
+  if (mr > i) {                                                                                     \
+    V av = LOAD(a + (size_t)i * lda + k);                                                           \
+    c##i##0 += av * b0;                                                                             \
+    c##i##1 += av * b1;                                                                             \
+    c##i##2 += av * b2;                                                                             \
+    c##i##3 += av * b3;                                                                             \
+  }
+#define ROW_STORE(i, HSUM)                                                                          \
+  if (mr > i) {                                                                                     \
+    finish(j, m0 + i, n0 + 0, HSUM(c##i##0));                                                       \
+    finish(j, m0 + i, n0 + 1, HSUM(c##i##1));                                                       \
+    finish(j, m0 + i, n0 + 2, HSUM(c##i##2));                                                       \
+    finish(j, m0 + i, n0 + 3, HSUM(c##i##3));                                                       \
+  }
+
+// Adds the K tail (K % lanes) to a dot product and writes alpha * s + beta * C.
+static inline __attribute__((always_inline)) void finish(const Job *j, int m, int n, float s) {
+  const float *a = j->A + (size_t)m * j->lda, *b = j->B + (size_t)n * j->ldb;
+  for (int k = j->kfull; k < j->K; k++) s += a[k] * b[k];
+  float *out = j->C + (size_t)m * j->ldc + n;
+  *out = j->beta == 0 ? j->alpha * s : j->alpha * s + j->beta * *out;
+}
+
+#define DEFINE_KERNELS(SUFFIX, TARGET, LANES)                                                      \
+  typedef float vec_##SUFFIX __attribute__((vector_size(LANES * 4), aligned(4)));                  \
+  __attribute__((target(TARGET), always_inline)) static inline float hsum_##SUFFIX(vec_##SUFFIX v) { \
+    v4 q = {0};                                                                                     \
+    for (int h = 0; h < LANES / 4; h++) {                                                           \
+      v4 part;                                                                                      \
+      memcpy(&part, (const char *)&v + 16 * h, 16);                                                 \
+      q += part;                                                                                    \
+    }                                                                                               \
+    return (q[0] + q[1]) + (q[2] + q[3]);                                                           \
+  }                                                                                                 \
+  /* C[m0..m0+mr, n0..n0+4]: mr (1-4, a constant after inlining) rows of A by 4 rows of B. */      \
+  __attribute__((target(TARGET), always_inline)) static inline void micro_##SUFFIX(                 \
+      const int mr, const Job *j, int m0, int n0) {                                                 \
+    typedef vec_##SUFFIX V;                                                                         \
+    V c00 = {0}, c01 = {0}, c02 = {0}, c03 = {0}, c10 = {0}, c11 = {0}, c12 = {0}, c13 = {0};       \
+    V c20 = {0}, c21 = {0}, c22 = {0}, c23 = {0}, c30 = {0}, c31 = {0}, c32 = {0}, c33 = {0};       \
+    const size_t lda = (size_t)j->lda, ldb = (size_t)j->ldb;                                        \
+    const float *a = j->A + (size_t)m0 * lda, *b = j->B + (size_t)n0 * ldb;                         \
+    for (int k = 0; k + LANES <= j->K; k += LANES) {                                                \
+      V b0 = LOAD(b + k), b1 = LOAD(b + ldb + k), b2 = LOAD(b + 2 * ldb + k), b3 = LOAD(b + 3 * ldb + k); \
+      ROW_FMA(0) ROW_FMA(1) ROW_FMA(2) ROW_FMA(3)                                                   \
+    }                                                                                               \
+    ROW_STORE(0, hsum_##SUFFIX) ROW_STORE(1, hsum_##SUFFIX) ROW_STORE(2, hsum_##SUFFIX) ROW_STORE(3, hsum_##SUFFIX) \
+  }                                                                                                 \
+  __attribute__((target(TARGET))) static void slice_##SUFFIX(const Job *j, int n0, int n1) {       \
+    for (int n = n0; n < n1; n += NR)                                                               \
+      for (int m = 0; m < j->M; m += MR) switch (j->M - m) {                                        \
+          case 1: micro_##SUFFIX(1, j, m, n); break;                                                \
+          case 2: micro_##SUFFIX(2, j, m, n); break;                                                \
+          case 3: micro_##SUFFIX(3, j, m, n); break;                                                \
+          default: micro_##SUFFIX(4, j, m, n); break;                                               \
+        }                                                                                           \
+  }
+
+#define LOAD(p) (*(const V *)(p))
+DEFINE_KERNELS(avx512, "avx512f,fma", 16)
+DEFINE_KERNELS(avx2, "avx2,fma", 8)
+
+// The last N % NR output columns: plain dot products.
+static void tail_columns(const Job *j, int n0) {
+  for (int m = 0; m < j->M; m++)
+    for (int n = n0; n < j->N; n++) {
+      const float *a = j->A + (size_t)m * j->lda, *b = j->B + (size_t)n * j->ldb;
+      float s = 0;
+      for (int k = 0; k < j->K; k++) s += a[k] * b[k];
+      float *out = j->C + (size_t)m * j->ldc + n;
+      *out = j->beta == 0 ? j->alpha * s : j->alpha * s + j->beta * *out;
+    }
+}
+
+static slice_fn kernel;
+static int kernel_lanes;
+
+// ---- thread pool: workers spin briefly after a job, then sleep on a condition variable ----
+
+static Job job;
+static atomic_int generation, remaining;
+static atomic_flag busy = ATOMIC_FLAG_INIT;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static int pool_size = 1;  // threads including the caller
+static int started_workers;
+
+static inline void relax(void) { __builtin_ia32_pause(); }
+
+// Thread t's share of the NR-blocks of the full-block columns.
+static void run_share(const Job *j, int t) {
+  int blocks = j->N / NR;
+  int b0 = (int)((long)blocks * t / j->nthreads), b1 = (int)((long)blocks * (t + 1) / j->nthreads);
+  if (b1 > b0) kernel(j, b0 * NR, b1 * NR);
+  if (t == j->nthreads - 1 && j->N % NR) tail_columns(j, blocks * NR);
+}
+
+static void *worker(void *arg) {
+  int t = (int)(long)arg, seen = 0;
+  for (;;) {
+    int g = atomic_load_explicit(&generation, memory_order_acquire);
+    for (int spin = 0; g == seen && spin < 200000; spin++) {
+      relax();
+      g = atomic_load_explicit(&generation, memory_order_acquire);
+    }
+    if (g == seen) {
+      pthread_mutex_lock(&mu);
+      while ((g = atomic_load(&generation)) == seen) pthread_cond_wait(&wake, &mu);
+      pthread_mutex_unlock(&mu);
+    }
+    seen = g;
+    if (t < job.nthreads) run_share(&job, t);
+    atomic_fetch_sub_explicit(&remaining, 1, memory_order_release);
+  }
+  return NULL;
+}
+
+static void start_workers(int n) {
+  for (; started_workers < n - 1; started_workers++) {
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, worker, (void *)(long)(started_workers + 1)) != 0) break;
+    pthread_attr_destroy(&at);
+  }
+}
+
+static int env_int(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? atoi(v) : 0;
+}
+
+static void init_once(void) {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) kernel = slice_avx512, kernel_lanes = 16;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) kernel = slice_avx2, kernel_lanes = 8;
+  int n = env_int("MLX_BATCH_GEMM_THREADS");
+  if (n <= 0) n = env_int("OPENBLAS_NUM_THREADS");
+  if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  pool_size = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+void small_gemm_set_threads(int n) {
+  pthread_once(&once, init_once);
+  if (n >= 1) pool_size = n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+/** 1 when done here, 0 when the caller should use BLAS (no kernel for this CPU, or busy). */
+int small_gemm(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+               float beta, float *C, int ldc) {
+  pthread_once(&once, init_once);
+  if (!kernel || atomic_flag_test_and_set(&busy)) return 0;
+  // Below ~64 blocks per thread the wake-up costs more than it saves.
+  int threads = pool_size;
+  while (threads > 1 && N / NR < 64 * threads) threads--;
+  job = (Job){M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, threads, K - K % kernel_lanes};
+  if (threads > 1) {
+    start_workers(threads);
+    threads = job.nthreads = started_workers + 1 < threads ? started_workers + 1 : threads;
+  }
+  if (threads > 1) {
+    atomic_store(&remaining, started_workers);
+    pthread_mutex_lock(&mu);
+    atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&mu);
+    run_share(&job, 0);
+    while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) relax();
+  } else {
+    run_share(&job, 0);
+  }
+  atomic_flag_clear(&busy);
+  return 1;
+}
