@@ -188,15 +188,62 @@ export async function serverGet(s: ServerInfo, route: string): Promise<Response>
   return fetch(s.url + route, { headers: { authorization: `Bearer ${s.token}` } });
 }
 
+/** A counter or gauge of one /metrics reading (summed over labels matching `labels`). */
+export type Metrics = (name: string, labels?: string) => number;
+
+/** One reading of the server's /metrics, so several values come from the same moment. */
+export async function metrics(s: ServerInfo): Promise<Metrics> {
+  const lines = (await (await serverGet(s, '/metrics')).text()).split('\n');
+  return (name, labels = '') => {
+    let sum = 0;
+    for (const line of lines) {
+      const m = /^(\w+)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+      if (m && m[1] === name && (m[2] ?? '').includes(labels)) sum += Number(m[3]);
+    }
+    return sum;
+  };
+}
+
 /** One counter or gauge from the server's /metrics (summed over labels matching `labels`). */
 export async function metric(s: ServerInfo, name: string, labels = ''): Promise<number> {
-  const text = await (await serverGet(s, '/metrics')).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (m && m[1] === name && (m[2] ?? '').includes(labels)) sum += Number(m[3]);
-  }
-  return sum;
+  return (await metrics(s))(name, labels);
+}
+
+export interface Occupation {
+  /** Why the server may no longer be busy (a long request ended or failed), else false. */
+  over(): string | false;
+  /** Cancels the long requests and waits until their streams are closed. */
+  release(): Promise<void>;
+}
+
+/**
+ * Keeps the server busy with `n` streamed completions that ignore end-of-sequence and ask for as
+ * many tokens as the context holds, as interactive as the editor's, so a later request waits.
+ */
+export function occupy(s: ServerInfo, n: number): Occupation {
+  const abort = new AbortController();
+  let over: string | false = false;
+  const body = JSON.stringify({ prompt: 'The long request number', max_tokens: 1 << 20, ignore_eos: true, temperature: 0, stream: true, priority: 'interactive' });
+  const streams = Array.from({ length: n }, async () => {
+    try {
+      const res = await fetch(`${s.url}/v1/completions`, {
+        method: 'POST', body, signal: abort.signal,
+        headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+      });
+      if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+      await res.text();
+      over ||= 'the server is no longer busy: a long request ended on its own';
+    } catch (e) {
+      if (!abort.signal.aborted) over ||= `a long request failed: ${(e as Error).message}`;
+    }
+  });
+  return {
+    over: () => over,
+    async release() {
+      abort.abort();
+      await Promise.all(streams);
+    },
+  };
 }
 
 export function saveScreenshot(page: Page, feature: string): Promise<Buffer> {
