@@ -1,5 +1,5 @@
-// The skinny-gemm shim sends one-row matmuls to sgemv and 2-16-row products against a transposed
-// weight to its small-M kernel: same numbers as sgemm, and really used.
+// The skinny-gemm shim sends products of 1-48 rows against a transposed weight to its small-M
+// kernel and the other one-row / one-column products to sgemv: same numbers as sgemm, really used.
 import assert from 'node:assert/strict';
 import { blasShim, mx } from '../../src/server/mlx';
 
@@ -38,11 +38,11 @@ describe('skinny-gemm BLAS shim', () => {
     return Math.max(...got.map((v, j) => Math.abs(v - want[j]))) / scale;
   };
 
-  it('computes 2-16-row products against a transposed weight in the small-M kernel, as sgemm does', () => {
+  it('computes 2-48-row products against a transposed weight in the small-M kernel, as sgemm does', () => {
     const shim = blasShim!;
-    // Row counts 2..16 with edges (M % 4), K with a tail (K % 16), N with a tail (N % 4), and N
+    // Row counts 2..48 with edges (M % 4), K with a tail (K % 16), N with a tail (N % 4), and N
     // large enough that the work is split between threads.
-    const shapes: [number, number, number][] = [[2, 80, 96], [3, 100, 97], [5, 64, 16], [8, 896, 1100], [13, 33, 600], [16, 256, 2048]];
+    const shapes: [number, number, number][] = [[2, 80, 96], [3, 100, 97], [5, 64, 16], [8, 896, 1100], [13, 33, 600], [16, 256, 2048], [33, 64, 520], [48, 40, 64]];
     let key = 10;
     for (const [m, k, n] of shapes) {
       const x = mx.random.normal([m, k], mx.float32, 0, 1, mx.random.key(key++));
@@ -62,7 +62,7 @@ describe('skinny-gemm BLAS shim', () => {
   it('passes products with more rows, or an untransposed weight, to sgemm', () => {
     const shim = blasShim!;
     const [, passed0, small0] = shim.counts();
-    mx.eval(mx.matmul(mx.ones([32, 64]), mx.transpose(mx.ones([48, 64]))));
+    mx.eval(mx.matmul(mx.ones([49, 64]), mx.transpose(mx.ones([48, 64]))));
     mx.eval(mx.matmul(mx.ones([4, 32]), mx.ones([32, 16])));
     assert.equal(shim.counts()[1] - passed0, 2);
     assert.equal(shim.counts()[2], small0);

@@ -1,6 +1,6 @@
 // Loads the skinny-gemm shim (skinny-gemm.c, built by scripts/setup.sh into build/native/) with
 // RTLD_GLOBAL BEFORE node-mlx, so MLX's one-row matmuls (batch-1 decode) reach OpenBLAS sgemv,
-// 2-3x faster here than its sgemm, and 2-16-row ones (batched decode) a small-M kernel
+// 2-3x faster here than its sgemm, and 1-48-row ones against a weight (decode) a small-M kernel
 // (small-gemm.c; docs/PERFORMANCE.md). Linux only; absent shim = plain MLX.
 // MLX_BATCH_SKINNY_GEMM=0 turns it off.
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import path from 'node:path';
 
 export interface BlasShim {
   path: string;
-  /** Routes one-row / one-column products to sgemv and 2-16-row ones to the small-M kernel when on (the default). */
+  /** Routes 1-48-row products against a transposed weight to the small-M kernel and other one-row / one-column products to sgemv when on (the default). */
   setEnabled(on: boolean): void;
   /** openblas_set_num_threads, and the small-M kernel's thread count. */
   setBlasThreads(n: number): void;

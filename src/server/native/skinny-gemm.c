@@ -3,7 +3,7 @@
 // one-row products (batch-1 decode), where OpenBLAS's packed sgemm path is 2-3x slower than its
 // sgemv. Loaded with RTLD_GLOBAL before mlx.node, this cblas_sgemm wins symbol resolution and
 // sends M==1 / N==1 products to cblas_sgemv of the same libblas.so.3; all others pass through.
-// Products of 1 to 16 rows against a transposed weight matrix (decode, batched or not) go first to
+// Products of 1 to 48 rows against a transposed weight matrix (decode, batched or not) go first to
 // small_gemm (small-gemm.c), which streams the weights once instead of packing them; its own
 // threads then serve every decode matmul, so OpenBLAS's idle-spinning threads do not compete.
 // It is also an N-API addon (prototypes declared here, so no node headers are needed):
@@ -28,7 +28,8 @@ static threads_fn set_threads;
 static volatile int enabled = 1;
 static volatile long routed, passed, small;
 
-#define SMALL_M_MAX 16
+// Most rows sent to small_gemm; MLX_BATCH_SMALL_GEMM_ROWS overrides it (0 turns the kernel off).
+static int small_m_max = 48;
 int small_gemm(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc);
 void small_gemm_set_threads(int n);
@@ -39,6 +40,8 @@ static void resolve(void) {
   if (!h) { fprintf(stderr, "skinny-gemm: %s\n", dlerror()); abort(); }
   real_sgemv = (sgemv_fn)dlsym(h, "cblas_sgemv");
   set_threads = (threads_fn)dlsym(h, "openblas_set_num_threads");
+  const char *rows = getenv("MLX_BATCH_SMALL_GEMM_ROWS");
+  if (rows && *rows) small_m_max = atoi(rows);
   real_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
   if (!real_sgemm || !real_sgemv) { fprintf(stderr, "skinny-gemm: no cblas in libblas.so.3\n"); abort(); }
 }
@@ -46,7 +49,7 @@ static void resolve(void) {
 void cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   resolve();
-  if (enabled && order == RowMajor && ta == NoTrans && tb == Trans && M <= SMALL_M_MAX && N >= 16 &&
+  if (enabled && order == RowMajor && ta == NoTrans && tb == Trans && M <= small_m_max && N >= 16 &&
       K >= 16 && small_gemm(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) {
     small++;
     return;

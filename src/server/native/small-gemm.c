@@ -1,4 +1,4 @@
-// Small-M GEMM for decode: C[M,N] = alpha * A[M,K] * B[N,K]^T + beta * C, 1 <= M <= 16.
+// Small-M GEMM for decode: C[M,N] = alpha * A[M,K] * B[N,K]^T + beta * C, 1 <= M <= 48.
 // That is every linear layer of a decode step over M running sequences (A = activations,
 // B = the weight matrix, row-major [out, in]). OpenBLAS packs B into panels on every call, which
 // costs more than the arithmetic at such M and streams the weights at ~6 GB/s here; this kernel
