@@ -36,7 +36,8 @@ export interface Settings {
 export type RawGetter = (key: string) => unknown;
 
 export const DEFAULT_LANGUAGES: Record<string, boolean> = { '*': true, plaintext: false, markdown: false, scminput: false };
-export const DEFAULT_SYSTEM_PROMPT = 'You are a concise coding assistant. Answer with Markdown; put code in fenced blocks with a language tag.';
+/** Empty: no system message of ours, so the model's chat template applies its own default. */
+export const DEFAULT_SYSTEM_PROMPT = '';
 
 function int(v: unknown, fallback: number, min: number, max: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
