@@ -7,7 +7,6 @@
 // Built with skinny-gemm.c by scripts/setup.sh; x86-64 with AVX2+FMA or AVX-512, else not used.
 #include <immintrin.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
