@@ -4,7 +4,7 @@
 import { skinnyGemm } from './lib/skinny-gemm'; // must load before node-mlx
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { mx } from '../src/server/mlx';
+import { mx, type MxArray } from '../src/server/mlx';
 
 const { values: opt } = parseArgs({
   options: { rows: { type: 'string', default: '1,2,4,8,16,32' }, reps: { type: 'string', default: '30' } },
@@ -12,7 +12,7 @@ const { values: opt } = parseArgs({
 // [K, N]: gate/up, down, q/o projections.
 const SHAPES: [number, number][] = [[896, 4864], [4864, 896], [896, 896]];
 
-function timeMatmul(x: ReturnType<typeof mx.ones>, w: ReturnType<typeof mx.ones>, reps: number): number {
+function timeMatmul(x: MxArray, w: MxArray, reps: number): number {
   for (let i = 0; i < 3; i++) mx.eval(mx.matmul(x, mx.transpose(w)));
   const t = performance.now();
   for (let i = 0; i < reps; i++) mx.eval(mx.matmul(x, mx.transpose(w)));

@@ -2,7 +2,7 @@
 // One editor and one page for the whole file; the tests run in order on the same window.
 import assert from 'node:assert/strict';
 import type { FrameLocator, Page } from 'playwright-core';
-import { metric, metrics, occupy, prerequisites, saveFailure, saveScreenshot, serverGet, serverInfo, startEditor, waitUntil, type Editor, type Metrics, type ServerInfo } from './harness';
+import { metric, metrics, occupy, prerequisites, saveFailure, saveScreenshot, serverGet, serverInfo, startEditor, waitUntil, type Editor, type Metrics, type Occupation, type ServerInfo } from './harness';
 
 // The item's id is `<extension id>.mlxBatch.status` (code-server may name the extension differently).
 const STATUS = '.statusbar-item[id$=".mlxBatch.status"]';
@@ -180,15 +180,22 @@ describe('e2e: the extension in VS Code (code-server + Chromium)', function () {
     await saveScreenshot(page, 'chat');
   });
 
+  /** Long requests (ended only by the test) on every row of the batch, running. */
+  async function holdEveryRow(s: ServerInfo): Promise<Occupation> {
+    const rows = await metric(s, 'mlx_batch_max_batch_size');
+    const busy = occupy(s, rows);
+    await waitUntil('the long requests on the server', async () => (await metric(s, 'mlx_batch_requests_running')) === rows, 30_000, busy.over)
+      .catch(async (e: unknown) => { await busy.release(); throw e; });
+    return busy;
+  }
+
   it('Stop ends a second answer early', async () => {
     // The answer must still be running when Stop is clicked, whatever the model writes: long
     // requests hold every row, so the question waits on the server until Stop cancels it.
     const s = await server();
-    const rows = await metric(s, 'mlx_batch_max_batch_size');
     const aborted = () => metric(s, 'mlx_batch_requests_finished_total', 'reason="abort"');
-    const busy = occupy(s, rows);
+    const busy = await holdEveryRow(s);
     try {
-      await waitUntil('the long requests on the server', async () => (await metric(s, 'mlx_batch_requests_running')) === rows, 30_000, busy.over);
       const before = await aborted();
       await ask('Count from 1 to 500, one number per line.');
       await waitUntil('the question waiting on the server', async () => (await metric(s, 'mlx_batch_requests_waiting')) > 0, 30_000, busy.over);
@@ -206,12 +213,9 @@ describe('e2e: the extension in VS Code (code-server + Chromium)', function () {
     // Both answers in flight at once, whatever the model writes (a small model may answer in a
     // few tokens): long requests hold every row while both questions are sent, then leave, and
     // the two chats run in the batch together.
-    const s = await server();
-    const rows = await metric(s, 'mlx_batch_max_batch_size');
-    const busy = occupy(s, rows);
+    const busy = await holdEveryRow(await server());
     let ids: string[];
     try {
-      await waitUntil('the long requests on the server', async () => (await metric(s, 'mlx_batch_requests_running')) === rows, 30_000, busy.over);
       ids = await askTwo();
     } finally {
       await busy.release();
