@@ -37,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): MlxBatchApi {
       maxTokens: settings.completion.maxTokens,
       temperature: settings.completion.temperature,
       model: settings.backend === 'remote' && settings.remote.model ? settings.remote.model : undefined,
+      truncatePrompt: settings.backend !== 'remote',
     }),
     log: (m) => output.info(m),
   });

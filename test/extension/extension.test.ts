@@ -41,6 +41,20 @@ describe('extension host: mlx-batch', function () {
     assert.equal(api.completions.provider.lastAnswer?.source, 'request');
   });
 
+  it('completes in a file longer than the model\'s context (the server cuts the far context)', async () => {
+    // About 9,000 characters before the cursor and 4,000 after: with the default context settings
+    // (4,000 + 1,500 characters) this is more tokens than the shipped model's 1,024.
+    const fn = (i: number) => `export function add${i}(a: number, b: number): number {\n  return a + b + ${i};\n}\n\n`;
+    const before = Array.from({ length: 150 }, (_, i) => fn(i)).join('');
+    const after = Array.from({ length: 60 }, (_, i) => fn(i + 200)).join('');
+    const doc = await vscode!.workspace.openTextDocument({ language: 'typescript', content: `${before}export function add150(a: number, b: number): number {\n  return \n}\n\n${after}` });
+    const pos = new vscode!.Position(before.split('\n').length, 9);
+    const cts = new vscode!.CancellationTokenSource();
+    const items = await api.completions.provider.provideInlineCompletionItems(doc, pos, { triggerKind: vscode!.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, cts.token);
+    assert.ok(items && items.length === 1, 'one item (a prompt the model cannot hold is cut by the server, not refused)');
+    assert.ok(String(items[0].insertText).length > 0);
+  });
+
   it('toggles batching on the running server', async () => {
     const client = (await api.backend.client())!;
     const before = (await client.getBatching()).enabled;

@@ -96,6 +96,17 @@ describe('server: OpenAI endpoints', () => {
     assert.equal(ok.usage.completion_tokens, 4);
   });
 
+  it('fits a long fill-in-the-middle prompt by cutting the far ends of prefix and suffix', async () => {
+    const prompt = 'p'.repeat(19).concat('\n').repeat(40);
+    const suffix = 's'.repeat(19).concat('\n').repeat(100); // 2,000 tokens: more than the context alone
+    const res = await post(`${s.url}/v1/completions`, { prompt, suffix, max_tokens: 4 });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.type, 'context_length_exceeded');
+    const ok = await (await post(`${s.url}/v1/completions`, { prompt, suffix, max_tokens: 4, truncate_prompt: 'left' })).json();
+    assert.ok(ok.usage.prompt_tokens <= 508 && ok.usage.prompt_tokens > 508 - 60, `prompt_tokens ${ok.usage.prompt_tokens}`);
+    assert.equal(ok.usage.completion_tokens, 4);
+  });
+
   it('drops the oldest chat messages when truncating a chat', async () => {
     const messages = [
       { role: 'system', content: 'S' },

@@ -29,11 +29,11 @@ function query(prefix: string, over: Partial<CompletionQuery> = {}): CompletionQ
   return { prefix, suffix: '\n', lineBefore, lineAfter: '', manual: false, signal: new AbortController().signal, ...over };
 }
 
-function pipeline(server: FakeServer, debounceMs = 20) {
+function pipeline(server: FakeServer, debounceMs = 20, truncatePrompt?: boolean) {
   const logs: string[] = [];
   const p = new CompletionPipeline({
     client: async () => new ApiClient({ baseUrl: server.url }),
-    options: () => ({ debounceMs, maxTokens: 16, temperature: 0 }),
+    options: () => ({ debounceMs, maxTokens: 16, temperature: 0, ...(truncatePrompt === undefined ? {} : { truncatePrompt }) }),
     log: (m) => logs.push(m),
   });
   return { p, logs };
@@ -53,6 +53,14 @@ describe('extension completion pipeline', () => {
     assert.equal(body.suffix, '\n');
     assert.deepEqual(body.stop, ['\n']);
     assert.equal(server.requests[0].headers['x-mlx-batch-priority'], 'interactive');
+  });
+
+  it('asks the local server to fit long context (truncate_prompt), and no other server', async () => {
+    server = await completionServer(['x'], 1);
+    await pipeline(server, 0, true).p.complete(query('const a = '));
+    assert.equal(server.requests[0].body.truncate_prompt, 'left');
+    await pipeline(server, 0, false).p.complete(query('const b = '));
+    assert.equal('truncate_prompt' in server.requests[1].body, false);
   });
 
   it('answers typed-ahead text from the cache with no new request', async () => {

@@ -125,6 +125,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         max_tokens: settings.chat.maxTokens,
         temperature: settings.chat.temperature,
         ...(settings.backend === 'remote' && settings.remote.model ? { model: settings.remote.model } : {}),
+        // Our own server drops the oldest turns of a chat longer than the model's context.
+        ...(settings.backend !== 'remote' ? { truncate_prompt: 'left' as const } : {}),
       }, { signal: abort.signal, priority: 'normal' });
       // Deltas are batched per animation-ish tick so the webview is not flooded.
       let pending = '';

@@ -29,6 +29,11 @@ export interface PipelineOptions {
   temperature: number;
   /** Model name to send (remote servers); undefined for the local server. */
   model?: string;
+  /**
+   * Ask the server to cut context that does not fit the model (`truncate_prompt: "left"`, our own
+   * server's extension): the far ends of prefix and suffix go instead of a 400.
+   */
+  truncatePrompt?: boolean;
 }
 
 export interface PipelineDeps {
@@ -121,6 +126,7 @@ export class CompletionPipeline {
       temperature: opts.temperature,
       stop: stopStrings(mode),
       ...(opts.model ? { model: opts.model } : {}),
+      ...(opts.truncatePrompt ? { truncate_prompt: 'left' as const } : {}),
     };
     this.counters.requests += 1;
     let raw = '';

@@ -1,8 +1,9 @@
 // Fits a tokenized prompt into the model's context: a prompt that leaves no room to generate is
-// a 400, unless the client asked for `truncate_prompt: "left"`; max_tokens is then capped by the
-// room left.
+// a 400, unless the client asked for `truncate_prompt: "left"` (the oldest text goes; for
+// fill-in-the-middle, the far ends of prefix and suffix); max_tokens is then capped by the room left.
 import { MlxBatchError } from '../../shared/errors';
 import type { ChatMessage } from '../../shared/protocol';
+import { fitFimText } from '../tokenizer/fim';
 import type { InferenceService } from './service';
 
 export interface FittedPrompt {
@@ -40,13 +41,9 @@ export function completionPrompt(
     if (suffix === undefined) {
       tokens = tokens.slice(tokens.length - budget);
     } else {
-      // FIM prompts have structure (prefix, suffix and marker tokens): cut the prefix text.
-      let text = prompt;
-      for (let i = 0; i < 8 && tokens.length > budget && text.length > 0; i++) {
-        const keep = Math.floor(text.length * (budget / tokens.length) * 0.95);
-        text = text.slice(text.length - Math.max(0, keep));
-        tokens = service.completionPrompt(text, suffix);
-      }
+      // FIM prompts have structure (prefix, suffix and marker tokens): cut the texts, nearest the cursor kept.
+      const fitted = fitFimText(prompt, suffix, budget, (p, s) => service.completionPrompt(p, s).length);
+      tokens = service.completionPrompt(fitted.prefix, fitted.suffix);
     }
   }
   return fit(tokens, context, maxTokens, defaultMax, suffix !== undefined);

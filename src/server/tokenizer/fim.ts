@@ -85,3 +85,39 @@ function encodeWithoutLeadingSpace(tokenizer: Tokenizer, text: string): number[]
   const startsWithMarker = marker.every((id, i) => ids[i] === id);
   return startsWithMarker ? ids.slice(marker.length) : tokenizer.encode(text, { addSpecialTokens: false });
 }
+
+/** Prefix and suffix text cut to fit a token budget. */
+export interface FittedFimText {
+  prefix: string;
+  suffix: string;
+}
+
+/** How far a cut may move to land on a line boundary. */
+const LINE_SNAP_CHARS = 240;
+
+/**
+ * Cuts FIM context to `budget` tokens, keeping what is nearest the cursor, the way editors
+ * budget infill prompts: the suffix keeps its start and gets at most a quarter of the budget,
+ * the prefix keeps its end and gets the rest. Cuts move to a line boundary when one is near.
+ * `count(prefix, suffix)` is the whole prompt's token count.
+ */
+export function fitFimText(prefix: string, suffix: string, budget: number, count: (prefix: string, suffix: string) => number): FittedFimText {
+  let p = prefix;
+  let s = suffix;
+  if (count(p, s) <= budget) return { prefix: p, suffix: s };
+  const overhead = count('', '');
+  const suffixBudget = Math.floor(budget / 4);
+  for (let i = 0, t = count('', s) - overhead; i < 12 && s.length > 0 && t > suffixBudget; i++, t = count('', s) - overhead) {
+    const keep = Math.floor(s.length * (suffixBudget / t) * 0.95);
+    const nl = s.lastIndexOf('\n', keep - 1);
+    s = s.slice(0, nl >= 0 && keep - nl <= LINE_SNAP_CHARS ? nl + 1 : keep);
+  }
+  for (let i = 0, n = count(p, s); i < 12 && p.length > 0 && n > budget; i++, n = count(p, s)) {
+    const own = count(p, '') - overhead;
+    const room = Math.max(0, budget - (n - own));
+    const cut = p.length - Math.floor(p.length * (room / Math.max(1, own)) * 0.95);
+    const nl = p.indexOf('\n', cut);
+    p = p.slice(nl >= 0 && nl < p.length - 1 && nl - cut < LINE_SNAP_CHARS ? nl + 1 : cut);
+  }
+  return { prefix: p, suffix: s };
+}
