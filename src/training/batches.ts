@@ -1,6 +1,7 @@
 // Training rows: each row of seqLen+1 tokens holds whole FIM and chat examples, and plain code
 // windows fill the rest. Everything is drawn from one seeded generator, so a run is repeatable
-// and a resumed run continues the same sequence of batches.
+// and a resumed run continues the same sequence of batches. Each token also gets a loss weight:
+// the middle of a FIM example (and the end-of-text that closes it) can weigh more than the rest.
 import { chatForDeclaration, findDeclarations, type Declaration } from './chat-examples';
 import type { SourceFile } from './corpus';
 import { cutFimCase, fimPrompt, type FimOptions } from './fim';
@@ -14,13 +15,21 @@ export interface MixOptions {
   /** Probability that the next example in a row is a chat exchange. */
   chatShare: number;
   fim: FimOptions;
+  /** Loss weight of a FIM example's middle and its closing end-of-text; every other token weighs 1. */
+  fimMiddleWeight: number;
 }
 
 export const DEFAULT_MIX: MixOptions = {
   fimShare: 0.3,
   chatShare: 0.08,
   fim: { maxPrefixChars: 480, maxSuffixChars: 240, midLineShare: 0.25 },
+  fimMiddleWeight: 1,
 };
+
+/** A batch: `batch` rows of tokens, flat, and each token's loss weight as a target. */
+export interface TrainingBatch { tokens: Int32Array; weights: Float32Array }
+
+interface Example { ids: number[]; /** Index of the first weighted token (the middle); ids.length when none. */ weightedFrom: number }
 
 export function languageOf(path: string): Declaration['language'] {
   return /\.[mc]?ts$/.test(path) ? 'typescript' : 'javascript';
@@ -64,20 +73,21 @@ export class BatchSource {
     return lo;
   }
 
-  private fimExample(): number[] | undefined {
+  private fimExample(): Example | undefined {
     const f = this.files[this.pickFile()];
     const c = cutFimCase(f.text, this.rng, this.mix.fim);
     if (!c) return undefined;
-    return this.tok.encodeWithSpecials(`${fimPrompt(c)}`).concat(this.tok.encode(c.middle), [this.tok.special['<|endoftext|>']]);
+    const prompt = this.tok.encodeWithSpecials(fimPrompt(c));
+    return { ids: prompt.concat(this.tok.encode(c.middle), [this.tok.special['<|endoftext|>']]), weightedFrom: prompt.length };
   }
 
-  private chatExample(): number[] | undefined {
+  private chatExample(): Example | undefined {
     if (this.declarations.length === 0) return undefined;
     const d = this.declarations[this.rng.int(0, this.declarations.length)];
     const msgs = chatForDeclaration(d, this.rng);
     const ids = this.tok.encodeWithSpecials(renderChat(msgs, false));
     ids.push(this.tok.special['<|endoftext|>']);
-    return ids;
+    return { ids, weightedFrom: ids.length };
   }
 
   /** `n` tokens of plain code from a random place in a random file (running on into others). */
@@ -94,16 +104,19 @@ export class BatchSource {
     }
   }
 
-  /** One row of `length` tokens. */
-  row(length: number): Int32Array {
+  /** One row of `length` tokens, with each token's loss weight (as the target of the one before). */
+  row(length: number): { tokens: Int32Array; weights: Float32Array } {
     const out: number[] = [];
+    const weights = new Float32Array(length).fill(1);
     while (out.length < length) {
       const r = this.rng.next();
       const kind = r < this.mix.fimShare ? 'fim' : r < this.mix.fimShare + this.mix.chatShare ? 'chat' : 'plain';
       const ex = kind === 'fim' ? this.fimExample() : kind === 'chat' ? this.chatExample() : undefined;
-      if (ex && (ex.length <= length - out.length || out.length === 0)) {
-        const take = Math.min(ex.length, length - out.length);
-        for (let i = 0; i < take; i++) out.push(ex[i]);
+      if (ex && (ex.ids.length <= length - out.length || out.length === 0)) {
+        const take = Math.min(ex.ids.length, length - out.length);
+        const at = out.length;
+        for (let i = 0; i < take; i++) out.push(ex.ids[i]);
+        weights.fill(this.mix.fimMiddleWeight, at + Math.min(ex.weightedFrom, take), at + take);
         this.counts[kind as 'fim' | 'chat'] += take;
         continue;
       }
@@ -111,14 +124,19 @@ export class BatchSource {
       this.plain(n, out);
       this.counts.plain += n;
     }
-    return Int32Array.from(out);
+    return { tokens: Int32Array.from(out), weights };
   }
 
-  /** `batch` rows as one flat [batch * length] array. */
-  batch(batch: number, length: number): Int32Array {
-    const out = new Int32Array(batch * length);
-    for (let b = 0; b < batch; b++) out.set(this.row(length), b * length);
-    return out;
+  /** `batch` rows of `length` tokens, flat ([batch * length]); weights are for targets 1..length-1 of each row. */
+  batch(batch: number, length: number): TrainingBatch {
+    const tokens = new Int32Array(batch * length);
+    const weights = new Float32Array(batch * (length - 1));
+    for (let b = 0; b < batch; b++) {
+      const r = this.row(length);
+      tokens.set(r.tokens, b * length);
+      weights.set(r.weights.subarray(1), b * (length - 1));
+    }
+    return { tokens, weights };
   }
 }
 

@@ -9,7 +9,7 @@ import { MemoryReclaimer } from '../server/memory';
 import { mx } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
 import { encodeChat } from '../server/tokenizer/chat-template';
-import { buildFimPrompt } from '../server/tokenizer/fim';
+import { buildFimPrompt, fitFimText } from '../server/tokenizer/fim';
 import { loadTokenizer } from '../server/tokenizer/tokenizer';
 import type { Tokenizer } from '../server/tokenizer/tokenizer';
 import { heldOutWindows, languageOf } from './batches';
@@ -23,6 +23,9 @@ export interface EvalOptions {
   modelDir: string;
   corpusRoot: string;
   fimCases: number;
+  /** Context cut around each FIM case; prompts longer than the model's context are fitted as the server fits them. */
+  fimPrefixChars: number;
+  fimSuffixChars: number;
   chatCases: number;
   /** Held-out windows of `windowLength` tokens for perplexity and accuracy. */
   windows: number;
@@ -50,14 +53,20 @@ export interface EvalReport {
   chat: { question: string; expected: string; answer: string }[];
 }
 
-/** The same cases every run: `count` held-out FIM cases whose middle starts with a content line. */
-export function heldOutFimCases(files: SourceFile[], count: number, seed: number): (FimCase & { file: string })[] {
+/** Context around the eval's FIM cases unless asked otherwise (what the shipped model's first phases trained on). */
+export const EVAL_FIM_CONTEXT = { prefixChars: 480, suffixChars: 240 };
+
+/**
+ * The same cases every run: `count` held-out FIM cases whose middle starts with a content line.
+ * The context sizes do not change which middles are drawn, only how much text surrounds them.
+ */
+export function heldOutFimCases(files: SourceFile[], count: number, seed: number, context = EVAL_FIM_CONTEXT): (FimCase & { file: string })[] {
   const rng = new Rng(seed);
   const usable = files.filter((f) => f.text.split('\n').length >= 8);
   const out: (FimCase & { file: string })[] = [];
   for (let attempt = 0; out.length < count && attempt < count * 20; attempt++) {
     const f = usable[rng.int(0, usable.length)];
-    const c = cutFimCase(f.text, rng, { maxPrefixChars: 480, maxSuffixChars: 240, midLineShare: 0 });
+    const c = cutFimCase(f.text, rng, { maxPrefixChars: context.prefixChars, maxSuffixChars: context.suffixChars, midLineShare: 0 });
     if (c && c.middle.trim().length > 0) out.push({ ...c, file: f.path });
   }
   return out;
@@ -88,11 +97,16 @@ export async function greedyBatch(
   return out;
 }
 
-/** Greedy infill of FIM cases, as the server builds the prompt. */
+/** Greedy infill of FIM cases, as the server builds the prompt and fits it to the model's context. */
 export async function completeFim(
   model: LanguageModel, tokenizer: Tokenizer, cases: Pick<FimCase, 'prefix' | 'suffix'>[], maxNewTokens: number, reclaim: MemoryReclaimer,
 ): Promise<string[]> {
-  const prompts = cases.map((c) => buildFimPrompt(tokenizer, c.prefix, c.suffix));
+  const budget = model.args.maxPositionEmbeddings - maxNewTokens;
+  const count = (p: string, s: string) => buildFimPrompt(tokenizer, p, s).ids.length;
+  const prompts = cases.map((c) => {
+    const fitted = fitFimText(c.prefix, c.suffix, budget, count);
+    return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix);
+  });
   const ids = await greedyBatch(model, prompts.map((p) => p.ids), prompts[0].stopIds, maxNewTokens, reclaim);
   return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
 }
@@ -125,7 +139,7 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   o.log(`held-out: ${m.tokens} tokens in ${windows.length} windows of ${o.windowLength} from ${corpus.heldOut.length} files`);
   o.log(`perplexity ${Math.exp(m.loss).toFixed(2)} (loss ${m.loss.toFixed(3)} nats/token), next-token accuracy ${(100 * m.accuracy).toFixed(1)}%`);
 
-  const cases = heldOutFimCases(corpus.heldOut, o.fimCases, o.seed);
+  const cases = heldOutFimCases(corpus.heldOut, o.fimCases, o.seed, { prefixChars: o.fimPrefixChars, suffixChars: o.fimSuffixChars });
   const fim: FimResult[] = [];
   for (let i = 0; i < cases.length; i += o.batch) {
     const group = cases.slice(i, i + o.batch);
@@ -133,7 +147,7 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
     group.forEach((c, j) => fim.push({ ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle) }));
   }
   const share = fim.filter((r) => r.firstLineMatch).length / Math.max(1, fim.length);
-  o.log(`FIM: ${fim.filter((r) => r.firstLineMatch).length}/${fim.length} held-out cases (${(100 * share).toFixed(1)}%) complete the middle's first line exactly`);
+  o.log(`FIM (context up to ${o.fimPrefixChars} + ${o.fimSuffixChars} characters): ${fim.filter((r) => r.firstLineMatch).length}/${fim.length} held-out cases (${(100 * share).toFixed(1)}%) complete the middle's first line exactly`);
 
   const rng = new Rng(o.seed);
   const decls = corpus.heldOut.flatMap((f) => findDeclarations(f.text, languageOf(f.path)));

@@ -8,7 +8,7 @@ import { MemoryReclaimer } from '../server/memory';
 import { mx, nn, optimizers, type MxArray } from '../server/mlx';
 import { createModel, parseModelArgs } from '../server/model';
 import type { LanguageModel } from '../server/model/types';
-import { BatchSource, DEFAULT_MIX, heldOutWindows } from './batches';
+import { BatchSource, DEFAULT_MIX, heldOutWindows, type MixOptions } from './batches';
 import { countPieces, trainBpe, type BpeModel } from './bpe-trainer';
 import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
 import { collectCorpus, sourcesMarkdown } from './corpus';
@@ -29,6 +29,8 @@ export interface TrainOptions {
   vocabSize: number;
   shape: ModelShape;
   seqLen: number;
+  /** What the rows are made of: FIM and chat shares, FIM context sizes, the weight of FIM middles. */
+  mix: MixOptions;
   batch: number;
   steps: number;
   warmup: number;
@@ -59,6 +61,7 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'out' | 'log'> = {
   vocabSize: 4096,
   shape: { hiddenSize: 192, layers: 4, heads: 3, kvHeads: 3, intermediateSize: 512, maxPositions: 1024 },
   seqLen: 256,
+  mix: DEFAULT_MIX,
   batch: 8,
   steps: 700,
   warmup: 30,
@@ -82,8 +85,8 @@ export function learningRate(step: number, o: Pick<TrainOptions, 'steps' | 'warm
 }
 
 function fingerprint(o: TrainOptions): string {
-  const { corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom } = o;
-  return createHash('sha1').update(JSON.stringify({ corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom })).digest('hex').slice(0, 12);
+  const { corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, mix, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom } = o;
+  return createHash('sha1').update(JSON.stringify({ corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, mix, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom })).digest('hex').slice(0, 12);
 }
 
 export function parameterCount(model: nn.Module): number {
@@ -171,12 +174,14 @@ export async function train(o: TrainOptions): Promise<void> {
     o.log(`resumed at step ${state.step}`);
   }
   const rng = new Rng(state.rngState);
-  const source = new BatchSource(corpus.train, tok, rng, DEFAULT_MIX);
+  const source = new BatchSource(corpus.train, tok, rng, o.mix);
   Object.assign(source.counts, state.counts);
   o.log(`tokens: ${source.totalTokens} train, ${windows.length} held-out windows of ${o.seqLen}`);
 
   const cacheFor = (b: number) => new TrainingCache(model.args.numHiddenLayers, b);
-  const lossFn = (x: MxArray, y: MxArray) => nn.losses.crossEntropy(model.forward(x, cacheFor(o.batch)), y, undefined, -1, 0, 'mean');
+  // Weighted mean cross-entropy: sum(w * ce) / sum(w) (the plain mean when every weight is 1).
+  const lossFn = (x: MxArray, y: MxArray, w: MxArray) =>
+    mx.divide(mx.sum(mx.multiply(nn.losses.crossEntropy(model.forward(x, cacheFor(o.batch)), y, undefined, -1, 0, 'none'), w)), mx.sum(w));
   const lossAndGrad = nn.valueAndGrad(model, lossFn);
   const reclaim = new MemoryReclaimer(4);
   const bar = new ProgressBar(o.steps, state.step);
@@ -186,11 +191,12 @@ export async function train(o: TrainOptions): Promise<void> {
   const last = Math.min(o.steps, o.stopAfter ?? o.steps);
   for (let step = state.step; step < last; step++) {
     opt.learningRate = learningRate(step, o);
-    const flat = source.batch(o.batch, o.seqLen + 1);
-    const all = mx.array(Array.from(flat), mx.int32).reshape([o.batch, o.seqLen + 1]);
+    const b = source.batch(o.batch, o.seqLen + 1);
+    const all = mx.array(Array.from(b.tokens), mx.int32).reshape([o.batch, o.seqLen + 1]);
     const x = all.index(mx.Slice(), mx.Slice(0, o.seqLen));
     const y = all.index(mx.Slice(), mx.Slice(1, o.seqLen + 1));
-    const [loss, grads] = lossAndGrad(x, y) as [MxArray, Record<string, unknown>];
+    const w = mx.array(Array.from(b.weights), mx.float32).reshape([o.batch, o.seqLen]);
+    const [loss, grads] = lossAndGrad(x, y, w) as [MxArray, Record<string, unknown>];
     const [clipped] = optimizers.clipGradNorm(grads as never, o.clip);
     opt.update(model, clipped);
     mx.eval(model.parameters(), opt.state, loss);

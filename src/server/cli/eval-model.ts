@@ -2,11 +2,11 @@
 // model trained by `mlx-batch train`, on its held-out split.
 import fs from 'node:fs';
 import path from 'node:path';
-import { evaluateDefaultModel } from '../../training/evaluate';
+import { EVAL_FIM_CONTEXT, evaluateDefaultModel } from '../../training/evaluate';
 import { firstLine } from '../../training/fim';
 import { intFlag, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--chat-cases N] [--windows N] [--samples N] [--json FILE]';
+const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--chat-cases N] [--windows N] [--samples N] [--json FILE]';
 
 export const evalModelCommand: Command = {
   name: 'eval-model',
@@ -15,12 +15,14 @@ export const evalModelCommand: Command = {
   async run(argv) {
     const f = parseFlags(argv, {
       model: { type: 'string' }, 'fim-cases': { type: 'string' }, 'chat-cases': { type: 'string' }, windows: { type: 'string' },
-      samples: { type: 'string' }, json: { type: 'string' },
+      samples: { type: 'string' }, json: { type: 'string' }, 'fim-prefix-chars': { type: 'string' }, 'fim-suffix-chars': { type: 'string' },
     }, USAGE);
     const report = await evaluateDefaultModel({
       modelDir: path.resolve(f.model ?? path.join('models', 'default')),
       corpusRoot: path.resolve('node_modules'),
       fimCases: intFlag(f['fim-cases'], 'fim-cases', 200, 1),
+      fimPrefixChars: intFlag(f['fim-prefix-chars'], 'fim-prefix-chars', EVAL_FIM_CONTEXT.prefixChars, 1),
+      fimSuffixChars: intFlag(f['fim-suffix-chars'], 'fim-suffix-chars', EVAL_FIM_CONTEXT.suffixChars, 0),
       chatCases: intFlag(f['chat-cases'], 'chat-cases', 24, 0),
       windows: intFlag(f.windows, 'windows', 400, 1),
       windowLength: 256,
