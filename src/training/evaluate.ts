@@ -3,6 +3,7 @@
 // held-out fill-in-the-middle cases whose greedy completion gets the middle's first line exactly.
 import fs from 'node:fs';
 import path from 'node:path';
+import { MlxBatchError } from '../shared/errors';
 import { BatchKVCache } from '../server/cache/batch-kv-cache';
 import { loadModel } from '../server/loader';
 import { MemoryReclaimer } from '../server/memory';
@@ -128,6 +129,9 @@ function trainingRecord(modelDir: string): { corpusBytes: number; heldOutShare: 
 
 export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> {
   const loaded = await loadModel(o.modelDir);
+  if (o.windowLength > loaded.model.args.maxPositionEmbeddings) {
+    throw new MlxBatchError('validation', `--window-length ${o.windowLength} is longer than the model's context (${loaded.model.args.maxPositionEmbeddings} tokens)`, 'window-length');
+  }
   const tokenizer = await loadTokenizer(loaded.dir);
   const rec = trainingRecord(loaded.dir);
   const corpus = collectCorpus({ root: o.corpusRoot, maxBytes: rec.corpusBytes, heldOutShare: rec.heldOutShare });

@@ -6,7 +6,7 @@ import { EVAL_FIM_CONTEXT, evaluateDefaultModel } from '../../training/evaluate'
 import { firstLine } from '../../training/fim';
 import { intFlag, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--chat-cases N] [--windows N] [--samples N] [--json FILE]';
+const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
 
 export const evalModelCommand: Command = {
   name: 'eval-model',
@@ -16,6 +16,7 @@ export const evalModelCommand: Command = {
     const f = parseFlags(argv, {
       model: { type: 'string' }, 'fim-cases': { type: 'string' }, 'chat-cases': { type: 'string' }, windows: { type: 'string' },
       samples: { type: 'string' }, json: { type: 'string' }, 'fim-prefix-chars': { type: 'string' }, 'fim-suffix-chars': { type: 'string' },
+      'window-length': { type: 'string' },
     }, USAGE);
     const report = await evaluateDefaultModel({
       modelDir: path.resolve(f.model ?? path.join('models', 'default')),
@@ -25,7 +26,7 @@ export const evalModelCommand: Command = {
       fimSuffixChars: intFlag(f['fim-suffix-chars'], 'fim-suffix-chars', EVAL_FIM_CONTEXT.suffixChars, 0),
       chatCases: intFlag(f['chat-cases'], 'chat-cases', 24, 0),
       windows: intFlag(f.windows, 'windows', 400, 1),
-      windowLength: 256,
+      windowLength: intFlag(f['window-length'], 'window-length', 256, 2),
       maxNewTokens: 48,
       batch: 8,
       seed: 7,
