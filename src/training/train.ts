@@ -147,6 +147,8 @@ export async function train(o: TrainOptions): Promise<void> {
   o.log(`corpus: ${corpus.train.length} train files (${bytes(corpus.train)} bytes), ${corpus.heldOut.length} held-out files (${bytes(corpus.heldOut)} bytes)`);
   fs.writeFileSync(path.join(o.out, 'SOURCES.table.md'), `${sourcesMarkdown(corpus)}\n`);
   const { log: _log, out: _out, resume: _resume, stopAfter: _stop, ...recorded } = o;
+  // Paths as typed from the working directory, so the record reads the same on any checkout.
+  if (recorded.initFrom) recorded.initFrom = path.relative(process.cwd(), recorded.initFrom) || '.';
   fs.writeFileSync(path.join(o.out, TRAINING_RECORD), `${JSON.stringify(recorded, null, 2)}\n`);
 
   const bpe = prepareTokenizer(o, corpus.train.map((f) => f.text));

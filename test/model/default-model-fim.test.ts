@@ -18,11 +18,13 @@ describe('the default model fills in the middle of held-out code', function () {
     tokenizer = await loadTokenizer(loaded.dir);
   });
 
-  it('continues the prefix with code at the right indentation', async () => {
+  it('continues the prefix with code at the right indentation, with the context the editor sends', async () => {
     const corpus = collectCorpus({ root: path.join(process.cwd(), 'node_modules'), maxBytes: 24_000_000, heldOutShare: 0.04 });
-    const cases = heldOutFimCases(corpus.heldOut, 8, 2024);
-    assert.equal(cases.length, 8);
-    const completions = await completeFim(loaded.model, tokenizer, cases, 48, new MemoryReclaimer(4));
+    // The extension's default context (4,000 + 1,500 characters), fitted to the model's 1,024 tokens
+    // the way the server fits it.
+    const cases = heldOutFimCases(corpus.heldOut, 16, 2024, { prefixChars: 4000, suffixChars: 1500 });
+    assert.equal(cases.length, 16);
+    const completions = await completeFim(loaded.model, tokenizer, cases, 32, new MemoryReclaimer(4));
     const indent = (s: string) => /^[ \t]*/.exec(firstLine(s))![0];
     let sameIndent = 0;
     completions.forEach((c, i) => {
@@ -30,8 +32,9 @@ describe('the default model fills in the middle of held-out code', function () {
       assert.doesNotMatch(c, /<\|(fim_|endoftext|im_)/);
       if (indent(c) === indent(cases[i].middle)) sameIndent++;
     });
-    // The first line opens at the real middle's indentation in most cases (exact first lines
-    // are measured by `mlx-batch eval-model`, docs/DEFAULT_MODEL.md).
-    assert.ok(sameIndent >= 4, `${sameIndent}/8 completions start at the expected indentation: ${completions.map((c) => JSON.stringify(firstLine(c))).join(', ')}`);
+    // On the 200 eval cases the shipped model opens the first line at the real middle's
+    // indentation 37% of the time (docs/DEFAULT_MODEL.md); a model that lost FIM, or a broken
+    // prompt, writes text that rarely does. Exact first lines are measured by `mlx-batch eval-model`.
+    assert.ok(sameIndent >= 4, `${sameIndent}/16 completions start at the expected indentation: ${completions.map((c) => JSON.stringify(firstLine(c))).join(', ')}`);
   });
 });
