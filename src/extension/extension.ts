@@ -8,7 +8,7 @@ import { CompletionPipeline } from './completion/completion-pipeline';
 import { InlineProvider } from './completion/inline-provider';
 import { readConfiguration, REMOTE_KEY_SECRET, SECTION } from './config';
 import { selectModel } from './models/select-model';
-import { needsRestart, type Settings } from './settings';
+import { backendRequestFields, needsRestart, type Settings } from './settings';
 import { StatusBar } from './status/status-bar';
 
 /** What `vscode.extensions.getExtension('mlx-batch.mlx-batch').exports` gives (tests, other extensions). */
@@ -36,8 +36,7 @@ export function activate(context: vscode.ExtensionContext): MlxBatchApi {
       debounceMs: settings.completion.debounceMs,
       maxTokens: settings.completion.maxTokens,
       temperature: settings.completion.temperature,
-      model: settings.backend === 'remote' && settings.remote.model ? settings.remote.model : undefined,
-      truncatePrompt: settings.backend !== 'remote',
+      ...backendRequestFields(settings),
     }),
     log: (m) => output.info(m),
   });

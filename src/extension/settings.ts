@@ -124,3 +124,13 @@ export function needsRestart(a: Settings, b: Settings): boolean {
     a.server.maxBatch !== b.server.maxBatch || a.server.kvBudget !== b.server.kvBudget ||
     a.server.batching !== b.server.batching || a.server.nodePath !== b.server.nodePath;
 }
+
+/**
+ * What every generation request carries for the configured backend: the model name a remote
+ * server needs, and whether to ask the server to fit prompts to the model's context
+ * (`truncate_prompt`, our own server's extension, so never sent to a remote one).
+ */
+export function backendRequestFields(s: Settings): { model?: string; truncatePrompt: boolean } {
+  if (s.backend === 'remote') return s.remote.model ? { model: s.remote.model, truncatePrompt: false } : { truncatePrompt: false };
+  return { truncatePrompt: true };
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { normaliseBaseUrl, needsRestart, sanitizeSettings } from '../../src/extension/settings';
+import { backendRequestFields, normaliseBaseUrl, needsRestart, sanitizeSettings } from '../../src/extension/settings';
 
 const from = (o: Record<string, unknown>) => sanitizeSettings((k) => o[k]);
 
@@ -44,5 +44,11 @@ describe('extension settings', () => {
     assert.equal(needsRestart(a, from({ 'completion.debounceMs': 10 })), false);
     assert.equal(needsRestart(a, from({ model: '/m' })), true);
     assert.equal(needsRestart(a, from({ 'server.maxBatch': 4 })), true);
+  });
+
+  it('asks only its own server to fit prompts, and names the model only to a remote one', () => {
+    assert.deepEqual(backendRequestFields(from({})), { truncatePrompt: true });
+    assert.deepEqual(backendRequestFields(from({ backend: 'remote', 'remote.model': 'qwen' })), { model: 'qwen', truncatePrompt: false });
+    assert.deepEqual(backendRequestFields(from({ backend: 'remote' })), { truncatePrompt: false });
   });
 });

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { ChatContextKind, ChatToExtension, ChatToWebview } from '../../shared/webview-protocol';
 import type { Backend } from '../backend';
 import { describeError, isAbort } from '../client/api-error';
-import type { Settings } from '../settings';
+import { backendRequestFields, type Settings } from '../settings';
 import { bundleHtml, webviewRoots } from '../webview/assets';
 import { ChatStore, type ChatState } from './chat-store';
 import { contextBlock } from './editor-context';
@@ -120,13 +120,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     try {
       const client = await this.backend.client();
       if (!client) throw new Error(this.backend.status.state === 'error' ? this.backend.status.message : 'the model server is not available');
+      const fields = backendRequestFields(settings);
       const stream = client.streamChat({
         messages: this.store.requestMessages(chatId, settings.chat.systemPrompt),
         max_tokens: settings.chat.maxTokens,
         temperature: settings.chat.temperature,
-        ...(settings.backend === 'remote' && settings.remote.model ? { model: settings.remote.model } : {}),
+        ...(fields.model ? { model: fields.model } : {}),
         // Our own server drops the oldest turns of a chat longer than the model's context.
-        ...(settings.backend !== 'remote' ? { truncate_prompt: 'left' as const } : {}),
+        ...(fields.truncatePrompt ? { truncate_prompt: 'left' as const } : {}),
       }, { signal: abort.signal, priority: 'normal' });
       // Deltas are batched per animation-ish tick so the webview is not flooded.
       let pending = '';
