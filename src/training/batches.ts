@@ -2,6 +2,7 @@
 // windows fill the rest. Everything is drawn from one seeded generator, so a run is repeatable
 // and a resumed run continues the same sequence of batches. Each token also gets a loss weight:
 // the middle of a FIM example (and the end-of-text that closes it) can weigh more than the rest.
+import type { FimLayout } from '../server/tokenizer/fim';
 import { chatForDeclaration, findDeclarations, type Declaration } from './chat-examples';
 import type { SourceFile } from './corpus';
 import { cutFimCase, fimPrompt, type FimOptions } from './fim';
@@ -15,6 +16,8 @@ export interface MixOptions {
   /** Probability that the next example in a row is a chat exchange. */
   chatShare: number;
   fim: FimOptions;
+  /** The order of FIM prompts; written to the model's tokenizer_config.json so the server builds the same. */
+  fimLayout: FimLayout;
   /** Loss weight of a FIM example's middle and its closing end-of-text; every other token weighs 1. */
   fimMiddleWeight: number;
 }
@@ -23,6 +26,7 @@ export const DEFAULT_MIX: MixOptions = {
   fimShare: 0.3,
   chatShare: 0.08,
   fim: { maxPrefixChars: 480, maxSuffixChars: 240, midLineShare: 0.25 },
+  fimLayout: 'spm',
   fimMiddleWeight: 1,
 };
 
@@ -77,7 +81,7 @@ export class BatchSource {
     const f = this.files[this.pickFile()];
     const c = cutFimCase(f.text, this.rng, this.mix.fim);
     if (!c) return undefined;
-    const prompt = this.tok.encodeWithSpecials(fimPrompt(c));
+    const prompt = this.tok.encodeWithSpecials(fimPrompt(c, this.mix.fimLayout));
     return { ids: prompt.concat(this.tok.encode(c.middle), [this.tok.special['<|endoftext|>']]), weightedFrom: prompt.length };
   }
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { mx, utils, type MxArray, type optimizers } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
+import type { FimLayout } from '../server/tokenizer/fim';
 import type { MixCounts } from './batches';
 import { createModel, parseModelArgs } from '../server/model';
 import { modelConfig, readBpe, saveWeights, writeModelFolder } from './model-files';
@@ -58,13 +59,13 @@ export function loadCheckpoint(dir: string, model: LanguageModel, opt: optimizer
  */
 export function exportCheckpoint(trainOut: string, dest: string): void {
   const args = JSON.parse(fs.readFileSync(path.join(trainOut, 'training_args.json'), 'utf8')) as {
-    shape: Parameters<typeof modelConfig>[0]; dtype: 'float32' | 'bfloat16';
+    shape: Parameters<typeof modelConfig>[0]; dtype: 'float32' | 'bfloat16'; mix?: { fimLayout?: FimLayout };
   };
   const bpe = readBpe(path.join(trainOut, 'checkpoint-tokenizer'));
   const config = modelConfig(args.shape, bpe, bpe.vocab.size + SPECIAL_TOKENS.length, args.dtype);
   const model = createModel(parseModelArgs(config));
   const weights = mx.load(path.join(trainOut, 'checkpoint', 'model.safetensors')) as unknown as Record<string, MxArray>;
   model.loadWeights(Object.entries(weights), true);
-  writeModelFolder(dest, model, config, bpe, args.dtype);
+  writeModelFolder(dest, model, config, bpe, args.dtype, args.mix?.fimLayout ?? 'psm');
   fs.copyFileSync(path.join(trainOut, 'training_args.json'), path.join(dest, 'training_args.json'));
 }

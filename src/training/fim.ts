@@ -1,5 +1,6 @@
 // Fill-in-the-middle cases cut from a source file the way an editor asks: the cursor at a line
 // start (sometimes inside a line), the middle one or a few lines, bounded prefix and suffix.
+import type { FimLayout } from '../server/tokenizer/fim';
 import type { Rng } from './rng';
 
 export interface FimCase {
@@ -15,9 +16,11 @@ export interface FimOptions {
   midLineShare: number;
 }
 
-/** The Qwen2.5-Coder PSM prompt; the model answers with the middle then `<|endoftext|>`. */
-export function fimPrompt(c: Pick<FimCase, 'prefix' | 'suffix'>): string {
-  return `<|fim_prefix|>${c.prefix}<|fim_suffix|>${c.suffix}<|fim_middle|>`;
+/** A prompt in Qwen2.5-Coder's FIM tokens, in either order; the model answers with the middle then `<|endoftext|>`. */
+export function fimPrompt(c: Pick<FimCase, 'prefix' | 'suffix'>, layout: FimLayout): string {
+  return layout === 'spm'
+    ? `<|fim_suffix|>${c.suffix}<|fim_prefix|>${c.prefix}<|fim_middle|>`
+    : `<|fim_prefix|>${c.prefix}<|fim_suffix|>${c.suffix}<|fim_middle|>`;
 }
 
 /** A line worth asking for: it has a letter or digit (not just `}` or blank). */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { flattenParameters } from '../server/loader/check-weights';
 import { mx, type MxArray } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
+import type { FimLayout } from '../server/tokenizer/fim';
 import type { BpeModel } from './bpe-trainer';
 import { specialIds, tokenizerConfigJson, tokenizerJson } from './tokenizer-files';
 
@@ -41,10 +42,10 @@ export function modelConfig(shape: ModelShape, bpe: BpeModel, vocabSize: number,
   };
 }
 
-export function writeTokenizerFiles(dir: string, bpe: BpeModel, maxLength: number): void {
+export function writeTokenizerFiles(dir: string, bpe: BpeModel, maxLength: number, fimLayout: FimLayout): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson(bpe)));
-  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfigJson(bpe, maxLength), null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfigJson(bpe, maxLength, fimLayout), null, 2)}\n`);
 }
 
 /** Reads the BPE back from a tokenizer.json this pipeline wrote. */
@@ -62,10 +63,12 @@ export function saveWeights(file: string, model: LanguageModel, dtype: 'float32'
   mx.saveSafetensors(file, arrays, { format: 'mlx' });
 }
 
-export function writeModelFolder(dir: string, model: LanguageModel, config: Record<string, unknown>, bpe: BpeModel, dtype: 'float32' | 'bfloat16'): void {
+export function writeModelFolder(
+  dir: string, model: LanguageModel, config: Record<string, unknown>, bpe: BpeModel, dtype: 'float32' | 'bfloat16', fimLayout: FimLayout,
+): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'generation_config.json'), `${JSON.stringify({ eos_token_id: config.eos_token_id, do_sample: false }, null, 2)}\n`);
-  writeTokenizerFiles(dir, bpe, config.max_position_embeddings as number);
+  writeTokenizerFiles(dir, bpe, config.max_position_embeddings as number, fimLayout);
   saveWeights(path.join(dir, 'model.safetensors'), model, dtype);
 }

@@ -1,6 +1,7 @@
 // Writes the trained BPE as a standard `tokenizer.json` (Qwen2 layout: Split + ByteLevel
 // pre-tokenizer, ByteLevel decoder, BPE model, added special tokens) and a
-// `tokenizer_config.json` with a ChatML chat template.
+// `tokenizer_config.json` with a ChatML chat template and the FIM layout the model was trained on.
+import type { FimLayout } from '../server/tokenizer/fim';
 import { SPLIT_PATTERN } from './byte-level';
 import type { BpeModel } from './bpe-trainer';
 
@@ -62,7 +63,7 @@ export function tokenizerJson(model: BpeModel): object {
   };
 }
 
-export function tokenizerConfigJson(model: BpeModel, maxLength: number): object {
+export function tokenizerConfigJson(model: BpeModel, maxLength: number, fimLayout: FimLayout): object {
   const ids = specialIds(model);
   return {
     add_bos_token: false,
@@ -76,6 +77,7 @@ export function tokenizerConfigJson(model: BpeModel, maxLength: number): object 
     clean_up_tokenization_spaces: false,
     eos_token: '<|endoftext|>',
     errors: 'replace',
+    fim_layout: fimLayout,
     model_max_length: maxLength,
     pad_token: '<|endoftext|>',
     split_special_tokens: false,

@@ -129,13 +129,13 @@ function prepareTokenizer(o: TrainOptions, trainTexts: string[]): BpeModel {
   if (o.resume && fs.existsSync(path.join(dir, 'tokenizer.json'))) return readBpe(dir);
   if (o.initFrom) {
     const bpe = readBpe(o.initFrom);
-    writeTokenizerFiles(dir, bpe, o.shape.maxPositions);
+    writeTokenizerFiles(dir, bpe, o.shape.maxPositions, o.mix.fimLayout);
     return bpe;
   }
   const t = performance.now();
   const pieces = countPieces(trainTexts);
   const bpe = trainBpe(pieces, o.vocabSize - 256 - SPECIAL_TOKENS.length);
-  writeTokenizerFiles(dir, bpe, o.shape.maxPositions);
+  writeTokenizerFiles(dir, bpe, o.shape.maxPositions, o.mix.fimLayout);
   o.log(`tokenizer: ${bpe.vocab.size} BPE tokens + ${SPECIAL_TOKENS.length} special, from ${pieces.size} distinct pieces in ${formatSeconds((performance.now() - t) / 1000)}`);
   return bpe;
 }
@@ -220,13 +220,13 @@ export async function train(o: TrainOptions): Promise<void> {
     }
   }
   if (last < o.steps) {
-    writeModelFolder(o.out, model, config, bpe, o.dtype);
+    writeModelFolder(o.out, model, config, bpe, o.dtype, o.mix.fimLayout);
     o.log(`stopped at step ${last} of ${o.steps}: the model so far is in ${o.out}; continue with --resume`);
     return;
   }
   const c = source.counts;
   const total = c.plain + c.fim + c.chat;
   o.log(`trained tokens: ${total} (plain ${(100 * c.plain / total).toFixed(1)}%, fim ${(100 * c.fim / total).toFixed(1)}%, chat ${(100 * c.chat / total).toFixed(1)}%)`);
-  writeModelFolder(o.out, model, config, bpe, o.dtype);
+  writeModelFolder(o.out, model, config, bpe, o.dtype, o.mix.fimLayout);
   o.log(`model written to ${o.out}`);
 }

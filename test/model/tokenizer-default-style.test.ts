@@ -7,6 +7,8 @@ import * as files from '../../src/training/tokenizer-files';
 import { loadTokenizer, type Tokenizer } from '../../src/server/tokenizer/tokenizer';
 import { renderChat } from '../../src/server/tokenizer/chat-template';
 import { buildFimPrompt } from '../../src/server/tokenizer/fim';
+import { fimPrompt } from '../../src/training/fim';
+import { TrainingTokenizer } from '../../src/training/tokens';
 import { corpus, stream } from './helpers/tokenizers';
 
 // The default model's tokenizer (issue 5) is a byte-level BPE written by src/training: a small
@@ -23,7 +25,7 @@ describe('tokenizer: a default-model-style byte-level BPE from src/training', fu
     ids = files.specialIds(model);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-batch-tok-default-'));
     fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizerJson(model)));
-    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfigJson(model, 2048)));
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfigJson(model, 2048, 'psm')));
     tok = await loadTokenizer(dir);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -51,6 +53,29 @@ describe('tokenizer: a default-model-style byte-level BPE from src/training', fu
     assert.equal(prompt.at(-1), ids['<|fim_middle|>']);
     assert.equal(tok.decode(prompt), '<|fim_prefix|>const x = <|fim_suffix|>;\n<|fim_middle|>');
     for (const t of ['<|fim_pad|>', '<|endoftext|>', '<|im_end|>'] as const) assert.ok(stopIds.has(ids[t]), t);
+  });
+
+  it('builds the suffix-first prompt when tokenizer_config.json says fim_layout "spm", token for token as training does', async () => {
+    const model = trainBpe(countPieces(texts.map((t) => t.text)), 300);
+    const spmDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-batch-tok-spm-'));
+    try {
+      fs.writeFileSync(path.join(spmDir, 'tokenizer.json'), JSON.stringify(files.tokenizerJson(model)));
+      fs.writeFileSync(path.join(spmDir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfigJson(model, 2048, 'spm')));
+      const spm = await loadTokenizer(spmDir);
+      const c = { prefix: 'function add(a, b) {\n  ', suffix: '\n}\n' };
+      const { ids: prompt } = buildFimPrompt(spm, c.prefix, c.suffix);
+      assert.equal(spm.decode(prompt), '<|fim_suffix|>\n}\n<|fim_prefix|>function add(a, b) {\n  <|fim_middle|>');
+      assert.deepEqual(prompt, new TrainingTokenizer(model).encodeWithSpecials(fimPrompt(c, 'spm')));
+      assert.deepEqual(buildFimPrompt(tok, c.prefix, c.suffix).ids, new TrainingTokenizer(model).encodeWithSpecials(fimPrompt(c, 'psm')));
+
+      const config = JSON.parse(fs.readFileSync(path.join(spmDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(path.join(spmDir, 'tokenizer_config.json'), JSON.stringify({ ...config, fim_layout: 'middle-first' }));
+      const bad = await loadTokenizer(spmDir);
+      assert.throws(() => buildFimPrompt(bad, 'a', 'b'), (err: Error & { type?: string }) =>
+        err.type === 'invalid_tokenizer' && /fim_layout "middle-first".*"psm".*"spm"/.test(err.message));
+    } finally {
+      fs.rmSync(spmDir, { recursive: true, force: true });
+    }
   });
 
   it('renders its chat template as the training code renders chats', () => {

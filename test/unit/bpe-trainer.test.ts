@@ -45,7 +45,7 @@ describe('byte-level BPE trainer', () => {
 
   it('writes a tokenizer.json that @huggingface/tokenizers loads and that agrees with the encoder', () => {
     const bpe = trainBpe(countPieces(CORPUS), 80);
-    const tok = new hfTokenizers.Tokenizer(tokenizerJson(bpe) as never, tokenizerConfigJson(bpe, 512) as never);
+    const tok = new hfTokenizers.Tokenizer(tokenizerJson(bpe) as never, tokenizerConfigJson(bpe, 512, 'spm') as never);
     const ours = new TrainingTokenizer(bpe);
     for (const text of [...CORPUS, 'unseen text: Ünïcödé, tabs\tand\r\nCRLF 123456']) {
       const ids = tok.encode(text, { add_special_tokens: false }).ids;

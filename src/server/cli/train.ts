@@ -2,12 +2,13 @@
 import path from 'node:path';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../../training/train';
 import { MlxBatchError } from '../../shared/errors';
+import { FIM_LAYOUTS, type FimLayout } from '../tokenizer/fim';
 import { intFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch train --out DIR [--steps N] [--batch B] [--seq-len L] [--hidden D] [--layers N] [--heads H] ' +
   '[--intermediate F] [--vocab V] [--lr X] [--min-lr X] [--warmup N] [--corpus-bytes N] [--eval-every N] ' +
   '[--checkpoint-every N] [--seed S] [--dtype f32|bf16] [--init-from MODEL_DIR] [--stop-after N] [--resume] ' +
-  '[--fim-share X] [--chat-share X] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-middle-weight W]';
+  '[--fim-share X] [--chat-share X] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-middle-weight W] [--fim-layout spm|psm]';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -21,12 +22,16 @@ export const trainCommand: Command = {
       'corpus-bytes': { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
       seed: { type: 'string' }, dtype: { type: 'string' }, 'stop-after': { type: 'string' }, 'init-from': { type: 'string' }, resume: { type: 'boolean' },
       'fim-share': { type: 'string' }, 'chat-share': { type: 'string' }, 'fim-prefix-chars': { type: 'string' },
-      'fim-suffix-chars': { type: 'string' }, 'fim-middle-weight': { type: 'string' },
+      'fim-suffix-chars': { type: 'string' }, 'fim-middle-weight': { type: 'string' }, 'fim-layout': { type: 'string' },
     }, USAGE);
     const d = DEFAULT_TRAIN_OPTIONS;
     const fimShare = numberFlag(f['fim-share'], 'fim-share', d.mix.fimShare, 0, 1);
     const chatShare = numberFlag(f['chat-share'], 'chat-share', d.mix.chatShare, 0, 1);
     if (fimShare + chatShare > 1) throw new MlxBatchError('validation', `--fim-share plus --chat-share must be at most 1 (got ${fimShare + chatShare})`, 'fim-share');
+    const fimLayout = f['fim-layout'] ?? d.mix.fimLayout;
+    if (!FIM_LAYOUTS.includes(fimLayout as FimLayout)) {
+      throw new MlxBatchError('validation', `--fim-layout must be spm (suffix, prefix, middle) or psm (prefix, suffix, middle), not ${JSON.stringify(fimLayout)}`, 'fim-layout');
+    }
     const hidden = intFlag(f.hidden, 'hidden', d.shape.hiddenSize, 8);
     const heads = intFlag(f.heads, 'heads', d.shape.heads, 1);
     await train({
@@ -43,6 +48,7 @@ export const trainCommand: Command = {
           maxPrefixChars: intFlag(f['fim-prefix-chars'], 'fim-prefix-chars', d.mix.fim.maxPrefixChars, 1),
           maxSuffixChars: intFlag(f['fim-suffix-chars'], 'fim-suffix-chars', d.mix.fim.maxSuffixChars, 0),
         },
+        fimLayout: fimLayout as FimLayout,
         fimMiddleWeight: numberFlag(f['fim-middle-weight'], 'fim-middle-weight', d.mix.fimMiddleWeight, 0, 100),
       },
       shape: {

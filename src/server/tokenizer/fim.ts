@@ -4,8 +4,19 @@ import type { Tokenizer } from './tokenizer';
 
 export type FimStyle = 'qwen' | 'starcoder' | 'codellama';
 
+/**
+ * The order of an infill prompt: prefix-suffix-middle (what Qwen2.5-Coder, StarCoder and
+ * CodeLlama serve by default) or suffix-prefix-middle, which puts the prefix right before the
+ * middle (the FIM paper's SPM; our default model is trained that way). A model folder names it
+ * in tokenizer_config.json as `fim_layout`; without it, PSM.
+ */
+export type FimLayout = 'psm' | 'spm';
+
+export const FIM_LAYOUTS: readonly FimLayout[] = ['psm', 'spm'];
+
 export interface FimTokens {
   style: FimStyle;
+  layout: FimLayout;
   prefixId: number;
   suffixId: number;
   middleId: number;
@@ -32,6 +43,15 @@ const SPELLINGS: FimSpelling[] = [
     stops: ['▁<EOT>', '<EOT>', '</s>'] },
 ];
 
+export function fimLayoutOf(tokenizer: Tokenizer): FimLayout {
+  const v = tokenizer.tokenizerConfig.fim_layout;
+  if (v === undefined || v === null) return 'psm';
+  if (FIM_LAYOUTS.includes(v as FimLayout)) return v as FimLayout;
+  throw new MlxBatchError('invalid_tokenizer',
+    `tokenizer_config.json of ${tokenizer.name} has fim_layout ${JSON.stringify(v)}: it must be "psm" (prefix, suffix, middle) or "spm" (suffix, prefix, middle)`,
+    'fim_layout');
+}
+
 export function detectFim(tokenizer: Tokenizer): FimTokens | undefined {
   const first = (names: string[]) => names.map((n) => tokenizer.tokenToId(n)).find((id) => id !== undefined);
   for (const s of SPELLINGS) {
@@ -44,7 +64,7 @@ export function detectFim(tokenizer: Tokenizer): FimTokens | undefined {
       const id = tokenizer.tokenToId(name);
       if (id !== undefined) stopIds.add(id);
     }
-    return { style: s.style, prefixId, suffixId, middleId, stopIds };
+    return { style: s.style, layout: fimLayoutOf(tokenizer), prefixId, suffixId, middleId, stopIds };
   }
   return undefined;
 }
@@ -55,9 +75,10 @@ export interface FimPrompt {
 }
 
 /**
- * <PRE> prefix <SUF> suffix <MID>, after whatever encode puts first (BOS for CodeLlama).
- * CodeLlama's suffix is encoded without SentencePiece's implicit leading space, as Meta's
- * reference code does.
+ * PSM: <PRE> prefix <SUF> suffix <MID>; SPM: <SUF> suffix <PRE> prefix <MID> (CodeLlama's SPM
+ * is Meta's <PRE> <SUF> suffix <MID> prefix); after whatever encode puts first (BOS for
+ * CodeLlama). CodeLlama's suffix is encoded without SentencePiece's implicit leading space, as
+ * Meta's reference code does.
  */
 export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: string): FimPrompt {
   const fim = detectFim(tokenizer);
@@ -66,14 +87,13 @@ export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: str
       `The model ${tokenizer.name} has no fill-in-the-middle tokens (such as <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>), so it cannot complete with a suffix`,
       'suffix');
   }
+  const prefixIds = tokenizer.encode(prefix, { addSpecialTokens: false });
   const suffixIds = fim.style === 'codellama' ? encodeWithoutLeadingSpace(tokenizer, suffix) : tokenizer.encode(suffix, { addSpecialTokens: false });
-  const ids = [
-    ...tokenizer.prefixIds,
-    fim.prefixId, ...tokenizer.encode(prefix, { addSpecialTokens: false }),
-    fim.suffixId, ...suffixIds,
-    fim.middleId,
-  ];
-  return { ids, stopIds: fim.stopIds };
+  let body: number[];
+  if (fim.layout === 'psm') body = [fim.prefixId, ...prefixIds, fim.suffixId, ...suffixIds, fim.middleId];
+  else if (fim.style === 'codellama') body = [fim.prefixId, fim.suffixId, ...suffixIds, fim.middleId, ...prefixIds];
+  else body = [fim.suffixId, ...suffixIds, fim.prefixId, ...prefixIds, fim.middleId];
+  return { ids: [...tokenizer.prefixIds, ...body], stopIds: fim.stopIds };
 }
 
 // Encodes "\n" + text and drops the tokens of "\n", which leaves text without the space a
