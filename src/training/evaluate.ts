@@ -16,7 +16,7 @@ import type { Tokenizer } from '../server/tokenizer/tokenizer';
 import { heldOutWindows, languageOf } from './batches';
 import { chatForDeclaration, findDeclarations } from './chat-examples';
 import { collectCorpus, type SourceFile } from './corpus';
-import { cutFimCase, firstLine, type FimCase } from './fim';
+import { cutFimCase, firstLine, scoreFim, type FimCase, type FimScore } from './fim';
 import { Rng } from './rng';
 import { DEFAULT_TRAIN_OPTIONS, heldOutMetrics, TRAINING_RECORD } from './train';
 
@@ -48,6 +48,7 @@ export interface EvalReport {
   accuracy: number;
   tokens: number;
   fimFirstLineMatch: number;
+  fimScore: FimScore;
   fim: FimResult[];
   /** Share of held-out chat questions answered with a fenced code block holding the exact declaration. */
   chatExact: number;
@@ -152,6 +153,9 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   }
   const share = fim.filter((r) => r.firstLineMatch).length / Math.max(1, fim.length);
   o.log(`FIM (context up to ${o.fimPrefixChars} + ${o.fimSuffixChars} characters): ${fim.filter((r) => r.firstLineMatch).length}/${fim.length} held-out cases (${(100 * share).toFixed(1)}%) complete the middle's first line exactly`);
+  const fimScore = scoreFim(fim);
+  o.log(`FIM first line: right indentation ${fimScore.indentation}/${fimScore.cases}, first 8 characters right ${fimScore.first8}/${fimScore.cases}` +
+    ` (indenting like the last prefix line would be right ${fimScore.indentationBaseline}/${fimScore.cases})`);
 
   const rng = new Rng(o.seed);
   const decls = corpus.heldOut.flatMap((f) => findDeclarations(f.text, languageOf(f.path)));
@@ -165,5 +169,5 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const chatExact = chat.filter((c) => c.answer.includes(`\n${c.expected}\n\`\`\``)).length / Math.max(1, chat.length);
   const fenced = chat.filter((c) => /```\w*\n[\s\S]*```/.test(c.answer)).length;
   o.log(`chat: ${fenced}/${chat.length} held-out questions answered with a fenced code block, ${(100 * chatExact).toFixed(1)}% with the exact declaration`);
-  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fim, chatExact, chat };
+  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, chatExact, chat };
 }

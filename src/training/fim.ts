@@ -69,3 +69,34 @@ export function firstLine(text: string): string {
   const nl = text.indexOf('\n');
   return nl < 0 ? text : text.slice(0, nl);
 }
+
+function indentation(line: string): string {
+  return /^[ \t]*/.exec(line)?.[0] ?? '';
+}
+
+/** How close greedy infills came, beyond the exact first line, and what a one-line rule gets. */
+export interface FimScore {
+  cases: number;
+  /** First line of the completion equals the middle's first line. */
+  exact: number;
+  /** First line opens with the middle's indentation. */
+  indentation: number;
+  /** The first 8 characters of the first line are right. */
+  first8: number;
+  /** The rule "indent like the last non-blank prefix line" would open the line right. */
+  indentationBaseline: number;
+}
+
+export function scoreFim(results: { prefix: string; middle: string; completion: string }[]): FimScore {
+  const score: FimScore = { cases: results.length, exact: 0, indentation: 0, first8: 0, indentationBaseline: 0 };
+  for (const r of results) {
+    const want = firstLine(r.middle);
+    const got = firstLine(r.completion);
+    if (got === want) score.exact++;
+    if (indentation(got) === indentation(want)) score.indentation++;
+    if (got.slice(0, 8) === want.slice(0, 8)) score.first8++;
+    const lastLine = r.prefix.split('\n').reverse().find((l) => l.trim().length > 0) ?? '';
+    if (indentation(lastLine) === indentation(want)) score.indentationBaseline++;
+  }
+  return score;
+}
