@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mx, type MxArray } from '../../src/server/mlx';
 import { loadModel } from '../../src/server/loader';
+import { exportCheckpoint } from '../../src/training/checkpoint';
 import { DEFAULT_TRAIN_OPTIONS, learningRate, train, type TrainOptions } from '../../src/training/train';
 
 // A throwaway node_modules with one MIT package of real TypeScript declarations.
@@ -62,6 +63,11 @@ describe('default model training pipeline', function () {
     await train(options(resumed, corpus, { stopAfter: 2 }));
     assert.equal(JSON.parse(fs.readFileSync(path.join(resumed, 'checkpoint', 'state.json'), 'utf8')).step, 2);
     assert.ok(fs.existsSync(path.join(resumed, 'model.safetensors')), 'the model so far is written at --stop-after');
+    const exported = path.join(tmp, 'exported');
+    exportCheckpoint(resumed, exported);
+    for (const [k, w] of Object.entries(weights(resumed))) assert.ok(mx.arrayEqual(w, weights(exported)[k]).item(), `${k}: export of step 2`);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(exported, 'tokenizer_config.json'), 'utf8')).fim_layout, 'spm');
+    assert.equal((await loadModel(exported)).modelType, 'qwen2');
     await train(options(resumed, corpus, { resume: true }));
     const a = weights(straight);
     const b = weights(resumed);

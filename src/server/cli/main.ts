@@ -7,8 +7,9 @@ import { makeModelCommand } from './make-model';
 import { serveCommand } from './serve';
 import { trainCommand } from './train';
 import { evalModelCommand } from './eval-model';
+import { exportCheckpointCommand } from './export-checkpoint';
 
-const COMMANDS: Command[] = [generateCommand, benchCommand, serveCommand, makeModelCommand, trainCommand, evalModelCommand];
+const COMMANDS: Command[] = [generateCommand, benchCommand, serveCommand, makeModelCommand, trainCommand, evalModelCommand, exportCheckpointCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
