@@ -3,7 +3,7 @@
 // runner + engine (openInference). Repetitions alternate loaded / idle (which one goes first
 // alternates too); each interactive prompt is new (no prefix reuse), each chat the same
 // conversation again (its prompt comes from the prefix store, as a next chat turn would).
-//   npx tsc -p . --outDir /tmp/out-bench && node --expose-gc /tmp/out-bench/bench/interactive-ttft.js \
+//   npx tsc -p . && node --expose-gc out/bench/interactive-ttft.js \
 //     [--model DIR | --fixture qwen2:0.5b] [--reps 20] [--chats 4] [--chat-prompt 1024] [--chat-tokens 1024] [--prompt 256] [--json]
 import { parseArgs } from 'node:util';
 import type { Runner } from '../src/batching/runner';

@@ -1,7 +1,7 @@
 // Batched decode tok/s of our engine (node-mlx, MlxEngine + Runner as the server runs them)
 // against llama.cpp (node-llama-cpp, CPU) on the SAME random f32 llama weights, converted to GGUF.
 //   bash bench/setup-llama-cpp.sh   # once: node-llama-cpp into bench/.deps (not in package.json)
-//   npx tsc -p . --outDir /tmp/out-bench && node --expose-gc /tmp/out-bench/bench/vs-llama-cpp.js \
+//   npx tsc -p . && node --expose-gc out/bench/vs-llama-cpp.js \
 //     [--shape small|0.5b] [--batch 1,4,8,16] [--tokens 64] [--prompt 32] [--rounds 3] [--threads 2[,1]] [--json]
 // Decode tok/s = tokens generated after every request has its first token / time from then to
 // the end (prefill excluded), the same on both sides. Before timing, greedy tokens of both
