@@ -16,10 +16,10 @@ export interface FimOptions {
   midLineShare: number;
 }
 
-/** A prompt in Qwen2.5-Coder's FIM tokens, in either order; the model answers with the middle then `<|endoftext|>`. */
+/** A prompt in Qwen2.5-Coder's FIM tokens, in either order (server's buildFimPrompt); the model answers with the middle then `<|endoftext|>`. */
 export function fimPrompt(c: Pick<FimCase, 'prefix' | 'suffix'>, layout: FimLayout): string {
   return layout === 'spm'
-    ? `<|fim_suffix|>${c.suffix}<|fim_prefix|>${c.prefix}<|fim_middle|>`
+    ? `<|fim_prefix|><|fim_suffix|>${c.suffix}<|fim_middle|>${c.prefix}`
     : `<|fim_prefix|>${c.prefix}<|fim_suffix|>${c.suffix}<|fim_middle|>`;
 }
 

@@ -55,7 +55,7 @@ describe('tokenizer: a default-model-style byte-level BPE from src/training', fu
     for (const t of ['<|fim_pad|>', '<|endoftext|>', '<|im_end|>'] as const) assert.ok(stopIds.has(ids[t]), t);
   });
 
-  it('builds the suffix-first prompt when tokenizer_config.json says fim_layout "spm", token for token as training does', async () => {
+  it('builds the FIM paper\'s suffix-prefix-middle prompt when tokenizer_config.json says fim_layout "spm", token for token as training does', async () => {
     const model = trainBpe(countPieces(texts.map((t) => t.text)), 300);
     const spmDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-batch-tok-spm-'));
     try {
@@ -64,7 +64,7 @@ describe('tokenizer: a default-model-style byte-level BPE from src/training', fu
       const spm = await loadTokenizer(spmDir);
       const c = { prefix: 'function add(a, b) {\n  ', suffix: '\n}\n' };
       const { ids: prompt } = buildFimPrompt(spm, c.prefix, c.suffix);
-      assert.equal(spm.decode(prompt), '<|fim_suffix|>\n}\n<|fim_prefix|>function add(a, b) {\n  <|fim_middle|>');
+      assert.equal(spm.decode(prompt), '<|fim_prefix|><|fim_suffix|>\n}\n<|fim_middle|>function add(a, b) {\n  ');
       assert.deepEqual(prompt, new TrainingTokenizer(model).encodeWithSpecials(fimPrompt(c, 'spm')));
       assert.deepEqual(buildFimPrompt(tok, c.prefix, c.suffix).ids, new TrainingTokenizer(model).encodeWithSpecials(fimPrompt(c, 'psm')));
 

@@ -23,7 +23,7 @@ describe('FIM cases and their score', () => {
 
   it('writes PSM and SPM prompts in Qwen2.5-Coder tokens', () => {
     assert.equal(fimPrompt({ prefix: 'P', suffix: 'S' }, 'psm'), '<|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>');
-    assert.equal(fimPrompt({ prefix: 'P', suffix: 'S' }, 'spm'), '<|fim_suffix|>S<|fim_prefix|>P<|fim_middle|>');
+    assert.equal(fimPrompt({ prefix: 'P', suffix: 'S' }, 'spm'), '<|fim_prefix|><|fim_suffix|>S<|fim_middle|>P');
   });
 
   it('scores the first line only: exact, indentation, first 8 characters, and the indentation rule', () => {

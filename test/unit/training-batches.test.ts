@@ -25,23 +25,29 @@ describe('training batches', () => {
       assert.equal(b.tokens.length, 3 * len);
       assert.equal(b.weights.length, 3 * (len - 1));
       const { '<|fim_prefix|>': pre, '<|fim_suffix|>': suf, '<|fim_middle|>': mid, '<|endoftext|>': eot } = TOK.special;
-      const [first, second] = layout === 'spm' ? [suf, pre] : [pre, suf];
+      // PSM: <PRE> prefix <SUF> suffix <MID> middle <EOT>; SPM: <PRE> <SUF> suffix <MID> prefix middle <EOT>.
+      // Targets weigh 1 up to the middle (in SPM the prefix after <MID> too), 3 from the middle
+      // through its <EOT>, then 1 again.
       let weighted = 0;
+      let prefixAfterMid = 0;
       for (let r = 0; r < 3; r++) {
         const row = b.tokens.subarray(r * len, (r + 1) * len);
-        assert.equal(row[0], first, 'a FIM-only row starts with an example');
-        const at = row.indexOf(second);
-        assert.ok(at > 0 && at < row.indexOf(mid), `row ${r}: ${layout} order`);
-        let inMiddle = false;
+        const w = (t: number) => b.weights[r * (len - 1) + t - 1];
+        assert.equal(row[0], pre, 'a FIM-only row starts with an example');
+        const at = row.indexOf(suf);
+        assert.ok(layout === 'spm' ? at === 1 : at > 1 && at < row.indexOf(mid), `row ${r}: ${layout} order`);
+        let phase: 'before' | 'prompt' | 'middle' = 'before';
         for (let t = 1; t < len; t++) {
-          if (row[t - 1] === mid) inMiddle = true;
-          const w = b.weights[r * (len - 1) + t - 1];
-          assert.equal(w, inMiddle ? 3 : 1, `row ${r} token ${t}`);
-          if (inMiddle) weighted++;
-          if (row[t] === eot) inMiddle = false;
+          if (row[t - 1] === mid) phase = 'prompt';
+          if (phase === 'prompt' && (w(t) === 3 || layout === 'psm')) phase = 'middle';
+          assert.equal(w(t), phase === 'middle' ? 3 : 1, `row ${r} token ${t} (${phase})`);
+          if (phase === 'middle') weighted++;
+          if (phase === 'prompt') prefixAfterMid++;
+          if (row[t] === eot) phase = 'before';
         }
       }
       assert.ok(weighted > 3, 'some middles were weighted');
+      assert.ok(layout === 'spm' ? prefixAfterMid > 3 : prefixAfterMid === 0, `${prefixAfterMid} prefix targets after <MID>, at weight 1`);
     });
   }
 

@@ -6,9 +6,10 @@ export type FimStyle = 'qwen' | 'starcoder' | 'codellama';
 
 /**
  * The order of an infill prompt: prefix-suffix-middle (what Qwen2.5-Coder, StarCoder and
- * CodeLlama serve by default) or suffix-prefix-middle, which puts the prefix right before the
- * middle (the FIM paper's SPM; our default model is trained that way). A model folder names it
- * in tokenizer_config.json as `fim_layout`; without it, PSM.
+ * CodeLlama serve by default) or the FIM paper's suffix-prefix-middle, `<PRE><SUF>suffix<MID>prefix`,
+ * where the middle continues the prefix directly, as plain text continues (CodeLlama's SPM; our
+ * default model is trained that way). A model folder names it in tokenizer_config.json as
+ * `fim_layout`; without it, PSM.
  */
 export type FimLayout = 'psm' | 'spm';
 
@@ -75,10 +76,9 @@ export interface FimPrompt {
 }
 
 /**
- * PSM: <PRE> prefix <SUF> suffix <MID>; SPM: <SUF> suffix <PRE> prefix <MID> (CodeLlama's SPM
- * is Meta's <PRE> <SUF> suffix <MID> prefix); after whatever encode puts first (BOS for
- * CodeLlama). CodeLlama's suffix is encoded without SentencePiece's implicit leading space, as
- * Meta's reference code does.
+ * PSM: <PRE> prefix <SUF> suffix <MID>; SPM: <PRE> <SUF> suffix <MID> prefix; after whatever
+ * encode puts first (BOS for CodeLlama). CodeLlama's suffix is encoded without SentencePiece's
+ * implicit leading space, as Meta's reference code does.
  */
 export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: string): FimPrompt {
   const fim = detectFim(tokenizer);
@@ -89,10 +89,9 @@ export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: str
   }
   const prefixIds = tokenizer.encode(prefix, { addSpecialTokens: false });
   const suffixIds = fim.style === 'codellama' ? encodeWithoutLeadingSpace(tokenizer, suffix) : tokenizer.encode(suffix, { addSpecialTokens: false });
-  let body: number[];
-  if (fim.layout === 'psm') body = [fim.prefixId, ...prefixIds, fim.suffixId, ...suffixIds, fim.middleId];
-  else if (fim.style === 'codellama') body = [fim.prefixId, fim.suffixId, ...suffixIds, fim.middleId, ...prefixIds];
-  else body = [fim.suffixId, ...suffixIds, fim.prefixId, ...prefixIds, fim.middleId];
+  const body = fim.layout === 'psm'
+    ? [fim.prefixId, ...prefixIds, fim.suffixId, ...suffixIds, fim.middleId]
+    : [fim.prefixId, fim.suffixId, ...suffixIds, fim.middleId, ...prefixIds];
   return { ids: [...tokenizer.prefixIds, ...body], stopIds: fim.stopIds };
 }
 
