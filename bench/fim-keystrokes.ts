@@ -16,7 +16,6 @@ import { openInference } from '../src/server/inference';
 import { completionPrompt } from '../src/server/http/prompt';
 import { RunnerService } from '../src/server/http/runner-service';
 import { FIM_LAYOUTS, type FimLayout } from '../src/server/tokenizer/fim';
-import { Tokenizer } from '../src/server/tokenizer/tokenizer';
 import { collectCorpus } from '../src/training/corpus';
 import { heldOutFimCases } from '../src/training/evaluate';
 import { DEFAULT_TRAIN_OPTIONS, TRAINING_RECORD } from '../src/training/train';
@@ -38,13 +37,9 @@ interface Sample { prompt: number; cached: number; ttftMs: number }
 
 async function main(): Promise<void> {
   const inf = await openInference(opt.model);
-  const tokenizerJson = JSON.parse(fs.readFileSync(path.join(inf.loaded.dir, 'tokenizer.json'), 'utf8'));
   const model = { id: inf.loaded.id, contextLength: inf.engine.contextLength, created: 0 };
   const services = new Map(FIM_LAYOUTS.map((layout) => {
-    const tok = new Tokenizer({
-      tokenizerJson, tokenizerConfig: { ...inf.tokenizer.tokenizerConfig, fim_layout: layout },
-      config: inf.loaded.config, generationConfig: inf.loaded.generationConfig, name: inf.loaded.id,
-    });
+    const tok = inf.tokenizer.withTokenizerConfig({ fim_layout: layout });
     return [layout, new RunnerService(model, inf.runner, promptTokenizer(tok), { backend: 'cpu', benchmarkConcurrency: [1], benchmarkMaxTokens: 16 })];
   }));
 

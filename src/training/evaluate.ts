@@ -10,7 +10,7 @@ import { MemoryReclaimer } from '../server/memory';
 import { mx } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
 import { encodeChat } from '../server/tokenizer/chat-template';
-import { buildFimPrompt, fitFimText } from '../server/tokenizer/fim';
+import { buildFimPrompt, fitFimText, type FimLayout } from '../server/tokenizer/fim';
 import { loadTokenizer } from '../server/tokenizer/tokenizer';
 import type { Tokenizer } from '../server/tokenizer/tokenizer';
 import { heldOutWindows, languageOf } from './batches';
@@ -27,6 +27,10 @@ export interface EvalOptions {
   /** Context cut around each FIM case; prompts longer than the model's context are fitted as the server fits them. */
   fimPrefixChars: number;
   fimSuffixChars: number;
+  /** Build FIM prompts in this layout instead of the one the model folder names. */
+  fimLayout?: FimLayout;
+  /** Also continue each case's prefix alone, as plain text (what the suffix and FIM training add over it). */
+  prefixOnly: boolean;
   chatCases: number;
   /** Held-out windows of `windowLength` tokens for perplexity and accuracy. */
   windows: number;
@@ -50,6 +54,8 @@ export interface EvalReport {
   fimFirstLineMatch: number;
   fimScore: FimScore;
   fim: FimResult[];
+  /** With `prefixOnly`: the same cases continued from the prefix alone. */
+  prefixOnlyScore?: FimScore;
   /** Share of held-out chat questions answered with a fenced code block holding the exact declaration. */
   chatExact: number;
   chat: { question: string; expected: string; answer: string }[];
@@ -113,6 +119,14 @@ export async function completeFim(
   return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
 }
 
+/** Greedy plain continuation of texts, each cut to its last tokens that fit beside the generation. */
+async function continuePrefix(model: LanguageModel, tokenizer: Tokenizer, texts: string[], maxNewTokens: number, reclaim: MemoryReclaimer): Promise<string[]> {
+  const budget = model.args.maxPositionEmbeddings - maxNewTokens;
+  const prompts = texts.map((t) => tokenizer.encode(t, { addSpecialTokens: false }).slice(-budget));
+  const ids = await greedyBatch(model, prompts, tokenizer.endOfGenerationIds, maxNewTokens, reclaim);
+  return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
+}
+
 /** Greedy chat answers to single user questions, through the model's chat template. */
 export async function answerChat(model: LanguageModel, tokenizer: Tokenizer, questions: string[], maxNewTokens: number, reclaim: MemoryReclaimer): Promise<string[]> {
   const prompts = questions.map((q) => encodeChat(tokenizer, [{ role: 'user', content: q }], { addGenerationPrompt: true }));
@@ -133,7 +147,8 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   if (o.windowLength > loaded.model.args.maxPositionEmbeddings) {
     throw new MlxBatchError('validation', `--window-length ${o.windowLength} is longer than the model's context (${loaded.model.args.maxPositionEmbeddings} tokens)`, 'window-length');
   }
-  const tokenizer = await loadTokenizer(loaded.dir);
+  const folderTokenizer = await loadTokenizer(loaded.dir);
+  const tokenizer = o.fimLayout ? folderTokenizer.withTokenizerConfig({ fim_layout: o.fimLayout }) : folderTokenizer;
   const rec = trainingRecord(loaded.dir);
   const corpus = collectCorpus({ root: o.corpusRoot, maxBytes: rec.corpusBytes, heldOutShare: rec.heldOutShare });
   const eot = tokenizer.tokenToId('<|endoftext|>') ?? 0;
@@ -156,6 +171,17 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const fimScore = scoreFim(fim);
   o.log(`FIM first line: right indentation ${fimScore.indentation}/${fimScore.cases}, first 8 characters right ${fimScore.first8}/${fimScore.cases}` +
     ` (indenting like the last prefix line would be right ${fimScore.indentationBaseline}/${fimScore.cases})`);
+  let prefixOnlyScore: FimScore | undefined;
+  if (o.prefixOnly) {
+    const plain: FimResult[] = [];
+    for (let i = 0; i < cases.length; i += o.batch) {
+      const group = cases.slice(i, i + o.batch);
+      const completions = await continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim);
+      group.forEach((c, j) => plain.push({ ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle) }));
+    }
+    prefixOnlyScore = scoreFim(plain);
+    o.log(`the prefix alone, continued as plain text: first line exact ${prefixOnlyScore.exact}/${prefixOnlyScore.cases}, right indentation ${prefixOnlyScore.indentation}, first 8 characters ${prefixOnlyScore.first8}`);
+  }
 
   const rng = new Rng(o.seed);
   const decls = corpus.heldOut.flatMap((f) => findDeclarations(f.text, languageOf(f.path)));
@@ -169,5 +195,5 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const chatExact = chat.filter((c) => c.answer.includes(`\n${c.expected}\n\`\`\``)).length / Math.max(1, chat.length);
   const fenced = chat.filter((c) => /```\w*\n[\s\S]*```/.test(c.answer)).length;
   o.log(`chat: ${fenced}/${chat.length} held-out questions answered with a fenced code block, ${(100 * chatExact).toFixed(1)}% with the exact declaration`);
-  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, chatExact, chat };
+  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, prefixOnlyScore, chatExact, chat };
 }

@@ -27,6 +27,13 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
   return n;
 }
 
+export function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new MlxBatchError('validation', `--${name} must be one of ${allowed.join(', ')} (got "${value}")`, name);
+  }
+  return value as T;
+}
+
 export function numberFlag(value: string | undefined, name: string, fallback: number, min = 0, max = Infinity): number {
   if (value === undefined) return fallback;
   const n = Number(value);

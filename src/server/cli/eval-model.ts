@@ -3,10 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EVAL_FIM_CONTEXT, evaluateDefaultModel } from '../../training/evaluate';
+import { FIM_LAYOUTS, type FimLayout } from '../tokenizer/fim';
 import { firstLine } from '../../training/fim';
-import { intFlag, parseFlags, type Command } from './command';
+import { intFlag, oneOf, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
+const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
 
 export const evalModelCommand: Command = {
   name: 'eval-model',
@@ -16,14 +17,17 @@ export const evalModelCommand: Command = {
     const f = parseFlags(argv, {
       model: { type: 'string' }, 'fim-cases': { type: 'string' }, 'chat-cases': { type: 'string' }, windows: { type: 'string' },
       samples: { type: 'string' }, json: { type: 'string' }, 'fim-prefix-chars': { type: 'string' }, 'fim-suffix-chars': { type: 'string' },
-      'window-length': { type: 'string' },
+      'window-length': { type: 'string' }, 'fim-layout': { type: 'string' }, 'prefix-only': { type: 'boolean' },
     }, USAGE);
+
     const report = await evaluateDefaultModel({
       modelDir: path.resolve(f.model ?? path.join('models', 'default')),
       corpusRoot: path.resolve('node_modules'),
       fimCases: intFlag(f['fim-cases'], 'fim-cases', 200, 1),
       fimPrefixChars: intFlag(f['fim-prefix-chars'], 'fim-prefix-chars', EVAL_FIM_CONTEXT.prefixChars, 1),
       fimSuffixChars: intFlag(f['fim-suffix-chars'], 'fim-suffix-chars', EVAL_FIM_CONTEXT.suffixChars, 0),
+      fimLayout: f['fim-layout'] === undefined ? undefined : oneOf<FimLayout>(f['fim-layout'], FIM_LAYOUTS, 'fim-layout'),
+      prefixOnly: f['prefix-only'] === true,
       chatCases: intFlag(f['chat-cases'], 'chat-cases', 24, 0),
       windows: intFlag(f.windows, 'windows', 400, 1),
       windowLength: intFlag(f['window-length'], 'window-length', 256, 2),

@@ -2,18 +2,10 @@
 // architecture shapes, with real tokenizer files. Tests and benchmarks use it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MlxBatchError } from '../../shared/errors';
 import { FIXTURE_ARCHS, FIXTURE_SIZES, makeModel, type FixtureArch, type FixtureSize } from '../fixtures';
-import { intFlag, parseFlags, requireFlag, type Command } from './command';
+import { intFlag, oneOf, parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch make-model --arch llama|qwen2|qwen3 --size tiny|small|0.5b --out DIR [--quantize 4|8] [--dtype f32|bf16] [--shards N] [--seed S] [--if-missing] [--print-path]';
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new MlxBatchError('validation', `--${name} must be one of ${allowed.join(', ')} (got "${value}")`, name);
-  }
-  return value as T;
-}
 
 export const makeModelCommand: Command = {
   name: 'make-model',

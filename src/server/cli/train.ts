@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DEFAULT_TRAIN_OPTIONS, train } from '../../training/train';
 import { MlxBatchError } from '../../shared/errors';
 import { FIM_LAYOUTS, type FimLayout } from '../tokenizer/fim';
-import { intFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
+import { intFlag, numberFlag, oneOf, parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch train --out DIR [--steps N] [--batch B] [--seq-len L] [--hidden D] [--layers N] [--heads H] ' +
   '[--intermediate F] [--vocab V] [--lr X] [--min-lr X] [--warmup N] [--corpus-bytes N] [--eval-every N] ' +
@@ -28,10 +28,7 @@ export const trainCommand: Command = {
     const fimShare = numberFlag(f['fim-share'], 'fim-share', d.mix.fimShare, 0, 1);
     const chatShare = numberFlag(f['chat-share'], 'chat-share', d.mix.chatShare, 0, 1);
     if (fimShare + chatShare > 1) throw new MlxBatchError('validation', `--fim-share plus --chat-share must be at most 1 (got ${fimShare + chatShare})`, 'fim-share');
-    const fimLayout = f['fim-layout'] ?? d.mix.fimLayout;
-    if (!FIM_LAYOUTS.includes(fimLayout as FimLayout)) {
-      throw new MlxBatchError('validation', `--fim-layout must be spm (suffix, prefix, middle) or psm (prefix, suffix, middle), not ${JSON.stringify(fimLayout)}`, 'fim-layout');
-    }
+    const fimLayout = oneOf<FimLayout>(f['fim-layout'] ?? d.mix.fimLayout, FIM_LAYOUTS, 'fim-layout');
     const hidden = intFlag(f.hidden, 'hidden', d.shape.hiddenSize, 8);
     const heads = intFlag(f.heads, 'heads', d.shape.heads, 1);
     await train({
@@ -48,7 +45,7 @@ export const trainCommand: Command = {
           maxPrefixChars: intFlag(f['fim-prefix-chars'], 'fim-prefix-chars', d.mix.fim.maxPrefixChars, 1),
           maxSuffixChars: intFlag(f['fim-suffix-chars'], 'fim-suffix-chars', d.mix.fim.maxSuffixChars, 0),
         },
-        fimLayout: fimLayout as FimLayout,
+        fimLayout,
         fimMiddleWeight: numberFlag(f['fim-middle-weight'], 'fim-middle-weight', d.mix.fimMiddleWeight, 0, 100),
       },
       shape: {

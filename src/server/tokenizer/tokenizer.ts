@@ -52,8 +52,10 @@ export class Tokenizer {
   readonly suffixIds: readonly number[];
   private readonly hf: HfTokenizer;
   private readonly specialIds: ReadonlySet<number>;
+  private readonly sources: TokenizerSources;
 
   constructor(src: TokenizerSources) {
+    this.sources = src;
     this.name = src.name ?? 'tokenizer';
     this.tokenizerConfig = src.tokenizerConfig ?? {};
     this.cleansUpSpaces = this.tokenizerConfig.clean_up_tokenization_spaces === true;
@@ -85,6 +87,11 @@ export class Tokenizer {
     this.padId = pad === undefined ? undefined : this.tokenToId(pad);
     this.chatTemplate = src.chatTemplate ?? pickTemplate(this.tokenizerConfig.chat_template);
     [this.prefixIds, this.suffixIds] = this.specialAffixes();
+  }
+
+  /** The same tokenizer with some tokenizer_config.json fields replaced (e.g. `fim_layout`, to compare prompt layouts). */
+  withTokenizerConfig(fields: JsonObject): Tokenizer {
+    return new Tokenizer({ ...this.sources, tokenizerConfig: { ...this.tokenizerConfig, ...fields } });
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
