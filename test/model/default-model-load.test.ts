@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BatchKVCache } from '../../src/server/cache/batch-kv-cache';
 import { loadModel, type LoadedModel } from '../../src/server/loader';
 import { mx } from '../../src/server/mlx';
+import { detectFim } from '../../src/server/tokenizer/fim';
 import { loadTokenizer, type Tokenizer } from '../../src/server/tokenizer/tokenizer';
 import { collectCorpus } from '../../src/training/corpus';
 
@@ -47,6 +48,12 @@ describe('the shipped default model (models/default)', function () {
     }
     assert.ok(tokenizer.endOfGenerationIds.has(tokenizer.tokenToId('<|endoftext|>')!));
     assert.match(tokenizer.chatTemplate ?? '', /<\|im_start\|>/);
+  });
+
+  it('names the FIM layout it was trained on, so the server builds its prompts in that order', () => {
+    const trained = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'training_args.json'), 'utf8')) as { mix: { fimLayout?: string } };
+    assert.equal(detectFim(tokenizer)?.layout, trained.mix.fimLayout ?? 'psm');
+    assert.equal(detectFim(tokenizer)?.layout, 'spm');
   });
 
   it('round-trips corpus files exactly (held-out split, a sample of the training split, CJK and emoji)', () => {
