@@ -74,12 +74,31 @@ describe('extension host: mlx-batch', function () {
     assert.equal(ra.error, undefined);
     assert.equal(rb.error, undefined);
     assert.ok(ra.text.length > 0 && rb.text.length > 0);
-    const c = api.chat.newChat();
-    const pc = api.chat.ask('Count to one thousand.', { chatId: c });
-    await new Promise((r) => setTimeout(r, 300));
-    api.chat.stop(c);
-    const rc = await pc;
-    assert.equal(rc.stopped, true);
+    // Stop must find the answer still running, whatever the model writes (a small model may
+    // answer in a few tokens): long requests hold every row, so the question waits on the
+    // server until Stop cancels it.
+    const client = (await api.backend.client())!;
+    const rows = (await waitFor('live stats', () => api.statusBar.lastStats, 30_000)).max_batch;
+    const hold = new AbortController();
+    const holds = Array.from({ length: rows }, async () => {
+      try {
+        for await (const chunk of client.streamCompletion({ prompt: 'export interface Options {\n', max_tokens: 900, ignore_eos: true, temperature: 0 }, { signal: hold.signal })) void chunk;
+      } catch (err) {
+        if (!hold.signal.aborted) throw err;
+      }
+    });
+    try {
+      await waitFor('every row held', () => api.statusBar.lastStats?.running === rows, 30_000);
+      const c = api.chat.newChat();
+      const pc = api.chat.ask('Count to one thousand.', { chatId: c });
+      await waitFor('the question waiting on the server', () => (api.statusBar.lastStats?.waiting ?? 0) > 0, 30_000);
+      api.chat.stop(c);
+      const rc = await pc;
+      assert.equal(rc.stopped, true);
+    } finally {
+      hold.abort();
+      await Promise.all(holds);
+    }
   });
 
   it('runs the throughput benchmark from the command and exports it', async () => {
