@@ -78,6 +78,15 @@ describe('server: OpenAI endpoints', () => {
     assert.equal(body.usage.prompt_tokens, [...'<PRE>def f(<SUF>)\n<MID>'].length);
   });
 
+  it('builds a fill-in-the-middle prompt without the blanks that end the prefix (whitespace healing)', async () => {
+    const plain = await (await post(`${s.url}/v1/completions`, { prompt: 'def f(', suffix: ')\n', max_tokens: 2 })).json();
+    const blanks = await (await post(`${s.url}/v1/completions`, { prompt: 'def f( \t ', suffix: ')\n', max_tokens: 2 })).json();
+    assert.equal(blanks.usage.prompt_tokens, plain.usage.prompt_tokens);
+    assert.equal(blanks.choices[0].text, plain.choices[0].text);
+    const noSuffix = await (await post(`${s.url}/v1/completions`, { prompt: 'a  ', max_tokens: 2 })).json();
+    assert.equal(noSuffix.usage.prompt_tokens, 3, 'a plain completion keeps its blanks');
+  });
+
   it('echoes the prompt when asked', async () => {
     const body = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 2, echo: true })).json();
     assert.equal(body.choices[0].text, 'abc');

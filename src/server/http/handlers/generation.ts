@@ -8,6 +8,7 @@ import type { CommonOptions } from '../requests';
 import type { FittedPrompt } from '../prompt';
 import type { GenerateEvent, InferenceService, TokenUsage } from '../service';
 import { SseStream } from '../sse';
+import { dropTypedStart } from '../typed-blanks';
 
 /** How one endpoint shapes its chunks and its final response. */
 export interface ResponseFormat {
@@ -58,7 +59,7 @@ export async function runGeneration(
     model: service.model.id,
   };
   // Submitting throws at once when the queue is full, before any header is written.
-  const events = service.generate({
+  const generated = service.generate({
     id: ctx.id,
     promptTokens: prompt.tokens,
     maxTokens: prompt.maxTokens,
@@ -68,6 +69,7 @@ export async function runGeneration(
     ignoreEos: opts.ignoreEos,
     fim: prompt.fim,
   }, abort.signal);
+  const events = prompt.typedBlanks ? dropTypedStart(generated, prompt.typedBlanks) : generated;
   try {
     if (opts.stream) await stream(ctx, events, opts, format, base, prefixText);
     else await collect(ctx, events, format, base, prefixText);
