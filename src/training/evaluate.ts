@@ -119,6 +119,19 @@ export async function completeFim(
   return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
 }
 
+/** Cases completed `batch` at a time, with their first-line match. */
+async function completeInBatches(
+  cases: (FimCase & { file: string })[], batch: number, complete: (group: (FimCase & { file: string })[]) => Promise<string[]>,
+): Promise<FimResult[]> {
+  const out: FimResult[] = [];
+  for (let i = 0; i < cases.length; i += batch) {
+    const group = cases.slice(i, i + batch);
+    const completions = await complete(group);
+    group.forEach((c, j) => out.push({ ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle) }));
+  }
+  return out;
+}
+
 /** Greedy plain continuation of texts, each cut to its last tokens that fit beside the generation. */
 async function continuePrefix(model: LanguageModel, tokenizer: Tokenizer, texts: string[], maxNewTokens: number, reclaim: MemoryReclaimer): Promise<string[]> {
   const budget = model.args.maxPositionEmbeddings - maxNewTokens;
@@ -160,12 +173,7 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   o.log(`perplexity ${Math.exp(m.loss).toFixed(2)} (loss ${m.loss.toFixed(3)} nats/token), next-token accuracy ${(100 * m.accuracy).toFixed(1)}%`);
 
   const cases = heldOutFimCases(corpus.heldOut, o.fimCases, o.seed, { prefixChars: o.fimPrefixChars, suffixChars: o.fimSuffixChars });
-  const fim: FimResult[] = [];
-  for (let i = 0; i < cases.length; i += o.batch) {
-    const group = cases.slice(i, i + o.batch);
-    const completions = await completeFim(loaded.model, tokenizer, group, o.maxNewTokens, reclaim);
-    group.forEach((c, j) => fim.push({ ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle) }));
-  }
+  const fim = await completeInBatches(cases, o.batch, (group) => completeFim(loaded.model, tokenizer, group, o.maxNewTokens, reclaim));
   const share = fim.filter((r) => r.firstLineMatch).length / Math.max(1, fim.length);
   o.log(`FIM (context up to ${o.fimPrefixChars} + ${o.fimSuffixChars} characters): ${fim.filter((r) => r.firstLineMatch).length}/${fim.length} held-out cases (${(100 * share).toFixed(1)}%) complete the middle's first line exactly`);
   const fimScore = scoreFim(fim);
@@ -173,12 +181,7 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
     ` (indenting like the last prefix line would be right ${fimScore.indentationBaseline}/${fimScore.cases})`);
   let prefixOnlyScore: FimScore | undefined;
   if (o.prefixOnly) {
-    const plain: FimResult[] = [];
-    for (let i = 0; i < cases.length; i += o.batch) {
-      const group = cases.slice(i, i + o.batch);
-      const completions = await continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim);
-      group.forEach((c, j) => plain.push({ ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle) }));
-    }
+    const plain = await completeInBatches(cases, o.batch, (group) => continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim));
     prefixOnlyScore = scoreFim(plain);
     o.log(`the prefix alone, continued as plain text: first line exact ${prefixOnlyScore.exact}/${prefixOnlyScore.cases}, right indentation ${prefixOnlyScore.indentation}, first 8 characters ${prefixOnlyScore.first8}`);
   }
