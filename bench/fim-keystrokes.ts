@@ -6,7 +6,6 @@
 // through the server's own prompt fitting (`truncate_prompt: "left"`) and runner, greedy.
 //   npx tsc -p . && node --expose-gc out/bench/fim-keystrokes.js \
 //     [--model models/default] [--cases 12] [--every 3] [--max-tokens 16] [--json]
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile } from '../src/batching/stats';
@@ -17,8 +16,7 @@ import { completionPrompt } from '../src/server/http/prompt';
 import { RunnerService } from '../src/server/http/runner-service';
 import { FIM_LAYOUTS, type FimLayout } from '../src/server/tokenizer/fim';
 import { collectCorpus } from '../src/training/corpus';
-import { heldOutFimCases } from '../src/training/evaluate';
-import { DEFAULT_TRAIN_OPTIONS, TRAINING_RECORD } from '../src/training/train';
+import { heldOutFimCases, trainingRecord } from '../src/training/evaluate';
 
 const { values: opt } = parseArgs({
   options: {
@@ -43,8 +41,7 @@ async function main(): Promise<void> {
     return [layout, new RunnerService(model, inf.runner, promptTokenizer(tok), { backend: 'cpu', benchmarkConcurrency: [1], benchmarkMaxTokens: 16 })];
   }));
 
-  const recordFile = path.join(inf.loaded.dir, TRAINING_RECORD);
-  const rec = fs.existsSync(recordFile) ? JSON.parse(fs.readFileSync(recordFile, 'utf8')) as typeof DEFAULT_TRAIN_OPTIONS : DEFAULT_TRAIN_OPTIONS;
+  const rec = trainingRecord(inf.loaded.dir);
   const corpus = collectCorpus({ root: path.resolve('node_modules'), maxBytes: rec.corpusBytes, heldOutShare: rec.heldOutShare });
   const texts = new Map(corpus.heldOut.map((f) => [f.path, f.text]));
   const cases = heldOutFimCases(corpus.heldOut, Number(opt.cases), 7, EXTENSION_CONTEXT);

@@ -147,7 +147,8 @@ export async function answerChat(model: LanguageModel, tokenizer: Tokenizer, que
   return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
 }
 
-function trainingRecord(modelDir: string): { corpusBytes: number; heldOutShare: number } {
+/** The corpus options a model folder was trained with (the held-out split is rebuilt from them), or the defaults. */
+export function trainingRecord(modelDir: string): { corpusBytes: number; heldOutShare: number } {
   const file = path.join(modelDir, TRAINING_RECORD);
   const d = { corpusBytes: DEFAULT_TRAIN_OPTIONS.corpusBytes, heldOutShare: DEFAULT_TRAIN_OPTIONS.heldOutShare };
   if (!fs.existsSync(file)) return d;

@@ -21,7 +21,7 @@ export const exportCheckpointCommand: Command = {
         throw new MlxBatchError('validation', `${run} holds no checkpoint of mlx-batch train (${file} is missing); pass the --out folder of a training run`, 'run');
       }
     }
-    if (path.resolve(out) === run) throw new MlxBatchError('validation', '--out must differ from --run (the run writes its own model there when it ends)', 'out');
+    if (out === run) throw new MlxBatchError('validation', '--out must differ from --run (the run writes its own model there when it ends)', 'out');
     exportCheckpoint(run, out);
     const step = (JSON.parse(fs.readFileSync(path.join(run, 'checkpoint', 'state.json'), 'utf8')) as { step: number }).step;
     console.log(`step ${step} of ${run} written to ${out}`);
