@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MemoryReclaimer } from '../server/memory';
+import { MlxBatchError } from '../shared/errors';
 import { mx, nn, optimizers, type MxArray } from '../server/mlx';
 import { createModel, parseModelArgs } from '../server/model';
 import type { LanguageModel } from '../server/model/types';
@@ -12,12 +13,14 @@ import { BatchSource, DEFAULT_MIX, heldOutWindows, type MixOptions } from './bat
 import { countPieces, trainBpe, type BpeModel } from './bpe-trainer';
 import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
 import { collectCorpus, sourcesMarkdown } from './corpus';
+import { growLayers } from './grow';
 import { modelConfig, readBpe, writeModelFolder, writeTokenizerFiles, type ModelShape } from './model-files';
 import { formatSeconds, ProgressBar } from './progress';
 import { Rng } from './rng';
 import { SPECIAL_TOKENS } from './tokenizer-files';
 import { TrainingTokenizer } from './tokens';
 import { TrainingCache } from './training-cache';
+import { flatValueAndGrad } from './value-and-grad';
 
 export interface TrainOptions {
   /** Folder for the finished model; checkpoints go to `<out>/checkpoint`. */
@@ -140,6 +143,24 @@ function prepareTokenizer(o: TrainOptions, trainTexts: string[]): BpeModel {
   return bpe;
 }
 
+/** Config fields a later phase must share with the folder it starts from (the layer count may grow). */
+const INHERITED_CONFIG = ['hidden_size', 'intermediate_size', 'num_attention_heads', 'num_key_value_heads', 'vocab_size'];
+
+/** The starting weights for `--init-from`: the folder's own, or grown to more layers when the shape asks for them. */
+function initialWeights(dir: string, config: Record<string, unknown>): { weights: Record<string, MxArray>; grownFrom?: number } {
+  const from = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const differ = INHERITED_CONFIG.filter((k) => from[k] !== config[k]);
+  if (differ.length > 0) {
+    throw new MlxBatchError('validation', `--init-from ${dir} has a different shape: ${differ.map((k) => `${k} ${String(from[k])} there, ${String(config[k])} here`).join('; ')}`, 'init-from');
+  }
+  const weights = mx.load(path.join(dir, 'model.safetensors')) as unknown as Record<string, MxArray>;
+  const fromLayers = from.num_hidden_layers as number;
+  const toLayers = config.num_hidden_layers as number;
+  if (fromLayers === toLayers) return { weights };
+  if (toLayers < fromLayers) throw new MlxBatchError('validation', `--init-from ${dir} has ${fromLayers} layers; --layers ${toLayers} cannot drop any`, 'layers');
+  return { weights: growLayers(weights, fromLayers, toLayers), grownFrom: fromLayers };
+}
+
 export async function train(o: TrainOptions): Promise<void> {
   fs.mkdirSync(o.out, { recursive: true });
   const corpus = collectCorpus({ root: o.corpusRoot, maxBytes: o.corpusBytes, heldOutShare: o.heldOutShare });
@@ -159,9 +180,9 @@ export async function train(o: TrainOptions): Promise<void> {
   const config = modelConfig(o.shape, bpe, tok.vocabSize, o.dtype);
   const model = createModel(parseModelArgs(config));
   if (o.initFrom) {
-    const start = mx.load(path.join(o.initFrom, 'model.safetensors')) as unknown as Record<string, MxArray>;
-    model.loadWeights(Object.entries(start).map(([k, v]) => [k, v.astype(mx.float32)]), true);
-    o.log(`starting from the weights in ${o.initFrom}`);
+    const start = initialWeights(o.initFrom, config);
+    model.loadWeights(Object.entries(start.weights).map(([k, v]) => [k, v.astype(mx.float32)]), true);
+    o.log(`starting from the weights in ${o.initFrom}${start.grownFrom ? ` (grown from ${start.grownFrom} to ${o.shape.layers} layers: each new block is a copy with zeroed output projections)` : ''}`);
   }
   mx.eval(model.parameters());
   o.log(`model: qwen2 ${JSON.stringify(o.shape)}, ${(parameterCount(model) / 1e6).toFixed(2)}M parameters`);
@@ -184,7 +205,7 @@ export async function train(o: TrainOptions): Promise<void> {
   // Weighted mean cross-entropy: sum(w * ce) / sum(w) (the plain mean when every weight is 1).
   const lossFn = (x: MxArray, y: MxArray, w: MxArray) =>
     mx.divide(mx.sum(mx.multiply(nn.losses.crossEntropy(model.forward(x, cacheFor(o.batch)), y, undefined, -1, 0, 'none'), w)), mx.sum(w));
-  const lossAndGrad = nn.valueAndGrad(model, lossFn);
+  const lossAndGrad = flatValueAndGrad(model, lossFn);
   const reclaim = new MemoryReclaimer(4);
   const bar = new ProgressBar(o.steps, state.step);
   let recent = 0;

@@ -76,4 +76,19 @@ describe('default model training pipeline', function () {
       assert.ok(mx.arrayEqual(a[k], b[k]).item(), `${k} differs after resume`);
     }
   });
+  it('a later phase may start from a folder with fewer layers (grown), but not from one of another width', async () => {
+    const corpus = tinyCorpus(tmp);
+    const small = path.join(tmp, 'grow-small');
+    await train(options(small, corpus, { steps: 2 }));
+    const lines: string[] = [];
+    const grown = path.join(tmp, 'grow-big');
+    const shape = { ...options(small, corpus).shape, layers: 3 };
+    await train(options(grown, corpus, { steps: 2, initFrom: small, shape, log: (l) => lines.push(l) }));
+    assert.ok(lines.some((l) => l.includes('(grown from 1 to 3 layers: each new block is a copy with zeroed output projections)')), lines.join('\n'));
+    assert.equal((await loadModel(grown)).model.args.numHiddenLayers, 3);
+    await assert.rejects(train(options(path.join(tmp, 'grow-wide'), corpus, { steps: 2, initFrom: small, shape: { ...shape, hiddenSize: 32 } })),
+      /--init-from .* has a different shape: hidden_size 16 there, 32 here/);
+    await assert.rejects(train(options(path.join(tmp, 'grow-shrink'), corpus, { steps: 2, initFrom: grown })),
+      /has 3 layers; --layers 1 cannot drop any/);
+  });
 });
