@@ -1,9 +1,9 @@
 // Depth growth for a later training phase (block expansion, as in LLaMA Pro): a model folder of
 // L layers becomes the first weights of a model of N > L layers. Every original block is kept, in
-// order, and each new block is a copy of the block before it with its two output projections
-// (attention `o_proj`, MLP `down_proj`, with their biases if any) set to zero. A zeroed block adds nothing to the residual
-// stream, so the grown model computes exactly what the smaller one did and training starts from
-// there rather than from scratch.
+// order, and each new block is a copy of the block before it with its output projections
+// (attention `o_proj`, MLP `down_proj`, and their biases if any) set to zero. A zeroed block adds
+// nothing to the residual stream, so the grown model computes exactly what the smaller one did
+// and training starts from there rather than from scratch.
 import { mx, type MxArray } from '../server/mlx';
 
 const LAYER_KEY = /^model\.layers\.(\d+)\.(.+)$/;
