@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { readModelConfig } from '../server/loader/config';
 import { MemoryReclaimer } from '../server/memory';
 import { MlxBatchError } from '../shared/errors';
 import { mx, nn, optimizers, type MxArray } from '../server/mlx';
@@ -148,7 +149,7 @@ const INHERITED_CONFIG = ['hidden_size', 'intermediate_size', 'num_attention_hea
 
 /** The starting weights for `--init-from`: the folder's own, or grown to more layers when the shape asks for them. */
 function initialWeights(dir: string, config: Record<string, unknown>): { weights: Record<string, MxArray>; grownFrom?: number } {
-  const from = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const from = readModelConfig(dir).config;
   const differ = INHERITED_CONFIG.filter((k) => from[k] !== config[k]);
   if (differ.length > 0) {
     throw new MlxBatchError('validation', `--init-from ${dir} has a different shape: ${differ.map((k) => `${k} ${String(from[k])} there, ${String(config[k])} here`).join('; ')}`, 'init-from');
