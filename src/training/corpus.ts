@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MlxBatchError } from '../shared/errors';
 import { fnv1a } from './rng';
+import { scanHeldOutCopies } from './held-out-copies';
 
 export const PERMISSIVE_LICENSES = ['MIT', 'Apache-2.0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', 'BlueOak-1.0.0', '0BSD'];
 
@@ -20,6 +21,8 @@ export interface SourceFile {
 export interface Corpus {
   train: SourceFile[];
   heldOut: SourceFile[];
+  /** Training files left out as copies of held-out ones (with `dropHeldOutCopies`). */
+  droppedCopies: number;
 }
 
 export interface CorpusOptions {
@@ -29,6 +32,8 @@ export interface CorpusOptions {
   maxBytes: number;
   /** Share of files (0..1) that go to the held-out split, chosen by a hash of the path. */
   heldOutShare: number;
+  /** Leave out training files that are copies of a held-out file (bundles, vendored modules); see held-out-copies.ts. */
+  dropHeldOutCopies?: boolean;
 }
 
 const EXTENSIONS = ['.d.ts', '.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
@@ -100,7 +105,7 @@ export function collectCorpus(opts: CorpusOptions): Corpus {
   const rank = (p: string) => (p.endsWith('.d.ts') ? 0 : /\.[mc]?ts$/.test(p) ? 1 : 2);
   found.sort((a, b) => rank(a.path) - rank(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const seen = new Set<string>();
-  const corpus: Corpus = { train: [], heldOut: [] };
+  const corpus: Corpus = { train: [], heldOut: [], droppedCopies: 0 };
   let bytes = 0;
   for (const f of found) {
     if (!PERMISSIVE_LICENSES.includes(f.license)) continue;
@@ -113,6 +118,11 @@ export function collectCorpus(opts: CorpusOptions): Corpus {
     bytes += text.length;
     const heldOut = fnv1a(moduleKey(f)) / 4294967296 < opts.heldOutShare;
     (heldOut ? corpus.heldOut : corpus.train).push({ ...f, text });
+  }
+  if (opts.dropHeldOutCopies) {
+    const { copies } = scanHeldOutCopies(corpus.train, corpus.heldOut);
+    corpus.train = corpus.train.filter((_, i) => !copies.has(i));
+    corpus.droppedCopies = copies.size;
   }
   return corpus;
 }

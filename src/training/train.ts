@@ -29,6 +29,8 @@ export interface TrainOptions {
   corpusRoot: string;
   corpusBytes: number;
   heldOutShare: number;
+  /** Leave out training files that copy a held-out file (off for the phases trained before it existed). */
+  dropHeldOutCopies: boolean;
   /** Total vocabulary, special tokens included. */
   vocabSize: number;
   shape: ModelShape;
@@ -62,6 +64,7 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'out' | 'log'> = {
   corpusRoot: 'node_modules',
   corpusBytes: 24_000_000,
   heldOutShare: 0.04,
+  dropHeldOutCopies: false,
   vocabSize: 4096,
   shape: { hiddenSize: 192, layers: 4, heads: 3, kvHeads: 3, intermediateSize: 512, maxPositions: 1024 },
   seqLen: 256,
@@ -89,8 +92,10 @@ export function learningRate(step: number, o: Pick<TrainOptions, 'steps' | 'warm
 }
 
 function fingerprint(o: TrainOptions): string {
-  const { corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, mix, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom } = o;
-  return createHash('sha1').update(JSON.stringify({ corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, mix, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom })).digest('hex').slice(0, 12);
+  const { corpusRoot, corpusBytes, heldOutShare, dropHeldOutCopies, vocabSize, shape, seqLen, mix, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom } = o;
+  // Options added later join the fingerprint only when set, so older checkpoints still resume.
+  const added = dropHeldOutCopies ? { dropHeldOutCopies } : {};
+  return createHash('sha1').update(JSON.stringify({ corpusRoot, corpusBytes, heldOutShare, vocabSize, shape, seqLen, mix, batch, steps, warmup, lr, minLr, weightDecay, clip, seed, initFrom, ...added })).digest('hex').slice(0, 12);
 }
 
 export function parameterCount(model: nn.Module): number {
@@ -164,9 +169,10 @@ function initialWeights(dir: string, config: Record<string, unknown>): { weights
 
 export async function train(o: TrainOptions): Promise<void> {
   fs.mkdirSync(o.out, { recursive: true });
-  const corpus = collectCorpus({ root: o.corpusRoot, maxBytes: o.corpusBytes, heldOutShare: o.heldOutShare });
+  const corpus = collectCorpus({ root: o.corpusRoot, maxBytes: o.corpusBytes, heldOutShare: o.heldOutShare, dropHeldOutCopies: o.dropHeldOutCopies });
   const bytes = (fs: { text: string }[]) => fs.reduce((s, f) => s + f.text.length, 0);
-  o.log(`corpus: ${corpus.train.length} train files (${bytes(corpus.train)} bytes), ${corpus.heldOut.length} held-out files (${bytes(corpus.heldOut)} bytes)`);
+  o.log(`corpus: ${corpus.train.length} train files (${bytes(corpus.train)} bytes), ${corpus.heldOut.length} held-out files (${bytes(corpus.heldOut)} bytes)` +
+    (o.dropHeldOutCopies ? `; ${corpus.droppedCopies} training files left out as copies of held-out ones` : ''));
   fs.writeFileSync(path.join(o.out, 'SOURCES.table.md'), `${sourcesMarkdown(corpus)}\n`);
   const { log: _log, out: _out, resume: _resume, stopAfter: _stop, ...recorded } = o;
   // Paths as typed from the working directory, so the record reads the same on any checkout.

@@ -6,7 +6,7 @@ import { FIM_LAYOUTS, type FimLayout } from '../tokenizer/fim';
 import { intFlag, numberFlag, oneOf, parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch train --out DIR [--steps N] [--batch B] [--seq-len L] [--hidden D] [--layers N] [--heads H] ' +
-  '[--intermediate F] [--vocab V] [--lr X] [--min-lr X] [--warmup N] [--corpus-bytes N] [--eval-every N] ' +
+  '[--intermediate F] [--vocab V] [--lr X] [--min-lr X] [--warmup N] [--corpus-bytes N] [--drop-held-out-copies] [--eval-every N] ' +
   '[--checkpoint-every N] [--seed S] [--dtype f32|bf16] [--init-from MODEL_DIR] [--stop-after N] [--resume] ' +
   '[--fim-share X] [--chat-share X] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-middle-weight W] [--fim-layout spm|psm]';
 
@@ -21,6 +21,7 @@ export const trainCommand: Command = {
       vocab: { type: 'string' }, lr: { type: 'string' }, 'min-lr': { type: 'string' }, warmup: { type: 'string' },
       'corpus-bytes': { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
       seed: { type: 'string' }, dtype: { type: 'string' }, 'stop-after': { type: 'string' }, 'init-from': { type: 'string' }, resume: { type: 'boolean' },
+      'drop-held-out-copies': { type: 'boolean' },
       'fim-share': { type: 'string' }, 'chat-share': { type: 'string' }, 'fim-prefix-chars': { type: 'string' },
       'fim-suffix-chars': { type: 'string' }, 'fim-middle-weight': { type: 'string' }, 'fim-layout': { type: 'string' },
     }, USAGE);
@@ -61,6 +62,7 @@ export const trainCommand: Command = {
       minLr: numberFlag(f['min-lr'], 'min-lr', d.minLr, 0, 1),
       warmup: intFlag(f.warmup, 'warmup', d.warmup, 0),
       corpusBytes: intFlag(f['corpus-bytes'], 'corpus-bytes', d.corpusBytes, 10_000),
+      dropHeldOutCopies: f['drop-held-out-copies'] === true,
       evalEvery: intFlag(f['eval-every'], 'eval-every', d.evalEvery, 1),
       checkpointEvery: intFlag(f['checkpoint-every'], 'checkpoint-every', d.checkpointEvery, 1),
       seed: intFlag(f.seed, 'seed', d.seed, 0),
