@@ -17,6 +17,7 @@ import { heldOutWindows, languageOf } from './batches';
 import { chatForDeclaration, findDeclarations } from './chat-examples';
 import { collectCorpus, type SourceFile } from './corpus';
 import { cutFimCase, firstLine, scoreFim, type FimCase, type FimScore } from './fim';
+import { COPY_SHARE, scanHeldOutCopies } from './held-out-copies';
 import { Rng } from './rng';
 import { DEFAULT_TRAIN_OPTIONS, heldOutMetrics, TRAINING_RECORD } from './train';
 
@@ -29,6 +30,8 @@ export interface EvalOptions {
   fimSuffixChars: number;
   /** Build FIM prompts in this layout instead of the one the model folder names. */
   fimLayout?: FimLayout;
+  /** Draw the held-out split from a corpus of this many bytes instead of the one the model was trained on (to compare models trained on corpora of different sizes on the same cases). */
+  splitBytes?: number;
   /** Also continue each case's prefix alone, as plain text (what the suffix and FIM training add over it). */
   prefixOnly: boolean;
   chatCases: number;
@@ -45,7 +48,12 @@ export interface FimResult extends FimCase {
   file: string;
   completion: string;
   firstLineMatch: boolean;
+  /** The largest share of the case's file that one of the model's training files holds (held-out-copies.ts). */
+  copyShare: number;
 }
+
+/** Exact first lines among the cases whose file one training file holds `from` to `to` (a share) of. */
+export interface CopyShareBucket { from: number; to: number; cases: number; exact: number }
 
 export interface EvalReport {
   perplexity: number;
@@ -54,6 +62,8 @@ export interface EvalReport {
   fimFirstLineMatch: number;
   fimScore: FimScore;
   fim: FimResult[];
+  /** Exact first lines by how much of the case's file the training files hold: what the model generalizes to, against what it may recall. */
+  fimByCopyShare: CopyShareBucket[];
   /** With `prefixOnly`: the same cases continued from the prefix alone. */
   prefixOnlyScore?: FimScore;
   /** Share of held-out chat questions answered with a fenced code block holding the exact declaration. */
@@ -122,14 +132,26 @@ export async function completeFim(
 /** Cases completed `batch` at a time, with their first-line match. */
 async function completeInBatches(
   cases: (FimCase & { file: string })[], batch: number, complete: (group: (FimCase & { file: string })[]) => Promise<string[]>,
+  copyShare: (file: string) => number,
 ): Promise<FimResult[]> {
   const out: FimResult[] = [];
   for (let i = 0; i < cases.length; i += batch) {
     const group = cases.slice(i, i + batch);
     const completions = await complete(group);
-    group.forEach((c, j) => out.push({ ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle) }));
+    group.forEach((c, j) => out.push({
+      ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle), copyShare: copyShare(c.file),
+    }));
   }
   return out;
+}
+
+const COPY_SHARE_BUCKETS: [number, number][] = [[0, 0.2], [0.2, 0.5], [0.5, COPY_SHARE], [COPY_SHARE, 1]];
+
+export function fimByCopyShare(results: readonly Pick<FimResult, 'copyShare' | 'firstLineMatch'>[]): CopyShareBucket[] {
+  return COPY_SHARE_BUCKETS.map(([from, to]) => {
+    const inside = results.filter((r) => r.copyShare >= from && (r.copyShare < to || (to === 1 && r.copyShare === 1)));
+    return { from, to, cases: inside.length, exact: inside.filter((r) => r.firstLineMatch).length };
+  });
 }
 
 /** Greedy plain continuation of texts, each cut to its last tokens that fit beside the generation. */
@@ -148,12 +170,12 @@ export async function answerChat(model: LanguageModel, tokenizer: Tokenizer, que
 }
 
 /** The corpus options a model folder was trained with (the held-out split is rebuilt from them), or the defaults. */
-export function trainingRecord(modelDir: string): { corpusBytes: number; heldOutShare: number } {
+export function trainingRecord(modelDir: string): { corpusBytes: number; heldOutShare: number; dropHeldOutCopies: boolean } {
   const file = path.join(modelDir, TRAINING_RECORD);
-  const d = { corpusBytes: DEFAULT_TRAIN_OPTIONS.corpusBytes, heldOutShare: DEFAULT_TRAIN_OPTIONS.heldOutShare };
+  const d = { corpusBytes: DEFAULT_TRAIN_OPTIONS.corpusBytes, heldOutShare: DEFAULT_TRAIN_OPTIONS.heldOutShare, dropHeldOutCopies: DEFAULT_TRAIN_OPTIONS.dropHeldOutCopies };
   if (!fs.existsSync(file)) return d;
   const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<typeof d>;
-  return { corpusBytes: j.corpusBytes ?? d.corpusBytes, heldOutShare: j.heldOutShare ?? d.heldOutShare };
+  return { corpusBytes: j.corpusBytes ?? d.corpusBytes, heldOutShare: j.heldOutShare ?? d.heldOutShare, dropHeldOutCopies: j.dropHeldOutCopies ?? d.dropHeldOutCopies };
 }
 
 export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> {
@@ -164,25 +186,37 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const folderTokenizer = await loadTokenizer(loaded.dir);
   const tokenizer = o.fimLayout ? folderTokenizer.withTokenizerConfig({ fim_layout: o.fimLayout }) : folderTokenizer;
   const rec = trainingRecord(loaded.dir);
-  const corpus = collectCorpus({ root: o.corpusRoot, maxBytes: rec.corpusBytes, heldOutShare: rec.heldOutShare });
+  const trained = collectCorpus({ root: o.corpusRoot, maxBytes: rec.corpusBytes, heldOutShare: rec.heldOutShare, dropHeldOutCopies: rec.dropHeldOutCopies });
+  // Held-out files are chosen by a hash of their module, so a split drawn from another corpus size
+  // holds none of the files this model trained on.
+  const corpus = o.splitBytes === undefined || o.splitBytes === rec.corpusBytes
+    ? trained
+    : collectCorpus({ root: o.corpusRoot, maxBytes: o.splitBytes, heldOutShare: rec.heldOutShare });
+  const scan = scanHeldOutCopies(trained.train, corpus.heldOut);
+  const shareOf = new Map(corpus.heldOut.map((f, i) => [f.path, scan.heldOutShare[i]]));
+  const copyShare = (file: string) => shareOf.get(file) ?? 0;
   const eot = tokenizer.tokenToId('<|endoftext|>') ?? 0;
   const encode = (t: string) => tokenizer.encode(t, { addSpecialTokens: false });
   const windows = heldOutWindows(corpus.heldOut, encode, eot, o.windowLength + 1, o.windows);
   const reclaim = new MemoryReclaimer(4);
   const m = await heldOutMetrics(loaded.model, windows, o.batch, reclaim);
-  o.log(`held-out: ${m.tokens} tokens in ${windows.length} windows of ${o.windowLength} from ${corpus.heldOut.length} files`);
+  o.log(`held-out: ${m.tokens} tokens in ${windows.length} windows of ${o.windowLength} from ${corpus.heldOut.length} files` +
+    (corpus === trained ? '' : ` (the split of a ${o.splitBytes}-byte corpus; the model trained on ${rec.corpusBytes} bytes)`));
   o.log(`perplexity ${Math.exp(m.loss).toFixed(2)} (loss ${m.loss.toFixed(3)} nats/token), next-token accuracy ${(100 * m.accuracy).toFixed(1)}%`);
 
   const cases = heldOutFimCases(corpus.heldOut, o.fimCases, o.seed, { prefixChars: o.fimPrefixChars, suffixChars: o.fimSuffixChars });
-  const fim = await completeInBatches(cases, o.batch, (group) => completeFim(loaded.model, tokenizer, group, o.maxNewTokens, reclaim));
+  const fim = await completeInBatches(cases, o.batch, (group) => completeFim(loaded.model, tokenizer, group, o.maxNewTokens, reclaim), copyShare);
   const share = fim.filter((r) => r.firstLineMatch).length / Math.max(1, fim.length);
   o.log(`FIM (context up to ${o.fimPrefixChars} + ${o.fimSuffixChars} characters): ${fim.filter((r) => r.firstLineMatch).length}/${fim.length} held-out cases (${(100 * share).toFixed(1)}%) complete the middle's first line exactly`);
   const fimScore = scoreFim(fim);
   o.log(`FIM first line: right indentation ${fimScore.indentation}/${fimScore.cases}, first 8 characters right ${fimScore.first8}/${fimScore.cases}` +
     ` (indenting like the last prefix line would be right ${fimScore.indentationBaseline}/${fimScore.cases})`);
+  const byCopy = fimByCopyShare(fim);
+  o.log(`FIM first line exact, by how much of the case's file one training file holds: ${byCopy.map((b) =>
+    `${Math.round(100 * b.from)}-${Math.round(100 * b.to)}% ${b.exact}/${b.cases}`).join(', ')}`);
   let prefixOnlyScore: FimScore | undefined;
   if (o.prefixOnly) {
-    const plain = await completeInBatches(cases, o.batch, (group) => continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim));
+    const plain = await completeInBatches(cases, o.batch, (group) => continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim), copyShare);
     prefixOnlyScore = scoreFim(plain);
     o.log(`the prefix alone, continued as plain text: first line exact ${prefixOnlyScore.exact}/${prefixOnlyScore.cases}, right indentation ${prefixOnlyScore.indentation}, first 8 characters ${prefixOnlyScore.first8}`);
   }
@@ -199,5 +233,5 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const chatExact = chat.filter((c) => c.answer.includes(`\n${c.expected}\n\`\`\``)).length / Math.max(1, chat.length);
   const fenced = chat.filter((c) => /```\w*\n[\s\S]*```/.test(c.answer)).length;
   o.log(`chat: ${fenced}/${chat.length} held-out questions answered with a fenced code block, ${(100 * chatExact).toFixed(1)}% with the exact declaration`);
-  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, prefixOnlyScore, chatExact, chat };
+  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, fimByCopyShare: byCopy, prefixOnlyScore, chatExact, chat };
 }

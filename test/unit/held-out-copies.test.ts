@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { collectCorpus } from '../../src/training/corpus';
+import { fimByCopyShare } from '../../src/training/evaluate';
 import { COPY_SHARE, scanHeldOutCopies } from '../../src/training/held-out-copies';
 import { fnv1a } from '../../src/training/rng';
 
@@ -59,5 +60,11 @@ describe('copies of held-out files in the training files', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('eval-model counts exact first lines by how much of the case\'s file training holds, every case in one bucket', () => {
+    const r = (copyShare: number, firstLineMatch: boolean) => ({ copyShare, firstLineMatch });
+    const buckets = fimByCopyShare([r(0, true), r(0.19, false), r(0.2, true), r(0.5, false), r(0.79, true), r(COPY_SHARE, true), r(1, false)]);
+    assert.deepEqual(buckets.map((b) => [b.from, b.to, b.cases, b.exact]), [[0, 0.2, 2, 1], [0.2, 0.5, 1, 1], [0.5, COPY_SHARE, 2, 1], [COPY_SHARE, 1, 2, 1]]);
   });
 });
