@@ -10,13 +10,14 @@ import { MemoryReclaimer } from '../server/memory';
 import { mx } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
 import { encodeChat } from '../server/tokenizer/chat-template';
-import { buildFimPrompt, fitFimText, type FimLayout } from '../server/tokenizer/fim';
+import { buildFimPrompt, fitFimText, type FimLayout, type FimPrompt } from '../server/tokenizer/fim';
 import { loadTokenizer } from '../server/tokenizer/tokenizer';
 import type { Tokenizer } from '../server/tokenizer/tokenizer';
 import { heldOutWindows, languageOf } from './batches';
 import { chatForDeclaration, findDeclarations } from './chat-examples';
 import { collectCorpus, type SourceFile } from './corpus';
 import { cutFimCase, firstLine, scoreFim, type FimCase, type FimScore } from './fim';
+import { firstLineBeams } from './first-line-beam';
 import { COPY_SHARE, scanHeldOutCopies } from './held-out-copies';
 import { Rng } from './rng';
 import { DEFAULT_TRAIN_OPTIONS, heldOutMetrics, TRAINING_RECORD } from './train';
@@ -32,6 +33,8 @@ export interface EvalOptions {
   fimLayout?: FimLayout;
   /** Draw the held-out split from a corpus of this many bytes instead of the one the model was trained on (to compare models trained on corpora of different sizes on the same cases). */
   splitBytes?: number;
+  /** Also search each case's first line with this many beams (what greedy decoding leaves on the table). */
+  firstLineBeams?: number;
   /** Also continue each case's prefix alone, as plain text (what the suffix and FIM training add over it). */
   prefixOnly: boolean;
   chatCases: number;
@@ -64,6 +67,8 @@ export interface EvalReport {
   fim: FimResult[];
   /** Exact first lines by how much of the case's file the training files hold: what the model generalizes to, against what it may recall. */
   fimByCopyShare: CopyShareBucket[];
+  /** With `firstLineBeams`: cases whose most likely beam is the real first line, and cases where any finished beam is. */
+  beamScore?: { beams: number; best: number; among: number };
   /** With `prefixOnly`: the same cases continued from the prefix alone. */
   prefixOnlyScore?: FimScore;
   /** Share of held-out chat questions answered with a fenced code block holding the exact declaration. */
@@ -115,16 +120,18 @@ export async function greedyBatch(
   return out;
 }
 
+/** The infill prompt the server would send for a case, fitted to leave `maxNewTokens` of the model's context. */
+function fittedFimPrompt(model: LanguageModel, tokenizer: Tokenizer, c: Pick<FimCase, 'prefix' | 'suffix'>, maxNewTokens: number): FimPrompt {
+  const budget = model.args.maxPositionEmbeddings - maxNewTokens;
+  const fitted = fitFimText(c.prefix, c.suffix, budget, (p, s) => buildFimPrompt(tokenizer, p, s).ids.length);
+  return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix);
+}
+
 /** Greedy infill of FIM cases, as the server builds the prompt and fits it to the model's context. */
 export async function completeFim(
   model: LanguageModel, tokenizer: Tokenizer, cases: Pick<FimCase, 'prefix' | 'suffix'>[], maxNewTokens: number, reclaim: MemoryReclaimer,
 ): Promise<string[]> {
-  const budget = model.args.maxPositionEmbeddings - maxNewTokens;
-  const count = (p: string, s: string) => buildFimPrompt(tokenizer, p, s).ids.length;
-  const prompts = cases.map((c) => {
-    const fitted = fitFimText(c.prefix, c.suffix, budget, count);
-    return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix);
-  });
+  const prompts = cases.map((c) => fittedFimPrompt(model, tokenizer, c, maxNewTokens));
   const ids = await greedyBatch(model, prompts.map((p) => p.ids), prompts[0].stopIds, maxNewTokens, reclaim);
   return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
 }
@@ -214,6 +221,18 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const byCopy = fimByCopyShare(fim);
   o.log(`FIM first line exact, by how much of the case's file one training file holds: ${byCopy.map((b) =>
     `${Math.round(100 * b.from)}-${Math.round(100 * b.to)}% ${b.exact}/${b.cases}`).join(', ')}`);
+  let beamScore: EvalReport['beamScore'];
+  if (o.firstLineBeams) {
+    beamScore = { beams: o.firstLineBeams, best: 0, among: 0 };
+    for (const c of cases) {
+      const prompt = fittedFimPrompt(loaded.model, tokenizer, c, o.maxNewTokens);
+      const lines = await firstLineBeams(loaded.model, tokenizer, prompt.ids, prompt.stopIds, o.firstLineBeams, o.maxNewTokens, reclaim);
+      const want = firstLine(c.middle);
+      if (lines[0]?.line === want) beamScore.best++;
+      if (lines.some((l) => l.line === want)) beamScore.among++;
+    }
+    o.log(`FIM first line with ${o.firstLineBeams} beams: the most likely line is exact ${beamScore.best}/${cases.length}; the real line is among the finished beams ${beamScore.among}/${cases.length}`);
+  }
   let prefixOnlyScore: FimScore | undefined;
   if (o.prefixOnly) {
     const plain = await completeInBatches(cases, o.batch, (group) => continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim), copyShare);
@@ -233,5 +252,5 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const chatExact = chat.filter((c) => c.answer.includes(`\n${c.expected}\n\`\`\``)).length / Math.max(1, chat.length);
   const fenced = chat.filter((c) => /```\w*\n[\s\S]*```/.test(c.answer)).length;
   o.log(`chat: ${fenced}/${chat.length} held-out questions answered with a fenced code block, ${(100 * chatExact).toFixed(1)}% with the exact declaration`);
-  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, fimByCopyShare: byCopy, prefixOnlyScore, chatExact, chat };
+  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, fimByCopyShare: byCopy, beamScore, prefixOnlyScore, chatExact, chat };
 }

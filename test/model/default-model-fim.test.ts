@@ -4,7 +4,11 @@ import { loadModel, type LoadedModel } from '../../src/server/loader';
 import { MemoryReclaimer } from '../../src/server/memory';
 import { loadTokenizer, type Tokenizer } from '../../src/server/tokenizer/tokenizer';
 import { collectCorpus } from '../../src/training/corpus';
+import { BatchKVCache } from '../../src/server/cache/batch-kv-cache';
+import { mx } from '../../src/server/mlx';
+import { buildFimPrompt } from '../../src/server/tokenizer/fim';
 import { completeFim, heldOutFimCases } from '../../src/training/evaluate';
+import { firstLineBeams } from '../../src/training/first-line-beam';
 import { firstLine, scoreFim } from '../../src/training/fim';
 
 const MODEL_DIR = process.env.MLX_BATCH_DEFAULT_MODEL_DIR ?? path.join(process.cwd(), 'models', 'default');
@@ -37,5 +41,30 @@ describe('the default model fills in the middle of held-out code', function () {
     assert.ok(score.indentation >= 10 && score.indentation > score.indentationBaseline,
       `${score.indentation}/16 completions start at the expected indentation (the line above: ${score.indentationBaseline}/16): ` +
       completions.map((c) => JSON.stringify(firstLine(c))).join(', '));
+  });
+
+  it('beam search over the first line: one beam is greedy, and each line carries its own log-probability', async () => {
+    const corpus = collectCorpus({ root: path.join(process.cwd(), 'node_modules'), maxBytes: 24_000_000, heldOutShare: 0.04 });
+    const cases = heldOutFimCases(corpus.heldOut, 6, 99);
+    const reclaim = new MemoryReclaimer(4);
+    const greedy = await completeFim(loaded.model, tokenizer, cases, 48, reclaim);
+    for (const [i, c] of cases.entries()) {
+      const prompt = buildFimPrompt(tokenizer, c.prefix, c.suffix);
+      const one = await firstLineBeams(loaded.model, tokenizer, prompt.ids, prompt.stopIds, 1, 48, reclaim);
+      assert.equal(one[0].line, firstLine(greedy[i]), `case ${i}`);
+      const four = await firstLineBeams(loaded.model, tokenizer, prompt.ids, prompt.stopIds, 4, 48, reclaim);
+      assert.ok(four.length >= 1);
+      four.slice(1).forEach((l, j) => assert.ok(l.logprob <= four[j].logprob, 'most likely first'));
+      // The most likely line's score, recomputed by one teacher-forced pass over prompt + line.
+      const best = four[0];
+      const all = [...prompt.ids, ...best.ids];
+      const cache = BatchKVCache.forPrompts(loaded.model.args.numHiddenLayers, [all.length]);
+      const logits = loaded.model.forward(mx.array(all, mx.int32).reshape([1, all.length]), cache).astype(mx.float32);
+      const lp = mx.subtract(logits, mx.logsumexp(logits, -1, true)).reshape([all.length, -1]);
+      const rows = lp.index(mx.Slice(prompt.ids.length - 1, all.length - 1));
+      const picked = mx.takeAlongAxis(rows, mx.array(best.ids, mx.int32).reshape([-1, 1]), -1);
+      const total = mx.sum(picked).item() as number;
+      assert.ok(Math.abs(total - best.logprob) < 1e-3 * Math.max(1, Math.abs(total)), `${total} vs ${best.logprob}`);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { FIM_LAYOUTS, type FimLayout } from '../tokenizer/fim';
 import { firstLine } from '../../training/fim';
 import { intFlag, oneOf, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--split-bytes N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
+const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--first-line-beams N] [--split-bytes N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
 
 export const evalModelCommand: Command = {
   name: 'eval-model',
@@ -18,7 +18,7 @@ export const evalModelCommand: Command = {
       model: { type: 'string' }, 'fim-cases': { type: 'string' }, 'chat-cases': { type: 'string' }, windows: { type: 'string' },
       samples: { type: 'string' }, json: { type: 'string' }, 'fim-prefix-chars': { type: 'string' }, 'fim-suffix-chars': { type: 'string' },
       'window-length': { type: 'string' }, 'fim-layout': { type: 'string' }, 'prefix-only': { type: 'boolean' },
-      'split-bytes': { type: 'string' },
+      'split-bytes': { type: 'string' }, 'first-line-beams': { type: 'string' },
     }, USAGE);
 
     const report = await evaluateDefaultModel({
@@ -29,6 +29,7 @@ export const evalModelCommand: Command = {
       fimSuffixChars: intFlag(f['fim-suffix-chars'], 'fim-suffix-chars', EVAL_FIM_CONTEXT.suffixChars, 0),
       fimLayout: f['fim-layout'] === undefined ? undefined : oneOf<FimLayout>(f['fim-layout'], FIM_LAYOUTS, 'fim-layout'),
       prefixOnly: f['prefix-only'] === true,
+      firstLineBeams: f['first-line-beams'] === undefined ? undefined : intFlag(f['first-line-beams'], 'first-line-beams', 0, 1),
       splitBytes: f['split-bytes'] === undefined ? undefined : intFlag(f['split-bytes'], 'split-bytes', 0, 10_000),
       chatCases: intFlag(f['chat-cases'], 'chat-cases', 24, 0),
       windows: intFlag(f.windows, 'windows', 400, 1),
