@@ -53,6 +53,8 @@ export interface FimResult extends FimCase {
   firstLineMatch: boolean;
   /** The largest share of the case's file that one of the model's training files holds (held-out-copies.ts). */
   copyShare: number;
+  /** The training file that holds it. */
+  copySource?: string;
 }
 
 /** Exact first lines among the cases whose file one training file holds `from` to `to` (a share) of. */
@@ -139,14 +141,14 @@ export async function completeFim(
 /** Cases completed `batch` at a time, with their first-line match. */
 async function completeInBatches(
   cases: (FimCase & { file: string })[], batch: number, complete: (group: (FimCase & { file: string })[]) => Promise<string[]>,
-  copyShare: (file: string) => number,
+  copyOf: (file: string) => Pick<FimResult, 'copyShare' | 'copySource'>,
 ): Promise<FimResult[]> {
   const out: FimResult[] = [];
   for (let i = 0; i < cases.length; i += batch) {
     const group = cases.slice(i, i + batch);
     const completions = await complete(group);
     group.forEach((c, j) => out.push({
-      ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle), copyShare: copyShare(c.file),
+      ...c, completion: completions[j], firstLineMatch: firstLine(completions[j]) === firstLine(c.middle), ...copyOf(c.file),
     }));
   }
   return out;
@@ -200,8 +202,11 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
     ? trained
     : collectCorpus({ root: o.corpusRoot, maxBytes: o.splitBytes, heldOutShare: rec.heldOutShare });
   const scan = scanHeldOutCopies(trained.train, corpus.heldOut);
-  const shareOf = new Map(corpus.heldOut.map((f, i) => [f.path, scan.heldOutShare[i]]));
-  const copyShare = (file: string) => shareOf.get(file) ?? 0;
+  const copies = new Map(corpus.heldOut.map((f, i) => {
+    const source = scan.heldOutSource[i];
+    return [f.path, { copyShare: scan.heldOutShare[i], copySource: source === undefined ? undefined : trained.train[source].path }];
+  }));
+  const copyOf = (file: string) => copies.get(file) ?? { copyShare: 0 };
   const eot = tokenizer.tokenToId('<|endoftext|>') ?? 0;
   const encode = (t: string) => tokenizer.encode(t, { addSpecialTokens: false });
   const windows = heldOutWindows(corpus.heldOut, encode, eot, o.windowLength + 1, o.windows);
@@ -212,7 +217,7 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   o.log(`perplexity ${Math.exp(m.loss).toFixed(2)} (loss ${m.loss.toFixed(3)} nats/token), next-token accuracy ${(100 * m.accuracy).toFixed(1)}%`);
 
   const cases = heldOutFimCases(corpus.heldOut, o.fimCases, o.seed, { prefixChars: o.fimPrefixChars, suffixChars: o.fimSuffixChars });
-  const fim = await completeInBatches(cases, o.batch, (group) => completeFim(loaded.model, tokenizer, group, o.maxNewTokens, reclaim), copyShare);
+  const fim = await completeInBatches(cases, o.batch, (group) => completeFim(loaded.model, tokenizer, group, o.maxNewTokens, reclaim), copyOf);
   const share = fim.filter((r) => r.firstLineMatch).length / Math.max(1, fim.length);
   o.log(`FIM (context up to ${o.fimPrefixChars} + ${o.fimSuffixChars} characters): ${fim.filter((r) => r.firstLineMatch).length}/${fim.length} held-out cases (${(100 * share).toFixed(1)}%) complete the middle's first line exactly`);
   const fimScore = scoreFim(fim);
@@ -235,7 +240,7 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   }
   let prefixOnlyScore: FimScore | undefined;
   if (o.prefixOnly) {
-    const plain = await completeInBatches(cases, o.batch, (group) => continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim), copyShare);
+    const plain = await completeInBatches(cases, o.batch, (group) => continuePrefix(loaded.model, tokenizer, group.map((c) => c.prefix), o.maxNewTokens, reclaim), copyOf);
     prefixOnlyScore = scoreFim(plain);
     o.log(`the prefix alone, continued as plain text: first line exact ${prefixOnlyScore.exact}/${prefixOnlyScore.cases}, right indentation ${prefixOnlyScore.indentation}, first 8 characters ${prefixOnlyScore.first8}`);
   }

@@ -42,7 +42,8 @@ export const evalModelCommand: Command = {
     const samples = intFlag(f.samples, 'samples', 0, 0);
     for (const s of report.fim.slice(0, samples)) {
       const tail = s.prefix.split('\n').slice(-4).join('\n');
-      console.log(`\n--- ${s.file} ${s.firstLineMatch ? '(first line exact)' : ''}\n...${tail}\u2588\n  expected: ${JSON.stringify(firstLine(s.middle))}\n  model:    ${JSON.stringify(firstLine(s.completion))}`);
+      const copied = s.copySource && s.copyShare >= 0.5 ? ` (${Math.round(100 * s.copyShare)}% of its long lines are in ${s.copySource})` : '';
+      console.log(`\n--- ${s.file}${copied} ${s.firstLineMatch ? '(first line exact)' : ''}\n...${tail}\u2588\n  expected: ${JSON.stringify(firstLine(s.middle))}\n  model:    ${JSON.stringify(firstLine(s.completion))}`);
     }
     for (const c of report.chat.slice(0, Math.min(3, samples))) console.log(`\n--- chat: ${c.question}\n${c.answer}`);
     if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(report, null, 2)}\n`);
