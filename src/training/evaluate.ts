@@ -158,7 +158,8 @@ const COPY_SHARE_BUCKETS: [number, number][] = [[0, 0.2], [0.2, 0.5], [0.5, COPY
 
 export function fimByCopyShare(results: readonly Pick<FimResult, 'copyShare' | 'firstLineMatch'>[]): CopyShareBucket[] {
   return COPY_SHARE_BUCKETS.map(([from, to]) => {
-    const inside = results.filter((r) => r.copyShare >= from && (r.copyShare < to || (to === 1 && r.copyShare === 1)));
+    // Shares are at most 1, so the last bucket takes everything from its lower bound up.
+    const inside = results.filter((r) => r.copyShare >= from && (r.copyShare < to || to === 1));
     return { from, to, cases: inside.length, exact: inside.filter((r) => r.firstLineMatch).length };
   });
 }
