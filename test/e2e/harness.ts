@@ -9,7 +9,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = process.cwd();
 export const EXTENSION_ID = 'mlx-batch.mlx-batch';
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** Chromium or Chrome: CHROMIUM_PATH, else where Debian and macOS put them. */
+function findChromium(): string | undefined {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome',
+    '/Applications/Chromium.app/Contents/MacOS/Chromium', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
+  return candidates.find((c): c is string => !!c && fs.existsSync(c));
+}
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // The README's screenshots are refreshed with MLX_BATCH_SCREENSHOTS=docs; ordinary runs keep them
@@ -19,23 +24,23 @@ export const SCREENSHOTS = process.env.MLX_BATCH_SCREENSHOTS === 'docs'
   : path.join(ROOT, 'test-results', 'screenshots');
 export const RESULTS = path.join(ROOT, 'test-results');
 
-let installed: { pkg?: string; skip?: string } | undefined;
+let installed: { pkg: string; chromium: string } | undefined;
 
-/** Installs code-server (cached) and Chromium; a reason to skip when this machine cannot run them. */
-export function prerequisites(): { pkg?: string; skip?: string } {
+/**
+ * code-server (installed by `npm test` before this tier, or here when a test file runs alone) and
+ * Chromium. A missing prerequisite fails the tier: a skipped editor tier proves nothing.
+ */
+export function prerequisites(): { pkg: string; chromium: string } {
   if (installed) return installed;
-  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'install-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
-  const pkg = r.stdout?.trim().split('\n').at(-1);
-  if (r.status !== 0 || !pkg) {
-    const why = `scripts/install-code-server.sh failed (exit ${r.status ?? r.signal})`;
-    // As root the script installs everything it needs, so a failure there is a real failure.
-    if (process.getuid?.() === 0) throw new Error(why);
-    installed = { skip: `${why}; run it as root or install its packages` };
-  } else if (!fs.existsSync(CHROMIUM)) {
-    installed = { skip: `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)` };
-  } else {
-    installed = { pkg };
+  let pkg = process.env.MLX_BATCH_CODE_SERVER;
+  if (!pkg) {
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'install-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
+    pkg = r.stdout?.trim().split('\n').at(-1);
+    if (r.status !== 0 || !pkg) throw new Error(`scripts/install-code-server.sh failed (exit ${r.status ?? r.signal}): see the lines above`);
   }
+  const chromium = findChromium();
+  if (!chromium) throw new Error('no Chromium or Chrome found (Debian: apt-get install chromium; macOS: install Google Chrome; or set CHROMIUM_PATH)');
+  installed = { pkg, chromium };
   return installed;
 }
 
@@ -132,7 +137,7 @@ export async function startEditor(name: string, pkg: string): Promise<Editor> {
   const killGroup = () => { try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* already gone */ } };
   process.once('exit', killGroup);
   await waitUntil('code-server to listen', () => fs.readFileSync(codeServerLog, 'utf8').includes('HTTP server listening'), 60_000, () => proc.exitCode !== null && `code-server exited: ${fs.readFileSync(codeServerLog, 'utf8')}`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  const browser = await chromium.launch({ executablePath: prerequisites().chromium, args: CHROMIUM_FLAGS });
   const url = `http://127.0.0.1:${port}`;
   return {
     url, dir, userData, workspace, extensionPath, browser, codeServerLog,

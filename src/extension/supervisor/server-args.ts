@@ -2,6 +2,7 @@
 // reads editor settings).
 import path from 'node:path';
 import type { Settings } from '../settings';
+import { SHIPPED_MODEL_DIR } from '../../shared/shipped-model';
 
 export interface LaunchSpec {
   command: string;
@@ -24,7 +25,7 @@ export interface LaunchInputs {
 
 /** The model the server loads: the setting, or the model shipped in `<extension>/models/default`. */
 export function modelArgument(settings: Settings, extensionPath: string): string {
-  return settings.model || path.join(extensionPath, 'models', 'default');
+  return settings.model || path.join(extensionPath, SHIPPED_MODEL_DIR);
 }
 
 export function launchSpec(i: LaunchInputs): LaunchSpec {
@@ -37,6 +38,9 @@ export function launchSpec(i: LaunchInputs): LaunchSpec {
     '--port', '0',
     '--max-batch', String(s.maxBatch),
     '--token-file', i.tokenFile,
+    // stdin is a pipe ServerProcess holds and never writes: when this process dies, however it
+    // dies, the kernel closes it and the server exits.
+    '--watch-stdin',
   ];
   if (s.kvBudget > 0) args.push('--kv-budget', String(s.kvBudget));
   if (!s.batching) args.push('--no-batching');

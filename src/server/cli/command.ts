@@ -1,6 +1,7 @@
 // What every `mlx-batch <command>` module exports. main.ts holds the list.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MlxBatchError } from '../../shared/errors';
+import { shippedModel } from '../../shared/shipped-model';
 
 export interface Command {
   name: string;
@@ -44,4 +45,12 @@ export function numberFlag(value: string | undefined, name: string, fallback: nu
 export function requireFlag(value: string | undefined, name: string, usage: string): string {
   if (value === undefined || value === '') throw new MlxBatchError('validation', `--${name} is required\nusage: ${usage}`, name);
   return value;
+}
+
+/** What `--model` takes, shown under the usage of every command that has it. */
+export const MODEL_FLAG_HELP = '--model M: a model folder or a Hugging Face repo id in the local cache; default: the shipped model (models/default)';
+
+/** `--model`, or the model shipped with mlx-batch when none is named (as the extension does). */
+export function modelFlag(value: string | undefined): string {
+  return value ?? shippedModel(__dirname);
 }

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { EVAL_FIM_CONTEXT, evaluateDefaultModel } from '../../training/evaluate';
 import { FIM_LAYOUTS, type FimLayout } from '../tokenizer/fim';
 import { firstLine } from '../../training/fim';
-import { intFlag, oneOf, parseFlags, type Command } from './command';
+import { intFlag, modelFlag, oneOf, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch eval-model [--model DIR] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--first-line-beams N] [--split-bytes N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
+const USAGE = 'mlx-batch eval-model [--model M] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--first-line-beams N] [--split-bytes N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
 
 export const evalModelCommand: Command = {
   name: 'eval-model',
@@ -22,7 +22,7 @@ export const evalModelCommand: Command = {
     }, USAGE);
 
     const report = await evaluateDefaultModel({
-      modelDir: path.resolve(f.model ?? path.join('models', 'default')),
+      modelDir: path.resolve(modelFlag(f.model)),
       corpusRoot: path.resolve('node_modules'),
       fimCases: intFlag(f['fim-cases'], 'fim-cases', 200, 1),
       fimPrefixChars: intFlag(f['fim-prefix-chars'], 'fim-prefix-chars', EVAL_FIM_CONTEXT.prefixChars, 1),

@@ -2,9 +2,9 @@
 // prefill and decode speed.
 import { encodeChat } from '../tokenizer/chat-template';
 import { openInference, textParams } from '../inference';
-import { intFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
+import { intFlag, modelFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
 
-const USAGE = 'mlx-batch generate --model M --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--chat] [--keep-quantized]';
+const USAGE = 'mlx-batch generate [--model M] --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--chat] [--keep-quantized]';
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -22,7 +22,7 @@ export const generateCommand: Command = {
       chat: { type: 'boolean' },
       'keep-quantized': { type: 'boolean' },
     }, USAGE);
-    const model = requireFlag(f.model, 'model', USAGE);
+    const model = modelFlag(f.model);
     const prompt = requireFlag(f.prompt, 'prompt', USAGE);
     const maxTokens = intFlag(f['max-tokens'], 'max-tokens', 128, 1);
     const sampling = {
@@ -33,7 +33,10 @@ export const generateCommand: Command = {
     };
 
     const t0 = performance.now();
-    const inf = await openInference(model, { load: { keepQuantized: f['keep-quantized'] }, engine: { prefixCacheTokens: 0 } });
+    const inf = await openInference(model, {
+      load: { keepQuantized: f['keep-quantized'], log: (line) => process.stderr.write(`[generate] ${line}\n`) },
+      engine: { prefixCacheTokens: 0 },
+    });
     const { loaded, tokenizer, runner } = inf;
     process.stderr.write(`[generate] ${loaded.id} (${loaded.modelType}, ${(loaded.weightBytes / 2 ** 20).toFixed(0)} MiB) loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 

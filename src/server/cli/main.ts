@@ -1,6 +1,6 @@
 // `mlx-batch <command>`: the command-line entry (dist/cli.js).
 import { MlxBatchError } from '../../shared/errors';
-import type { Command } from './command';
+import { MODEL_FLAG_HELP, type Command } from './command';
 import { benchCommand } from './bench';
 import { generateCommand } from './generate';
 import { makeModelCommand } from './make-model';
@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(`usage: ${cmd.usage}`);
+    console.log(`usage: ${cmd.usage}${cmd.usage.includes('[--model M]') ? `\n\n${MODEL_FLAG_HELP}` : ''}`);
     return 0;
   }
   try {
