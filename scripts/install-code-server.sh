@@ -41,6 +41,10 @@ fi
 gyp="$repo/.cache/tools/node-gyp-12"
 # npm reads its global config file from the prefix: keep the machine's (registry, proxy, CA).
 gyp_env=(env "NPM_CONFIG_PREFIX=$gyp" "NPM_CONFIG_GLOBALCONFIG=$(npm config get globalconfig)" "PATH=$gyp/bin:$PATH")
+# node-gyp builds against this Node's own headers where its install has them (Debian's nodejs
+# does); otherwise it downloads them, which needs nodejs.org.
+node_prefix=$(node -p 'require("path").resolve(process.execPath, "..", "..")')
+if [ -f "$node_prefix/include/node/node_api.h" ]; then gyp_env+=("npm_config_nodedir=$node_prefix"); fi
 gyp_major=$("$gyp/bin/node-gyp" --version 2>/dev/null | sed 's/^v//; s/\..*//' || true)
 if [ "${gyp_major:-0}" != 12 ]; then
   rm -rf "$gyp"
@@ -49,7 +53,9 @@ if [ "${gyp_major:-0}" != 12 ]; then
 fi
 
 # 3. The package itself, its runtime dependencies without install scripts (they download from
-#    GitHub), then the native modules rebuilt from source.
+#    GitHub), then the native modules rebuilt from source. The rebuild says --ignore-scripts=false:
+#    under `npm test` npm hands our .npmrc's ignore-scripts to child npm processes as
+#    npm_config_ignore_scripts, which would make it build nothing.
 rm -rf "$cache"
 mkdir -p "$cache"
 : >"$log"
@@ -65,8 +71,8 @@ step "check that npx finds node-gyp where node-pty's install runs it" "$log" "re
   bash -c 'cd "$1" && shift && "$@"' _ "$pty" "${gyp_env[@]}" npm exec --no --offline -- node-gyp --version
 build_hint="the native modules need a C++ toolchain, python3 and the headers installed in step 1; see the log"
 step "npm rebuild (VS Code's native modules)" "$log" "$build_hint" \
-  bash -c 'cd "$1" && shift && "$@"' _ "$pkg/lib/vscode" "${gyp_env[@]}" npm rebuild kerberos @parcel/watcher @vscode/deviceid @vscode/spdlog native-watchdog node-pty
-step "npm rebuild (argon2)" "$log" "$build_hint" bash -c 'cd "$1" && shift && "$@"' _ "$pkg" "${gyp_env[@]}" npm rebuild argon2
+  bash -c 'cd "$1" && shift && "$@"' _ "$pkg/lib/vscode" "${gyp_env[@]}" npm rebuild --ignore-scripts=false kerberos @parcel/watcher @vscode/deviceid @vscode/spdlog native-watchdog node-pty
+step "npm rebuild (argon2)" "$log" "$build_hint" bash -c 'cd "$1" && shift && "$@"' _ "$pkg" "${gyp_env[@]}" npm rebuild --ignore-scripts=false argon2
 
 # 4. VS Code looks for node_modules.asar; ripgrep comes from the system.
 ln -sfn node_modules "$pkg/lib/vscode/node_modules.asar"
