@@ -1,5 +1,5 @@
 // Tokens/s through the HTTP server (streaming, concurrency 8) against the same benchmark run
-// directly on the runner and engine in-process (issue 4's target: HTTP >= 95% of direct).
+// directly on the runner and engine in-process (the target: HTTP >= 95% of direct).
 //   npx tsc -p . && node --expose-gc out/bench/http-vs-engine.js \
 //     [--model DIR | --fixture qwen2:small] [--concurrency 8] [--max-tokens 64] [--requests 16] [--rounds 3]
 //     [--server process|inline] [--json]

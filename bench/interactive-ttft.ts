@@ -1,4 +1,4 @@
-// Issue 3's latency target: an interactive request's time to first token while N long chat
+// The latency target for an interactive request's time to first token while N long chat
 // streams decode, against the same request on an idle server (p50 <= 1.5x, p99 <= 2x). Real
 // runner + engine (openInference). Repetitions alternate loaded / idle (which one goes first
 // alternates too); each interactive prompt is new (no prefix reuse), each chat the same

@@ -12,7 +12,7 @@ export { BENCHMARK_PROMPTS, benchmarkPrompts } from './benchmark-prompts';
 
 export type BenchmarkMode = 'sequential' | 'batched';
 
-/** One mode at one concurrency (issue 3's row). */
+/** One mode at one concurrency. */
 export type BenchmarkResult = BenchmarkRow;
 
 /** What a benchmark drives. */

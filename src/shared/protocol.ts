@@ -169,7 +169,7 @@ export interface BenchmarkRequest {
   prompts?: BenchmarkPromptSet[];
 }
 
-/** One mode at one concurrency in a benchmark report (issue 3's JSON shape). */
+/** One mode at one concurrency in a benchmark report. */
 export interface BenchmarkRow {
   mode: 'sequential' | 'batched';
   concurrency: number;

@@ -1,4 +1,4 @@
-// Every model-folder error of issue 2 item 3, through loadModel.
+// Every model-folder error, through loadModel: each broken input gets its own clear message.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureFixtureModel } from '../../src/server/fixtures/fixture-cache';

@@ -11,7 +11,7 @@ import { fimPrompt } from '../../src/training/fim';
 import { TrainingTokenizer } from '../../src/training/tokens';
 import { corpus, stream } from './helpers/tokenizers';
 
-// The default model's tokenizer (issue 5) is a byte-level BPE written by src/training: a small
+// The default model's tokenizer is a byte-level BPE written by src/training: a small
 // one trained here must load, keep its FIM and chat tokens whole, and stream exactly.
 describe('tokenizer: a default-model-style byte-level BPE from src/training', function () {
   this.timeout(60_000);
