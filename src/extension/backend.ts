@@ -1,12 +1,12 @@
 // The backend the features talk to: the supervised local server (spawned with a fresh token,
-// restarted with back-off, one error with "Show logs" / "Retry" when it keeps failing) or a
+// restarted with back-off, one error with its actions when it keeps failing or cannot load) or a
 // remote OpenAI-compatible server. Everything else asks `client()` and listens to `onDidChange`.
 import * as vscode from 'vscode';
 import type { BackendStatus } from './backend-status';
 import { ApiClient } from './client/api-client';
 import { describeError } from './client/api-error';
 import { REMOTE_KEY_SECRET } from './config';
-import { RestartPolicy } from './supervisor/restart-policy';
+import { decideAfterExit, RestartPolicy, type FailAction } from './supervisor/restart-policy';
 import { launchSpec, modelArgument } from './supervisor/server-args';
 import { ServerProcess, type ExitInfo } from './supervisor/server-process';
 import { writeTokenFile } from './supervisor/token-file';
@@ -205,11 +205,12 @@ export class Backend implements vscode.Disposable {
     this.proc = undefined;
     const uptime = Date.now() - proc.startedAt;
     this.output.warn(`the server exited (${info.signal ? `signal ${info.signal}` : `code ${info.code}`}): ${info.reason}`);
-    const delay = info.reported ? undefined : this.policy.next(uptime);
-    if (delay === undefined) {
-      this.fail(info.reported ? info.reason : `the server keeps stopping (${this.policy.restarts} restarts): ${info.reason}`);
+    const decision = decideAfterExit(info, this.policy, uptime);
+    if (!decision.restart) {
+      this.fail(decision.message, decision.actions);
       return;
     }
+    const delay = decision.delayMs;
     this.output.info(`restarting in ${delay} ms (restart ${this.policy.restarts} of ${this.settings.server.maxRestarts})`);
     this.set({ state: 'starting', progress: 0, message: `restarting after a crash (${this.policy.restarts}/${this.settings.server.maxRestarts})` });
     this.restartTimer = setTimeout(() => {
@@ -218,13 +219,15 @@ export class Backend implements vscode.Disposable {
     }, delay);
   }
 
-  /** Error state plus one notification with "Show logs" and "Retry". */
-  private fail(message: string): void {
+  /** Error state plus one notification with its actions. */
+  private fail(message: string, actions: FailAction[] = ['Show Logs', 'Retry']): void {
     this.output.error(message);
     this.set({ state: 'error', message });
-    void vscode.window.showErrorMessage(`MLX Batch: ${message}`, 'Show logs', 'Retry').then((choice) => {
-      if (choice === 'Show logs') this.output.show();
+    void vscode.window.showErrorMessage(`MLX Batch: ${message}`, ...actions).then((choice) => {
+      if (choice === 'Show Logs') this.output.show();
       if (choice === 'Retry') void this.restart();
+      if (choice === 'Select Model') void vscode.commands.executeCommand('mlxBatch.selectModel');
+      if (choice === 'Use Remote Server') void vscode.commands.executeCommand('workbench.action.openSettings', 'mlxBatch.backend');
     });
   }
 }

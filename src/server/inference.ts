@@ -20,11 +20,12 @@ export interface Inference {
   runner: Runner;
 }
 
+/** Loads the stack; the KV budget is the runner's if set (checked against memory), else the loader picks it. */
 export async function openInference(model: string, opts: InferenceOptions = {}): Promise<Inference> {
-  const loaded = await loadModel(model, opts.load);
+  const loaded = await loadModel(model, { ...opts.load, kvBudgetTokens: opts.runner?.kvBudgetTokens, contextLength: opts.engine?.contextLength });
   const tokenizer = await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig });
   const engine = new MlxEngine(loaded.model, opts.engine);
-  const runner = new Runner(engine, opts.runner);
+  const runner = new Runner(engine, { ...opts.runner, kvBudgetTokens: loaded.memory.kvBudgetTokens });
   return { loaded, tokenizer, engine, runner };
 }
 

@@ -27,6 +27,7 @@ export const loadInferenceService: ServiceLoader = async (options, progress, log
   progress(0, `reading ${options.model}`);
   const { loaded, tokenizer, engine, runner } = await openInference(options.model, {
     load: {
+      log: (line) => log.info(line),
       onProgress: (p) => progress(0.05 + 0.9 * (p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesDone / p.filesTotal),
         `weights ${p.filesDone}/${p.filesTotal} (${Math.round(p.bytesDone / 2 ** 20)} of ${Math.round(p.bytesTotal / 2 ** 20)} MB)`),
     },

@@ -2,6 +2,9 @@
 // only when its JS wrapper is garbage-collected, and a synchronous loop frees nothing. Every
 // MLX loop calls `reclaim.step()` between steps: it yields to the event loop and runs a
 // full gc every few steps (docs/PERFORMANCE.md has the measurements behind the numbers).
+// Also the memory figures: in use, and available to a model about to load.
+import fs from 'node:fs';
+import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { mx } from './mlx';
@@ -61,4 +64,46 @@ export function memoryInUse(): number {
     // fall through
   }
   return process.memoryUsage().rss;
+}
+
+/** Memory a model may use, and where the figure came from (for messages). */
+export interface AvailableMemory {
+  bytes: number;
+  source: string;
+}
+
+/** MemAvailable of /proc/meminfo in bytes, or undefined when the text has none. */
+export function parseMemAvailable(meminfo: string): number | undefined {
+  const m = /^MemAvailable:\s+(\d+)\s*kB$/m.exec(meminfo);
+  return m ? Number(m[1]) * 1024 : undefined;
+}
+
+// macOS counts file cache and compressible pages as used, so os.freemem() is near zero on a
+// healthy Mac. With unified memory the figure is Metal's recommended working set (what MLX
+// may keep resident for the GPU, about 2/3 to 3/4 of RAM), else this share of RAM; what other
+// apps use is not subtracted.
+const MAC_RAM_SHARE = 0.75;
+
+/**
+ * Memory available to a model: Linux's MemAvailable (free memory plus the page cache it can
+ * drop; os.freemem() leaves the cache out and is far too low), Metal's working set on macOS,
+ * else os.freemem().
+ */
+export function availableMemory(): AvailableMemory {
+  if (process.platform === 'darwin') {
+    try {
+      const ws = Number(mx.metal.isAvailable() ? mx.metal.deviceInfo().max_recommended_working_set_size : 0);
+      if (ws > 0) return { bytes: Math.min(ws, os.totalmem()), source: "Metal's recommended working set" };
+    } catch {
+      // fall through
+    }
+    return { bytes: Math.floor(os.totalmem() * MAC_RAM_SHARE), source: `${MAC_RAM_SHARE * 100}% of RAM` };
+  }
+  try {
+    const bytes = parseMemAvailable(fs.readFileSync('/proc/meminfo', 'utf8'));
+    if (bytes !== undefined) return { bytes, source: 'MemAvailable' };
+  } catch {
+    // not Linux
+  }
+  return { bytes: os.freemem(), source: 'free memory' };
 }

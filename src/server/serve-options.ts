@@ -9,7 +9,8 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   port: number;
   maxBatch: number;
-  kvBudgetTokens: number;
+  /** KV-cache budget in tokens; undefined: the loader picks it from the memory left after the weights. */
+  kvBudgetTokens: number | undefined;
   /** Most requests waiting for a row; past it, 429. */
   maxWaiting: number;
   batching: boolean;
@@ -27,7 +28,7 @@ export interface ServeOptions {
   parentPid: number | undefined;
 }
 
-export const SERVE_USAGE = 'mlx-batch serve --model M [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget 65536] ' +
+export const SERVE_USAGE = 'mlx-batch serve --model M [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget TOKENS] ' +
   '[--max-waiting 256] [--no-batching] [--token-file F] [--allow-remote] [--body-limit 1048576] [--max-tokens-default 16] ' +
   '[--drain-timeout 30] [--parent-pid PID]';
 
@@ -58,7 +59,7 @@ export function parseServeOptions(argv: string[]): ServeOptions {
     host: f.host ?? '127.0.0.1',
     port,
     maxBatch: intFlag(f['max-batch'], 'max-batch', 8, 1),
-    kvBudgetTokens: intFlag(f['kv-budget'], 'kv-budget', 65_536, 1),
+    kvBudgetTokens: f['kv-budget'] === undefined ? undefined : intFlag(f['kv-budget'], 'kv-budget', 0, 1),
     maxWaiting: intFlag(f['max-waiting'], 'max-waiting', 256, 0),
     batching: !f['no-batching'],
     tokenFile: f['token-file'],

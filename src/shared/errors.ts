@@ -12,6 +12,8 @@ export type ErrorType =
   | 'corrupt_weights'
   | 'tokenizer_missing'
   | 'invalid_tokenizer'
+  /** The weights plus the KV cache need more memory than the machine has available. */
+  | 'insufficient_memory'
   // requests
   | 'validation'
   | 'context_length_exceeded'
@@ -35,6 +37,7 @@ const STATUS: Record<ErrorType, number> = {
   corrupt_weights: 500,
   tokenizer_missing: 500,
   invalid_tokenizer: 500,
+  insufficient_memory: 500,
   validation: 400,
   context_length_exceeded: 400,
   unsupported_feature: 400,

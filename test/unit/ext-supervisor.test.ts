@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RestartPolicy } from '../../src/extension/supervisor/restart-policy';
+import { decideAfterExit, RestartPolicy } from '../../src/extension/supervisor/restart-policy';
 import { launchSpec, modelArgument } from '../../src/extension/supervisor/server-args';
 import { LineSplitter, parseServerEvent } from '../../src/extension/supervisor/server-events';
 import { ServerProcess } from '../../src/extension/supervisor/server-process';
@@ -88,6 +88,37 @@ describe('extension server launch', () => {
     assert.equal(p.stopRequested, false);
     const missing = new ServerProcess({ command: '/nonexistent/node', args: [], env: process.env }, { log: () => undefined });
     await assert.rejects(missing.started, /cannot start \/nonexistent\/node/);
+  });
+
+  it('shows a model too big for the machine once, with its actions, instead of restarting into it', async () => {
+    const message = 'big does not fit in the memory available: the weights alone take more than there is. Weights: 28.0 GB as held';
+    const script = fakeServer(`console.log(JSON.stringify({ event: 'listening', url: 'http://127.0.0.1:1', model: 'big' }));
+      console.log(JSON.stringify({ event: 'error', message: ${JSON.stringify(message)}, type: 'insufficient_memory' })); process.exit(1);`);
+    const exit = await new ServerProcess({ command: process.execPath, args: [script], env: process.env }, { log: () => undefined }).exited;
+    assert.deepEqual([exit.code, exit.reported, exit.errorType, exit.ready, exit.reason], [1, true, 'insufficient_memory', false, message]);
+    const policy = new RestartPolicy(3, 100);
+    assert.deepEqual(decideAfterExit(exit, policy, 50), { restart: false, message, actions: ['Select Model', 'Use Remote Server', 'Show Logs'] });
+    assert.equal(policy.restarts, 0, 'no restart was spent on it');
+  });
+
+  it('does not retry a model that failed to load, nor a server killed while loading; retries a crash', async () => {
+    const policy = new RestartPolicy(2, 100);
+    const exit = (o: Partial<Parameters<typeof decideAfterExit>[0]>) => ({ reason: 'why', reported: false, signal: null, ready: false, ...o });
+    assert.deepEqual(decideAfterExit(exit({ reported: true, errorType: 'unsupported_model' }), policy, 10),
+      { restart: false, message: 'why', actions: ['Select Model', 'Show Logs', 'Retry'] });
+    assert.deepEqual(decideAfterExit(exit({ reported: true, errorType: 'internal' }), policy, 10), { restart: false, message: 'why', actions: ['Show Logs', 'Retry'] });
+    // The kernel's out-of-memory killer sends SIGKILL: a killed load would be killed again.
+    const script = fakeServer(`console.log(JSON.stringify({ event: 'loading', progress: 0.3, message: 'weights' })); process.kill(process.pid, 'SIGKILL');`);
+    const killed = await new ServerProcess({ command: process.execPath, args: [script], env: process.env }, { log: () => undefined }).exited;
+    assert.deepEqual([killed.signal, killed.ready, killed.reported], ['SIGKILL', false, false]);
+    const d = decideAfterExit(killed, policy, 10);
+    assert.ok(!d.restart && /killed \(SIGKILL\) while loading the model, most likely because the machine ran out of memory/.test(d.message));
+    assert.deepEqual(!d.restart && d.actions, ['Select Model', 'Use Remote Server', 'Show Logs']);
+    assert.equal(policy.restarts, 0);
+    // Killed or crashed once it was serving: restarted with back-off, until the budget is spent.
+    assert.deepEqual(decideAfterExit(exit({ signal: 'SIGKILL', ready: true }), policy, 10), { restart: true, delayMs: 100 });
+    assert.deepEqual(decideAfterExit(exit({ ready: true }), policy, 10), { restart: true, delayMs: 200 });
+    assert.deepEqual(decideAfterExit(exit({ ready: true }), policy, 10), { restart: false, message: 'the server keeps stopping (2 restarts): why', actions: ['Show Logs', 'Retry'] });
   });
 
   it('kills a server that ignores SIGTERM after the grace period', async () => {

@@ -1,6 +1,7 @@
 // One run of the local server process: spawn, read the `listening` line, collect log lines,
 // stop with SIGTERM then SIGKILL. vscode-free; the supervisor (backend.ts) decides restarts.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { ErrorType } from '../../shared/errors';
 import type { LaunchSpec } from './server-args';
 import { LineSplitter, parseServerEvent } from './server-events';
 
@@ -23,6 +24,10 @@ export interface ExitInfo {
   reason: string;
   /** True when the server itself reported the error (e.g. the model failed to load): restarting will not help. */
   reported: boolean;
+  /** The type of the error the server reported. */
+  errorType?: ErrorType;
+  /** True when the server had said the model was loaded (its `ready` event). */
+  ready: boolean;
 }
 
 export class ServerProcess {
@@ -31,6 +36,8 @@ export class ServerProcess {
   readonly startedAt = Date.now();
   private readonly child: ChildProcess;
   private lastError = '';
+  private lastErrorType: ErrorType | undefined;
+  private wasReady = false;
   private readonly tail: string[] = [];
   private stopping = false;
 
@@ -52,11 +59,13 @@ export class ServerProcess {
         clearTimeout(timer);
         resolveStart({ url: ev.url.replace(/\/+$/, ''), model: ev.model });
       } else if (ev?.event === 'ready') {
+        this.wasReady = true;
         handlers.ready?.(ev.model);
       } else if (ev?.event === 'loading') {
         handlers.loading?.(ev.progress, ev.message);
       } else if (ev?.event === 'error') {
         this.lastError = ev.message;
+        this.lastErrorType = ev.type;
       }
       handlers.log(line);
     });
@@ -77,7 +86,7 @@ export class ServerProcess {
         const reason = spawnError?.message || this.lastError || this.tail.filter((l) => l.trim()).slice(-3).join('\n') ||
           `exit code ${code ?? 'none'}${signal ? `, signal ${signal}` : ''}`;
         rejectStart(new Error(`the server stopped before it was ready: ${reason}`));
-        resolve({ code, signal, reason, reported: this.lastError !== '' });
+        resolve({ code, signal, reason, reported: this.lastError !== '', errorType: this.lastErrorType, ready: this.wasReady });
       };
       this.child.once('error', (e) => done(null, null, new Error(`cannot start ${spec.command}: ${e.message}`)));
       this.child.once('exit', (code, signal) => done(code, signal));

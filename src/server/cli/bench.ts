@@ -45,7 +45,9 @@ export const benchCommand: Command = {
     const inf = await openInference(model, {
       // Off by default: repeated benchmark prompts would otherwise be served from the prefix store.
       engine: { prefixCacheTokens: f['prefix-cache'] ? 16_384 : 0 },
-      runner: { maxBatch, kvBudgetTokens: 1 << 20 },
+      // The KV budget is the server's (picked from memory); these prompts reserve far less.
+      runner: { maxBatch },
+      load: { log: (line) => log(`[bench] ${line}\n`) },
     });
     log(`[bench] ${inf.loaded.id}: concurrency ${concurrencies.join(',')}, ${maxTokens} tokens per request, prompts ${sets.join(',')}\n`);
     const tty = process.stderr.isTTY;

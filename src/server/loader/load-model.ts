@@ -1,15 +1,18 @@
 // loadModel: folder or HF id -> config -> architecture module -> validated, converted weights.
 // On the CPU float weights become float32 and quantized ones are dequantized (CPU matmul is
 // f32-only and quantized matmul does not batch there); on Metal they stay as stored.
+// Before any weight data is read, the memory check (memory-fit.ts) refuses a model that
+// cannot fit and picks the KV budget.
 import fs from 'node:fs';
 import path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
-import { MemoryReclaimer } from '../memory';
+import { availableMemory, MemoryReclaimer, type AvailableMemory } from '../memory';
 import { mx, onGpu, type MxArray } from '../mlx';
 import { createModel, parseModelArgs, SUPPORTED_MODEL_TYPES } from '../model';
 import type { LanguageModel, ModelArgs } from '../model/types';
 import { checkWeights, flattenParameters } from './check-weights';
 import { checkConfigFields, readModelConfig, type JsonObject, type Quantization } from './config';
+import { describePlan, estimateWeights, kvBytesPerToken, planMemory, type MemoryPlan, type WeightHolding } from './memory-fit';
 import { dequantizeWeights, quantizeModule } from './quantized';
 import { resolveModel } from './resolve-model';
 import { findWeightFiles, type WeightFiles } from './weight-files';
@@ -32,6 +35,14 @@ export interface LoadModelOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Environment for the HF cache location (tests). */
   env?: NodeJS.ProcessEnv;
+  /** The KV budget (tokens) the caller set; checked. Undefined: picked from the memory left after the weights. */
+  kvBudgetTokens?: number;
+  /** Tokens of one full context; default: the model's max_position_embeddings. */
+  contextLength?: number;
+  /** The memory to plan against; default: availableMemory() (tests pass a figure). */
+  availableMemory?: AvailableMemory;
+  /** Info lines: the memory estimate and the KV budget, before the weights are read. */
+  log?: (line: string) => void;
 }
 
 export interface LoadedModel {
@@ -49,6 +60,8 @@ export interface LoadedModel {
   quantizedKept: boolean;
   /** Bytes the loaded parameters take in memory. */
   weightBytes: number;
+  /** The estimate made before loading, and the KV budget to use. */
+  memory: MemoryPlan;
   loadMs: number;
 }
 
@@ -79,6 +92,11 @@ function modelArgs(config: JsonObject, modelType: string, file: string): ModelAr
   return parseModelArgs(config);
 }
 
+/** How weights are held: quantized layers packed and floats as stored on a GPU; float32 on the CPU. */
+export function weightHolding(opts: Pick<LoadModelOptions, 'keepQuantized' | 'float32'>, gpu = onGpu()): WeightHolding {
+  return { keepQuantized: opts.keepQuantized ?? gpu, float32: opts.float32 ?? !gpu };
+}
+
 /** Loads a model folder or a Hugging Face repo id from the local cache. */
 export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
@@ -95,9 +113,19 @@ export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {})
   const files = findWeightFiles(dir);
   checkDtypes(files);
 
-  const gpu = onGpu();
-  const keepQuantized = opts.keepQuantized ?? gpu;
-  const float32 = opts.float32 ?? !gpu;
+  const holding = weightHolding(opts);
+  const { keepQuantized, float32 } = holding;
+  const weightEstimate = estimateWeights(files, quantization, holding);
+  const memory = planMemory({
+    model: id,
+    weights: weightEstimate,
+    holding,
+    kvBytesPerToken: kvBytesPerToken(args, weightEstimate.kvElementBytes),
+    contextLength: opts.contextLength ?? args.maxPositionEmbeddings,
+    available: opts.availableMemory ?? availableMemory(),
+    requestedKvTokens: opts.kvBudgetTokens,
+  });
+  opts.log?.(describePlan(memory));
   const model = createModel(args);
   const reclaim = new MemoryReclaimer();
 
@@ -163,6 +191,7 @@ export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {})
     quantization,
     quantizedKept: keepQuantized && quantization !== undefined,
     weightBytes,
+    memory,
     loadMs: performance.now() - t0,
   };
 }

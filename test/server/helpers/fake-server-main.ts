@@ -2,6 +2,7 @@
 // deterministic fake engine: for lifecycle tests (stdout events, SIGTERM, parent exit).
 // FAKE_STEP_MS sets the engine's step time; a model named "fail" fails to load.
 import { Runner } from '../../../src/batching/runner';
+import { DEFAULT_SCHEDULER_OPTIONS } from '../../../src/batching/scheduler';
 import { MlxBatchError } from '../../../src/shared/errors';
 import { runServe, type ServiceLoader } from '../../../src/server/app';
 import { RunnerService } from '../../../src/server/http/runner-service';
@@ -15,7 +16,7 @@ const load: ServiceLoader = async (options, progress) => {
     progress(i / 4, `weights ${i}/3`);
   }
   const engine = new FakeEngine({ contextLength: 512, next: nextLetter, stepMs: Number(process.env.FAKE_STEP_MS ?? 2) });
-  const runner = new Runner(engine, { maxBatch: options.maxBatch, kvBudgetTokens: options.kvBudgetTokens, maxWaiting: options.maxWaiting, batching: options.batching });
+  const runner = new Runner(engine, { maxBatch: options.maxBatch, kvBudgetTokens: options.kvBudgetTokens ?? DEFAULT_SCHEDULER_OPTIONS.kvBudgetTokens, maxWaiting: options.maxWaiting, batching: options.batching });
   return new RunnerService({ id: options.model, contextLength: 512, created: 1_700_000_000 }, runner, new CharTokenizer(), { backend: 'cpu', benchmarkConcurrency: [2], benchmarkMaxTokens: 8 });
 };
 
