@@ -24,7 +24,8 @@ export interface Inference {
 export async function openInference(model: string, opts: InferenceOptions = {}): Promise<Inference> {
   const loaded = await loadModel(model, { ...opts.load, kvBudgetTokens: opts.runner?.kvBudgetTokens, contextLength: opts.engine?.contextLength });
   const tokenizer = await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig });
-  const engine = new MlxEngine(loaded.model, opts.engine);
+  // The context served is what the KV budget holds, when that is less than the model's.
+  const engine = new MlxEngine(loaded.model, { ...opts.engine, contextLength: loaded.memory.contextTokens });
   const runner = new Runner(engine, { ...opts.runner, kvBudgetTokens: loaded.memory.kvBudgetTokens });
   return { loaded, tokenizer, engine, runner };
 }

@@ -10,7 +10,7 @@ import { fixtureConfig } from '../../src/server/fixtures/presets';
 import { openInference } from '../../src/server/inference';
 import { readModelConfig } from '../../src/server/loader/config';
 import { loadModel, weightHolding } from '../../src/server/loader/load-model';
-import { estimateWeights, kvBytesPerToken, planMemory, type WeightHolding } from '../../src/server/loader/memory-fit';
+import { describeContextCap, estimateWeights, kvBytesPerToken, planMemory, type WeightHolding } from '../../src/server/loader/memory-fit';
 import { findWeightFiles } from '../../src/server/loader/weight-files';
 import { availableMemory, parseMemAvailable, type AvailableMemory } from '../../src/server/memory';
 import { llamaArgs } from '../../src/server/model/llama';
@@ -128,11 +128,19 @@ describe('memory check: the KV budget and the refusal', () => {
       'the KV budget does not (at most 42,654 tokens fit)', 'KV cache: 0.10 GB for the KV budget of 50,000 tokens you set', '--kv-budget');
   });
 
-  it('refuses when one full context does not fit, or the weights alone do not', async () => {
-    // 612 MB: 8,156,800 bytes left hold 3,982 tokens, fewer than the 4,096 of one context.
-    await assertMlxError(() => plan(612_000_000), 'insufficient_memory',
-      'tiny does not fit in the memory available: the weights fit, but the KV cache of one full context does not (at most 3,982 tokens fit)',
-      'available: 0.61 GB (test figure), of which 0.60 GB is kept as headroom', 'set a KV budget of at most 3,982 tokens');
+  it('serves a shorter context when a full one does not fit, and refuses below 2,048 tokens or when the weights alone do not fit', async () => {
+    // 612 MB: 8,156,800 bytes left hold 3,982 tokens, fewer than the 4,096 of one context: that is
+    // the budget, and the context served.
+    const short = plan(612_000_000);
+    assert.deepEqual([short.kvBudgetTokens, short.contextTokens, short.derived], [3_982, 3_982, true]);
+    assert.match(describeContextCap(short, TINY_CONTEXT) ?? '', /^serving a context of 3,982 tokens: the model declares 4,096 tokens, whose KV cache \(0\.01 GB\) does not fit in the memory left; longer prompts are refused$/);
+    assert.equal(describeContextCap(plan(700_000_000), TINY_CONTEXT), undefined);
+    // An explicit budget below the context caps it too.
+    assert.equal(plan(700_000_000, 1_000).contextTokens, 1_000);
+    // 605 MB: 1,856,800 bytes left hold 906 tokens, fewer than 2,048.
+    await assertMlxError(() => plan(605_000_000), 'insufficient_memory',
+      'tiny does not fit in the memory available: the weights fit, but not even the KV cache of a 2,048 tokens context does (at most 906 tokens fit)',
+      'available: 0.60 GB (test figure), of which 0.60 GB is kept as headroom');
     const e = await assertMlxError(() => plan(600_000_000), 'insufficient_memory',
       'the weights alone take more than there is', 'Weights: 0.01 GB as held (float32)', 'KV cache: 0.01 GB for one context of 4,096 tokens',
       'use a smaller model (the CPU backend holds every weight as float32', 'run on a Mac with Apple silicon', '"mlxBatch.backend": "remote"');
@@ -150,7 +158,12 @@ describe('memory check: the KV budget and the refusal', () => {
     const withTokenizer = await ensureFixtureModel('llama', 'tiny', { root: TEST_MODELS_ROOT });
     const inf = await openInference(withTokenizer, { load: { availableMemory: mem(4e9) } });
     assert.equal(inf.runner.stats().kvBudgetTokens, inf.loaded.memory.kvBudgetTokens);
-    assert.equal((await openInference(withTokenizer, { runner: { kvBudgetTokens: 3000 } })).runner.stats().kvBudgetTokens, 3000);
+    const small = await openInference(withTokenizer, { runner: { kvBudgetTokens: 3000 } });
+    assert.equal(small.runner.stats().kvBudgetTokens, 3000);
+    // A budget below the model's context is the context the engine serves.
+    assert.ok(small.loaded.model.args.maxPositionEmbeddings > 3000);
+    assert.equal(small.engine.contextLength, 3000);
+    assert.equal(inf.engine.contextLength, Math.min(inf.loaded.model.args.maxPositionEmbeddings, inf.loaded.memory.kvBudgetTokens));
   });
 
   it('a model folder that claims more than the machine has is refused from its headers alone', async function () {

@@ -12,7 +12,7 @@ import { createModel, parseModelArgs, SUPPORTED_MODEL_TYPES } from '../model';
 import type { LanguageModel, ModelArgs } from '../model/types';
 import { checkWeights, flattenParameters } from './check-weights';
 import { checkConfigFields, readModelConfig, type JsonObject, type Quantization } from './config';
-import { describePlan, estimateWeights, kvBytesPerToken, planMemory, type MemoryPlan, type WeightHolding } from './memory-fit';
+import { describeContextCap, describePlan, estimateWeights, kvBytesPerToken, planMemory, type MemoryPlan, type WeightHolding } from './memory-fit';
 import { dequantizeWeights, quantizeModule } from './quantized';
 import { resolveModel } from './resolve-model';
 import { findWeightFiles, type WeightFiles } from './weight-files';
@@ -126,6 +126,8 @@ export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {})
     requestedKvTokens: opts.kvBudgetTokens,
   });
   opts.log?.(describePlan(memory));
+  const capped = describeContextCap(memory, opts.contextLength ?? args.maxPositionEmbeddings);
+  if (capped) opts.log?.(capped);
   const model = createModel(args);
   const reclaim = new MemoryReclaimer();
 

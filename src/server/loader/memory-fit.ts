@@ -24,6 +24,13 @@ export const MEMORY_HEADROOM = { share: 0.1, bytes: 512 * 2 ** 20 } as const;
 /** A budget the server picks takes at most this share of the memory left after the weights. */
 export const KV_MEMORY_SHARE = 0.5;
 
+/**
+ * The shortest context worth serving. When a model's full context does not fit (Llama 3.x
+ * declares 131,072 tokens), the server serves a shorter one, as llama.cpp's n_ctx does, and
+ * refuses only when not even this much fits.
+ */
+export const MIN_SERVED_CONTEXT = 2048;
+
 export interface WeightEstimate {
   /** Bytes the weights take as held. */
   bytes: number;
@@ -104,6 +111,11 @@ export interface MemoryPlan {
   kvBytes: number;
   /** True when the budget was picked from the memory left, false when the user set it. */
   derived: boolean;
+  /**
+   * Tokens of context served: the model's, or the budget when that is smaller (a request never
+   * needs more KV than the budget holds, so a long one cannot run the machine out of memory).
+   */
+  contextTokens: number;
   available: AvailableMemory;
   headroomBytes: number;
 }
@@ -122,7 +134,7 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   const fitTokens = Math.max(0, Math.floor(left / perToken));
   const plan = (kvBudgetTokens: number, derived: boolean): MemoryPlan => ({
     weightBytes: weights.bytes, heldAs: weights.heldAs, kvBytesPerToken: perToken, kvBudgetTokens,
-    kvBytes: kvBudgetTokens * perToken, derived, available, headroomBytes: headroom,
+    kvBytes: kvBudgetTokens * perToken, derived, contextTokens: Math.min(contextLength, kvBudgetTokens), available, headroomBytes: headroom,
   });
   const refuse = (kvTokens: number, kvWhat: string, problem: string, budgetHint: boolean): never => {
     throw new MlxBatchError('insufficient_memory', [
@@ -144,12 +156,14 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
     }
     return plan(requestedKvTokens, false);
   }
-  if (contextLength > fitTokens) {
-    refuse(contextLength, `one full context of ${tokens(contextLength)}`,
-      `the weights fit, but the KV cache of one full context does not (at most ${tokens(fitTokens)} fit)`, true);
+  const least = Math.min(contextLength, MIN_SERVED_CONTEXT);
+  if (fitTokens < least) {
+    refuse(least, `a context of ${tokens(least)}`,
+      `the weights fit, but not even the KV cache of a ${tokens(least)} context does (at most ${tokens(fitTokens)} fit)`, false);
   }
+  // At least one full context when it fits (else as much as fits), at most the default cap.
   const share = Math.floor((KV_MEMORY_SHARE * left) / perToken);
-  return plan(Math.max(contextLength, Math.min(DEFAULT_SCHEDULER_OPTIONS.kvBudgetTokens, share)), true);
+  return plan(Math.max(Math.min(contextLength, fitTokens), Math.min(DEFAULT_SCHEDULER_OPTIONS.kvBudgetTokens, share)), true);
 }
 
 function advice(input: MemoryPlanInput, maxBudget: number | undefined): string {
@@ -160,8 +174,8 @@ function advice(input: MemoryPlanInput, maxBudget: number | undefined): string {
   if (holding.float32 || !holding.keepQuantized) ways.push('run on a Mac with Apple silicon, where weights stay as stored (4-bit ones packed, 1/8 of float32)');
   ways.push('use a server on a bigger machine (setting "mlxBatch.backend": "remote")');
   if (maxBudget !== undefined && maxBudget > 0) {
-    const alone = maxBudget < input.contextLength ? '; a longer request then runs alone and can still run out of memory' : '';
-    ways.push(`set a KV budget of at most ${tokens(maxBudget)} (--kv-budget, setting "mlxBatch.server.kvBudget")${alone}`);
+    const shorter = maxBudget < input.contextLength ? ' (the context served is then that long)' : '';
+    ways.push(`set a KV budget of at most ${tokens(maxBudget)} (--kv-budget, setting "mlxBatch.server.kvBudget")${shorter}`);
   }
   const last = ways.pop() as string;
   return `To run it: ${ways.join('; ')}; or ${last}.`;
@@ -172,4 +186,11 @@ export function describePlan(plan: MemoryPlan): string {
   return `memory: weights ${gb(plan.weightBytes)} (${plan.heldAs}), KV cache ${gb(plan.kvBytes)} ` +
     `(budget ${tokens(plan.kvBudgetTokens)} x ${plan.kvBytesPerToken.toLocaleString('en-US')} bytes, ${plan.derived ? 'chosen from the memory left' : 'as set'}), ` +
     `available ${gb(plan.available.bytes)} (${plan.available.source}), headroom ${gb(plan.headroomBytes)}`;
+}
+
+/** A warning when the context served is shorter than the model's (undefined: it is not). */
+export function describeContextCap(plan: MemoryPlan, modelContext: number): string | undefined {
+  if (plan.contextTokens >= modelContext) return undefined;
+  return `serving a context of ${tokens(plan.contextTokens)}: the model declares ${tokens(modelContext)}, whose KV cache ` +
+    `(${gb(modelContext * plan.kvBytesPerToken)}) ${plan.derived ? 'does not fit in the memory left' : 'is more than the KV budget set'}; longer prompts are refused`;
 }
