@@ -6,9 +6,9 @@ import type { BenchmarkPromptSet } from '../../shared/protocol';
 import { benchmarkPrompts, formatProgress, formatReport, runComparisonBenchmark, runnerTarget } from '../../batching/benchmark';
 import { onGpu } from '../mlx';
 import { openInference } from '../inference';
-import { intFlag, parseFlags, requireFlag, type Command } from './command';
+import { intFlag, modelFlag, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch bench --model M [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache] [--json] [--out FILE]';
+const USAGE = 'mlx-batch bench [--model M] [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache] [--json] [--out FILE]';
 const PROMPT_SETS: readonly BenchmarkPromptSet[] = ['short', 'medium', 'long'];
 
 function list<T>(value: string, name: string, parse: (s: string) => T): T[] {
@@ -32,7 +32,7 @@ export const benchCommand: Command = {
       json: { type: 'boolean' },
       out: { type: 'string' },
     }, USAGE);
-    const model = requireFlag(f.model, 'model', USAGE);
+    const model = modelFlag(f.model);
     const concurrencies = list(f.concurrency ?? '1,2,4,8,16', 'concurrency', (s) => intFlag(s, 'concurrency', 1, 1));
     const maxTokens = intFlag(f['max-tokens'], 'max-tokens', 64, 1);
     const sets = list(f.prompts ?? 'short,medium,long', 'prompts', (s) => {
