@@ -14,7 +14,7 @@ const common = {
 const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
-  { entryPoints: ['src/server/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 // Webview scripts run in the editor's browser sandbox: one self-contained IIFE each, no node.
 const webview = { platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: !watch };

@@ -9,7 +9,7 @@ import { llama70bConfig, writeHeaderOnlyModel } from '../model/helpers/header-on
 import { compiled, isError, isListening, spawnServer } from './helpers/spawn-server';
 
 // The CLI entry as tsc compiled it for this run (dist/cli.js bundles the same file).
-const CLI = compiled('src', 'server', 'cli', 'main.js');
+const CLI = compiled('src', 'cli', 'main.js');
 
 describe('serve: a model too big for the machine', function () {
   this.timeout(60_000);

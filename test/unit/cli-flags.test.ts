@@ -1,6 +1,6 @@
 // Command-line flags: every bad value is refused with the flag's name and what it accepts.
 import assert from 'node:assert/strict';
-import { intFlag, numberFlag, oneOf, parseFlags } from '../../src/server/cli/command';
+import { intFlag, numberFlag, oneOf, parseFlags } from '../../src/cli/command';
 
 const refused = (flag: string, text: RegExp) => (err: Error & { type?: string; param?: string }) =>
   err.type === 'validation' && err.param === flag && text.test(err.message);

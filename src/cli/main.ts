@@ -1,5 +1,5 @@
 // `mlx-batch <command>`: the command-line entry (dist/cli.js).
-import { MlxBatchError } from '../../shared/errors';
+import { MlxBatchError } from '../shared/errors';
 import { MODEL_FLAG_HELP, type Command } from './command';
 import { benchCommand } from './bench';
 import { generateCommand } from './generate';

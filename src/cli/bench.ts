@@ -1,11 +1,11 @@
 // `mlx-batch bench`: the same requests sequentially (one at a time), then all at once through
 // continuous batching, at each concurrency; prints a table (or JSON) with the speed-up.
 import fs from 'node:fs';
-import { MlxBatchError } from '../../shared/errors';
-import type { BenchmarkPromptSet } from '../../shared/protocol';
-import { benchmarkPrompts, formatProgress, formatReport, runComparisonBenchmark, runnerTarget } from '../../batching/benchmark';
-import { onGpu } from '../mlx';
-import { openInference } from '../inference';
+import { MlxBatchError } from '../shared/errors';
+import type { BenchmarkPromptSet } from '../shared/protocol';
+import { benchmarkPrompts, formatProgress, formatReport, runComparisonBenchmark, runnerTarget } from '../batching/benchmark';
+import { onGpu } from '../server/mlx';
+import { openInference } from '../server/inference';
 import { intFlag, modelFlag, parseFlags, type Command } from './command';
 
 const USAGE = 'mlx-batch bench [--model M] [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache] [--json] [--out FILE]';

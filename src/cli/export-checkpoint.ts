@@ -2,8 +2,8 @@
 // as a model folder, to evaluate or try it before the run ends.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MlxBatchError } from '../../shared/errors';
-import { exportCheckpoint } from '../../training/checkpoint';
+import { MlxBatchError } from '../shared/errors';
+import { exportCheckpoint } from '../training/checkpoint';
 import { parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch export-checkpoint --run TRAIN_OUT_DIR --out MODEL_DIR';

@@ -2,7 +2,7 @@
 // architecture shapes, with real tokenizer files. Tests and benchmarks use it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { FIXTURE_ARCHS, FIXTURE_SIZES, makeModel, type FixtureArch, type FixtureSize } from '../fixtures';
+import { FIXTURE_ARCHS, FIXTURE_SIZES, makeModel, type FixtureArch, type FixtureSize } from '../server/fixtures';
 import { intFlag, oneOf, parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch make-model --arch llama|qwen2|qwen3 --size tiny|small|0.5b --out DIR [--quantize 4|8] [--dtype f32|bf16] [--shards N] [--seed S] [--if-missing] [--print-path]';

@@ -1,7 +1,7 @@
 // `mlx-batch generate`: stream a completion (or a chat answer) from a model, then print the
 // prefill and decode speed.
-import { encodeChat } from '../tokenizer/chat-template';
-import { openInference, textParams } from '../inference';
+import { encodeChat } from '../server/tokenizer/chat-template';
+import { openInference, textParams } from '../server/inference';
 import { intFlag, modelFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch generate [--model M] --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--chat] [--keep-quantized]';

@@ -1,7 +1,7 @@
 // What every `mlx-batch <command>` module exports. main.ts holds the list.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MlxBatchError } from '../../shared/errors';
-import { shippedModel } from '../../shared/shipped-model';
+import { MlxBatchError } from '../shared/errors';
+import { shippedModel } from '../shared/shipped-model';
 
 export interface Command {
   name: string;

@@ -1,8 +1,8 @@
 // `mlx-batch train`: trains the default model (tokenizer, Qwen2 model, checkpoints, resume).
 import path from 'node:path';
-import { DEFAULT_TRAIN_OPTIONS, train } from '../../training/train';
-import { MlxBatchError } from '../../shared/errors';
-import { FIM_LAYOUTS, type FimLayout } from '../tokenizer/fim';
+import { DEFAULT_TRAIN_OPTIONS, train } from '../training/train';
+import { MlxBatchError } from '../shared/errors';
+import { FIM_LAYOUTS, type FimLayout } from '../server/tokenizer/fim';
 import { intFlag, numberFlag, oneOf, parseFlags, requireFlag, type Command } from './command';
 
 const USAGE = 'mlx-batch train --out DIR [--steps N] [--batch B] [--seq-len L] [--hidden D] [--layers N] [--heads H] ' +

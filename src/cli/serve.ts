@@ -1,8 +1,8 @@
 // `mlx-batch serve`: the OpenAI-compatible inference server over the continuous batch.
-import { MlxBatchError } from '../../shared/errors';
-import { runServe } from '../app';
-import { loadInferenceService } from '../load-service';
-import { SERVE_USAGE } from '../serve-options';
+import { MlxBatchError } from '../shared/errors';
+import { runServe } from '../server/app';
+import { loadInferenceService } from '../server/load-service';
+import { SERVE_USAGE } from '../server/serve-options';
 import type { Command } from './command';
 
 export const serveCommand: Command = {
