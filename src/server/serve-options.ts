@@ -1,6 +1,6 @@
 // The options of `mlx-batch serve` (and of dist/server.js, which takes the same arguments).
 import { MlxBatchError } from '../shared/errors';
-import { intFlag, parseFlags, requireFlag } from './cli/command';
+import { intFlag, parseFlags, requireFlag } from '../cli/command';
 
 export interface ServeOptions {
   /** Model folder or Hugging Face id in the local cache. */
