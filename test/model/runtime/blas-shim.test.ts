@@ -1,0 +1,70 @@
+// The skinny-gemm shim sends products of 1-48 rows against a transposed weight to its small-M
+// kernel and the other one-row / one-column products to sgemv: same numbers as sgemm, really used.
+import assert from 'node:assert/strict';
+import { blasShim, mx } from '../../../src/server/mlx';
+
+describe('skinny-gemm BLAS shim', () => {
+  before(function () {
+    if (process.platform !== 'linux') this.skip();
+    assert.ok(blasShim, 'build/native/skinny-gemm.node was not loaded: scripts/setup.sh builds it with cc');
+  });
+
+  it('routes one-row products to the kernel or sgemv with the results of sgemm, in every transpose case', () => {
+    const shim = blasShim!;
+    const w = mx.random.normal([96, 80], mx.float32, 0, 1, mx.random.key(1));
+    const x = mx.random.normal([1, 80], mx.float32, 0, 1, mx.random.key(2));
+    const y = mx.random.normal([1, 96], mx.float32, 0, 1, mx.random.key(3));
+    const cases = () => [mx.matmul(x, mx.transpose(w)), mx.matmul(y, w), mx.matmul(w, mx.transpose(x)), mx.matmul(mx.transpose(w), mx.transpose(y))];
+    shim.setEnabled(false);
+    const ref = cases().map((a) => a.tolist() as number[][]);
+    shim.setEnabled(true);
+    const [routed0, , small0] = shim.counts();
+    const got = cases().map((a) => a.tolist() as number[][]);
+    const [routed1, , small1] = shim.counts();
+    // x w^T (a linear layer) goes to the small-M kernel, the three other layouts to sgemv.
+    assert.equal(small1 - small0, 1, 'x w^T went to the small-M kernel');
+    assert.equal(routed1 - routed0, 3, 'the other products went to sgemv');
+    got.forEach((g, i) => {
+      const a = g.flat();
+      const b = ref[i].flat();
+      const scale = Math.max(...b.map(Math.abs));
+      const err = Math.max(...a.map((v, j) => Math.abs(v - b[j])));
+      assert.ok(err / scale < 1e-5, `case ${i}: relative error ${err / scale}`);
+    });
+  });
+
+  const relativeError = (got: number[], want: number[]) => {
+    const scale = Math.max(...want.map(Math.abs));
+    return Math.max(...got.map((v, j) => Math.abs(v - want[j]))) / scale;
+  };
+
+  it('computes 2-48-row products against a transposed weight in the small-M kernel, as sgemm does', () => {
+    const shim = blasShim!;
+    // Row counts 2..48 with edges (M % 4), K with a tail (K % 16), N with a tail (N % 4), and N
+    // large enough that the work is split between threads.
+    const shapes: [number, number, number][] = [[2, 80, 96], [3, 100, 97], [5, 64, 16], [8, 896, 1100], [13, 33, 600], [16, 256, 2048], [33, 64, 520], [48, 40, 64]];
+    let key = 10;
+    for (const [m, k, n] of shapes) {
+      const x = mx.random.normal([m, k], mx.float32, 0, 1, mx.random.key(key++));
+      const w = mx.random.normal([n, k], mx.float32, 0, 1, mx.random.key(key++));
+      const bias = mx.random.normal([n], mx.float32, 0, 1, mx.random.key(key++));
+      const cases = () => [mx.matmul(x, mx.transpose(w)), mx.addmm(bias, x, mx.transpose(w), 0.5, 2)];
+      shim.setEnabled(false);
+      const ref = cases().map((a) => (a.tolist() as number[][]).flat());
+      shim.setEnabled(true);
+      const small0 = shim.counts()[2];
+      const got = cases().map((a) => (a.tolist() as number[][]).flat());
+      assert.equal(shim.counts()[2] - small0, 2, `${m}x${k} by ${n}x${k}: both products in the kernel`);
+      got.forEach((g, i) => assert.ok(relativeError(g, ref[i]) < 1e-5, `${m}x${k} by ${n}x${k}, case ${i}: relative error ${relativeError(g, ref[i])}`));
+    }
+  });
+
+  it('passes products with more rows, or an untransposed weight, to sgemm', () => {
+    const shim = blasShim!;
+    const [, passed0, small0] = shim.counts();
+    mx.eval(mx.matmul(mx.ones([49, 64]), mx.transpose(mx.ones([48, 64]))));
+    mx.eval(mx.matmul(mx.ones([4, 32]), mx.ones([32, 16])));
+    assert.equal(shim.counts()[1] - passed0, 2);
+    assert.equal(shim.counts()[2], small0);
+  });
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tokenizer';
+import { StreamingDetokenizer } from '../../../src/server/tokenizer/detokenizer';
+import { corpus, LLAMA2_DIR, QWEN3_DIR, stream } from '../helpers/tokenizers';
+
+const texts = corpus();
+
+for (const [label, dir, normalize] of [
+  ['Qwen3 (byte-level BPE, NFC normalizer)', QWEN3_DIR, (s: string) => s.normalize('NFC')],
+  ['Llama 2 style (SentencePiece BPE, byte fallback)', LLAMA2_DIR, (s: string) => s],
+] as const) {
+  describe(`tokenizer corpus: ${label}`, function () {
+    this.timeout(120_000);
+    let tok: Tokenizer;
+    const encoded = new Map<string, number[]>();
+    before(async () => {
+      tok = await loadTokenizer(dir);
+      for (const { name, text } of texts) encoded.set(name, tok.encode(text, { addSpecialTokens: false }));
+    });
+
+    it('round-trips every corpus file through encode and decode', () => {
+      for (const { name, text } of texts) {
+        assert.equal(tok.decode(encoded.get(name)!), normalize(text), name);
+      }
+    });
+
+    it('streams token by token to exactly the full decode, never emitting U+FFFD', () => {
+      for (const { name } of texts) {
+        const ids = encoded.get(name)!;
+        const pieces = stream(tok, ids);
+        assert.equal(pieces.join(''), tok.decode(ids), name);
+        const broken = pieces.findIndex((p) => p.includes('\uFFFD'));
+        assert.equal(broken, -1, `${name}: piece ${broken} has U+FFFD`);
+      }
+    });
+
+    it('streams with BOS and EOS skipped to the skipping full decode', () => {
+      const ids = [...tok.prefixIds, ...encoded.get(texts[5].name)!, ...tok.eosIds];
+      assert.equal(stream(tok, ids, true).join(''), tok.decode(ids, { skipSpecialTokens: true }));
+      assert.equal(stream(tok, ids, false).join(''), tok.decode(ids));
+    });
+
+    it('decodes O(new tokens) per push, not O(all tokens)', () => {
+      let decoded = 0;
+      const counting = { cleansUpSpaces: false, decode: (ids: readonly number[]) => { decoded += ids.length; return tok.decode(ids); } };
+      const ids = texts.flatMap(({ name }) => encoded.get(name)!);
+      const decoder = new StreamingDetokenizer(counting, false);
+      let text = '';
+      for (const id of ids) text += decoder.push(id);
+      text += decoder.flush();
+      assert.equal(text, tok.decode(ids));
+      assert.ok(decoded < 8 * ids.length, `${decoded} ids decoded for ${ids.length} tokens`);
+    });
+  });
+}

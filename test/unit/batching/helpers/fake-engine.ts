@@ -1,0 +1,109 @@
+// A deterministic fake BatchEngine (after vLLM's tests/v1/core/utils.py): the next token is
+// f(last token, request), every plan is recorded and checked against the engine contract.
+import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../../../src/batching/engine';
+
+interface Row {
+  prompt: readonly number[];
+  computed: number;
+  last: number;
+  sampled: number;
+}
+
+export interface FakeEngineOptions {
+  contextLength?: number;
+  /** Next token from the last one; default last + 1. */
+  next?: (last: number, id: RequestId, index: number) => number;
+  /** Prompt tokens reported as cached on add. */
+  cached?: (req: EngineRequest) => number;
+  /** Throw from step when this returns true. */
+  failWhen?: (plan: StepPlan, stepIndex: number) => boolean;
+  /** Throw from add for these ids. */
+  failAdd?: (req: EngineRequest) => boolean;
+  /** Milliseconds step() takes (a timer), 0 = resolve on the next macrotask. */
+  stepMs?: number;
+  /** Called at the start of each step (e.g. to advance a fake clock). */
+  onStep?: (plan: StepPlan) => void;
+}
+
+export class FakeEngine implements BatchEngine {
+  readonly contextLength: number;
+  readonly plans: StepPlan[] = [];
+  readonly added: RequestId[] = [];
+  readonly released: RequestId[] = [];
+  readonly rows = new Map<RequestId, Row>();
+  /** Rows that were alive at each step (after the step's releases). */
+  readonly occupancy: number[] = [];
+  private steps = 0;
+
+  constructor(private readonly opts: FakeEngineOptions = {}) {
+    this.contextLength = opts.contextLength ?? 4096;
+  }
+
+  add(req: EngineRequest): { cachedTokens: number } {
+    if (this.opts.failAdd?.(req)) throw new Error(`cannot add ${req.id}`);
+    if (this.rows.has(req.id)) throw new Error(`add: ${req.id} already has a row`);
+    const cachedTokens = this.opts.cached?.(req) ?? 0;
+    this.rows.set(req.id, { prompt: req.promptTokens, computed: Math.min(cachedTokens, req.promptTokens.length - 1), last: -1, sampled: 0 });
+    this.added.push(req.id);
+    return { cachedTokens };
+  }
+
+  release(id: RequestId): void {
+    if (!this.rows.delete(id)) throw new Error(`release: ${id} has no row`);
+    this.released.push(id);
+  }
+
+  stats(): EngineStats {
+    return { memoryBytes: this.rows.size * 1000, cacheTokens: [...this.rows.values()].reduce((a, r) => a + r.computed, 0), prefixStoreTokens: 0 };
+  }
+
+  async step(plan: StepPlan): Promise<StepOutput> {
+    const ms = this.opts.stepMs ?? 0;
+    await new Promise<void>((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
+    return this.stepSync(plan);
+  }
+
+  /** The step without waiting, for synchronous scheduler tests. */
+  stepSync(plan: StepPlan): StepOutput {
+    const index = this.steps++;
+    this.opts.onStep?.(plan);
+    this.plans.push({ decode: [...plan.decode], prefill: plan.prefill.map((c) => ({ ...c })) });
+    this.occupancy.push(this.rows.size);
+    if (this.opts.failWhen?.(plan, index)) throw new Error(`step ${index} failed`);
+    const seen = new Set<RequestId>();
+    const tokens = new Map<RequestId, number>();
+    const sample = (id: RequestId, row: Row): void => {
+      const t = this.opts.next?.(row.last, id, row.sampled) ?? row.last + 1;
+      row.sampled += 1;
+      row.last = t;
+      tokens.set(id, t);
+    };
+    for (const c of plan.prefill) {
+      const row = this.rowOf(c.id, seen);
+      if (c.start !== row.computed || c.end <= c.start || c.end > row.prompt.length) {
+        throw new Error(`bad chunk ${c.id} [${c.start}, ${c.end}) with ${row.computed}/${row.prompt.length} computed`);
+      }
+      row.computed = c.end;
+      if (c.end === row.prompt.length) {
+        row.last = row.prompt[row.prompt.length - 1];
+        sample(c.id, row);
+      }
+    }
+    for (const id of plan.decode) {
+      const row = this.rowOf(id, seen);
+      if (row.computed < row.prompt.length || row.sampled === 0) throw new Error(`decode of ${id} before its prompt is computed`);
+      row.computed += 1;
+      if (row.computed + 1 > this.contextLength) throw new Error(`${id} overflows the context`);
+      sample(id, row);
+    }
+    return { tokens };
+  }
+
+  private rowOf(id: RequestId, seen: Set<RequestId>): Row {
+    if (seen.has(id)) throw new Error(`${id} appears twice in one plan`);
+    seen.add(id);
+    const row = this.rows.get(id);
+    if (!row) throw new Error(`${id} has no row`);
+    return row;
+  }
+}

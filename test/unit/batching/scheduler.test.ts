@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { MlxBatchError } from '../../../src/shared/errors';
+import { RequestStatus } from '../../../src/batching/request-types';
+import { FakeDecoder, finishOf, harness, prompt, textOf, tokensOf } from './helpers/scheduling';
+
+describe('Scheduler', () => {
+  it('puts every running decode row in one decode list, each step', () => {
+    const h = harness({ maxBatch: 4 });
+    for (const id of ['a', 'b', 'c']) h.add(id, { promptTokens: prompt(3), maxTokens: 5 });
+    h.step();
+    assert.deepEqual(h.engine.plans[0], { decode: [], prefill: [{ id: 'a', start: 0, end: 3 }, { id: 'b', start: 0, end: 3 }, { id: 'c', start: 0, end: 3 }] });
+    h.step();
+    assert.deepEqual(h.engine.plans[1], { decode: ['a', 'b', 'c'], prefill: [] });
+    h.runAll();
+    for (const id of ['a', 'b', 'c']) {
+      assert.deepEqual(tokensOf(h, id), [4, 5, 6, 7, 8]);
+      assert.equal(finishOf(h, id), 'length');
+    }
+  });
+
+  it('admits a new request at a step boundary while others decode', () => {
+    const h = harness();
+    h.add('a', { maxTokens: 10 });
+    h.step();
+    h.step();
+    h.add('b', { maxTokens: 3 });
+    h.step();
+    assert.deepEqual(h.engine.plans[2], { decode: ['a'], prefill: [{ id: 'b', start: 0, end: 4 }] });
+    h.step();
+    assert.deepEqual(h.engine.plans[3].decode, ['a', 'b']);
+  });
+
+  it('releases a finished request at once and reuses its row', () => {
+    const h = harness({ maxBatch: 2 });
+    h.add('a', { maxTokens: 2 });
+    h.add('b', { maxTokens: 6 });
+    h.add('c', { maxTokens: 2 });
+    h.step(); // a, b prefill -> first tokens
+    h.step(); // a finishes here (2 tokens)
+    assert.deepEqual(h.engine.released, ['a']);
+    assert.equal(h.scheduler.numRunning, 1);
+    h.step();
+    assert.deepEqual(h.engine.plans[2], { decode: ['b'], prefill: [{ id: 'c', start: 0, end: 4 }] });
+    h.runAll();
+    assert.deepEqual(h.engine.released.sort(), ['a', 'b', 'c']);
+    assert.equal(h.engine.rows.size, 0);
+  });
+
+  it('never runs more than max batch rows', () => {
+    const h = harness({ maxBatch: 3 });
+    for (let i = 0; i < 10; i++) h.add(`r${i}`, { maxTokens: 1 + (i % 4) });
+    h.runAll();
+    for (const p of h.engine.plans) assert.ok(new Set([...p.decode, ...p.prefill.map((c) => c.id)]).size <= 3);
+    assert.ok(h.engine.plans.some((p) => p.decode.length + p.prefill.length === 3));
+    for (let i = 0; i < 10; i++) assert.equal(finishOf(h, `r${i}`), 'length');
+  });
+
+  it('respects the KV budget by reserving prompt + max_tokens', () => {
+    // each reserves 4 + 6 = 10 tokens; a budget of 25 fits two.
+    const h = harness({ kvBudgetTokens: 25 });
+    for (const id of ['a', 'b', 'c']) h.add(id, { maxTokens: 6 });
+    h.step();
+    assert.deepEqual(h.engine.plans[0].prefill.map((c) => c.id), ['a', 'b']);
+    assert.equal(h.scheduler.reservedTokens, 20);
+    h.runAll();
+    assert.equal(finishOf(h, 'c'), 'length');
+    assert.equal(h.scheduler.reservedTokens, 0);
+  });
+
+  it('runs a request larger than the whole KV budget alone rather than never', () => {
+    const h = harness({ kvBudgetTokens: 8 });
+    h.add('big', { maxTokens: 20 });
+    h.add('small', { maxTokens: 1 });
+    h.step();
+    assert.deepEqual(h.engine.plans[0].prefill.map((c) => c.id), ['big']);
+    h.runAll();
+    assert.equal(tokensOf(h, 'big').length, 20);
+    assert.equal(finishOf(h, 'small'), 'length');
+  });
+
+  it('chunks a long prompt and keeps decode rows getting a token every step', () => {
+    const h = harness({ prefillChunkTokens: 16, maxStepTokens: 20 });
+    h.add('a', { maxTokens: 30 });
+    h.add('b', { maxTokens: 30 });
+    h.step();
+    h.add('long', { promptTokens: prompt(100), maxTokens: 2 });
+    let steps = 0;
+    while (h.scheduler.get('long')?.isPrefilling !== false && steps < 50) {
+      const before = tokensOf(h, 'a').length;
+      h.step();
+      steps++;
+      assert.equal(tokensOf(h, 'a').length, before + 1, 'a decode row starved during prefill');
+    }
+    // 100 tokens at 16 per step, budget 20 - 2 decode rows = 18 -> chunks of 16.
+    const chunks = h.engine.plans.flatMap((p) => p.prefill.filter((c) => c.id === 'long'));
+    assert.ok(chunks.length >= 7);
+    for (const c of chunks) assert.ok(c.end - c.start <= 16);
+    assert.equal(chunks.at(-1)!.end, 100);
+    for (const p of h.engine.plans) assert.ok(p.decode.length + p.prefill.reduce((a, c) => a + c.end - c.start, 0) <= 20);
+  });
+
+  it('starts prefill at the cached prefix the engine reports', () => {
+    const h = harness({}, { cached: (r) => (r.id === 'warm' ? 6 : 0) });
+    h.add('warm', { promptTokens: prompt(10), maxTokens: 1 });
+    h.step();
+    assert.deepEqual(h.engine.plans[0].prefill, [{ id: 'warm', start: 6, end: 10 }]);
+    assert.equal(h.scheduler.get('warm'), undefined);
+    assert.equal(h.updates.get('warm')!.at(-1)!.request.usage.cachedTokens, 6);
+  });
+
+  it('admits by priority class, then arrival', () => {
+    const h = harness({ maxBatch: 1 });
+    h.add('bg', { priority: 'background', maxTokens: 1 });
+    h.clock.advance(1);
+    h.add('n', { priority: 'normal', maxTokens: 1 });
+    h.clock.advance(1);
+    h.add('i1', { priority: 'interactive', maxTokens: 1 });
+    h.clock.advance(1);
+    h.add('i2', { priority: 'interactive', maxTokens: 1 });
+    h.runAll();
+    assert.deepEqual(h.engine.added, ['i1', 'i2', 'n', 'bg']);
+  });
+
+  it('runs an interactive request\'s final prompt chunk in a step of its own, before the decode rows', () => {
+    const h = harness({ prefillChunkTokens: 8 });
+    h.add('a', { maxTokens: 20 });
+    h.add('b', { maxTokens: 20 });
+    h.step();
+    h.step();
+    h.add('i', { priority: 'interactive', promptTokens: prompt(12), maxTokens: 2 });
+    h.add('n', { priority: 'normal', maxTokens: 2 });
+    h.step(); // i's first chunk goes with the decode, like any chunk
+    assert.deepEqual(h.engine.plans[2], { decode: ['a', 'b'], prefill: [{ id: 'i', start: 0, end: 8 }, { id: 'n', start: 0, end: 4 }] });
+    h.step(); // its final chunk runs alone: its first token comes before the decode pass
+    assert.deepEqual(h.engine.plans[3], { decode: [], prefill: [{ id: 'i', start: 8, end: 12 }] });
+    assert.equal(tokensOf(h, 'i').length, 1);
+    h.step();
+    assert.deepEqual(h.engine.plans[4].decode, ['a', 'b', 'i', 'n']);
+    h.runAll();
+    for (const id of ['a', 'b', 'i', 'n']) assert.equal(finishOf(h, id), 'length');
+  });
+
+  it('never holds the decode rows back two steps in a row for interactive prefills', () => {
+    const h = harness({ maxBatch: 16 });
+    h.add('chat', { maxTokens: 40 });
+    h.step();
+    for (let i = 0; i < 10; i++) {
+      h.add(`i${i}`, { priority: 'interactive', maxTokens: 1 });
+      h.step();
+    }
+    const decoded = h.engine.plans.slice(1).map((p) => p.decode.includes('chat'));
+    for (let i = 1; i < decoded.length; i++) assert.ok(decoded[i] || decoded[i - 1], `steps ${i} and ${i + 1} both skipped the decode`);
+    assert.ok(decoded.includes(false), 'an interactive prefill ran ahead of the decode');
+    h.runAll();
+    for (let i = 0; i < 10; i++) assert.equal(finishOf(h, `i${i}`), 'length');
+  });
+
+  it('ages waiting requests so a background request is not starved by interactive ones', () => {
+    const agingMs = 100;
+    const h = harness({ maxBatch: 1, agingMs });
+    h.add('bg', { priority: 'background', maxTokens: 1 });
+    // An endless stream of interactive requests, one new each step, each 10 ms apart.
+    let n = 0;
+    for (let step = 0; step < 60 && !h.engine.added.includes('bg'); step++) {
+      h.add(`i${n++}`, { priority: 'interactive', maxTokens: 1 });
+      h.clock.advance(10);
+      h.step();
+    }
+    assert.ok(h.engine.added.includes('bg'), 'background request starved');
+    const bgAt = h.engine.added.indexOf('bg');
+    // Background climbs one class per 100 ms: it ties interactive at 200 ms and wins on arrival.
+    const admittedAtMs = (bgAt + 1) * 10; // step k runs at 10 (k + 1) ms and admits one request
+    assert.ok(admittedAtMs >= 2 * agingMs && admittedAtMs <= 2 * agingMs + 30, `admitted at ${admittedAtMs} ms`);
+    assert.equal(h.scheduler.effectiveClass(h.updates.get('bg')![0].request, 2 * agingMs), 0);
+    assert.equal(h.scheduler.effectiveClass(h.updates.get('bg')![0].request, agingMs), 1);
+  });
+
+  it('aborts a waiting request without touching the engine', () => {
+    const h = harness({ maxBatch: 1 });
+    h.add('a', { maxTokens: 3 });
+    h.add('b', { maxTokens: 3 });
+    h.step();
+    const u = h.scheduler.abort('b');
+    assert.equal(u?.finishReason, 'abort');
+    assert.equal(u?.request.status, RequestStatus.FinishedAborted);
+    h.runAll();
+    assert.ok(!h.engine.added.includes('b'));
+    assert.ok(!h.engine.released.includes('b'));
+    assert.equal(h.scheduler.abort('b'), undefined);
+  });
+
+  it('aborts a running request: it leaves the plan and its row is released at the next step', () => {
+    const h = harness();
+    h.add('a', { maxTokens: 10 });
+    h.add('b', { maxTokens: 10 });
+    h.step();
+    h.step();
+    assert.equal(h.scheduler.abort('a')?.finishReason, 'abort');
+    assert.ok(!h.engine.released.includes('a'));
+    h.step();
+    assert.deepEqual(h.engine.released, ['a']);
+    assert.deepEqual(h.engine.plans[2].decode, ['b']);
+    assert.equal(tokensOf(h, 'a').length, 2);
+  });
+
+  it('ignores the token of a request aborted while its step was in flight', () => {
+    const h = harness();
+    h.add('a', { maxTokens: 10 });
+    h.step();
+    const plan = h.scheduler.schedule();
+    const out = h.engine.stepSync(plan);
+    h.scheduler.abort('a');
+    assert.deepEqual(h.scheduler.update(out), []);
+    assert.equal(h.scheduler.hasWork(), true);
+    assert.deepEqual(h.scheduler.schedule(), { decode: [], prefill: [] });
+    assert.deepEqual(h.engine.released, ['a']);
+    assert.equal(h.scheduler.hasWork(), false);
+  });
+
+  it('runs one request at a time when batching is off, and switches live', () => {
+    const h = harness({ batching: false, maxBatch: 4 });
+    for (const id of ['a', 'b', 'c']) h.add(id, { maxTokens: 3 });
+    for (let i = 0; i < 4; i++) h.step();
+    for (const p of h.engine.plans) assert.ok(p.decode.length + p.prefill.length <= 1);
+    assert.equal(h.scheduler.maxBatch, 1);
+    h.scheduler.setBatching(true);
+    h.step();
+    assert.equal(h.scheduler.maxBatch, 4);
+    assert.equal(h.scheduler.numRunning, 2);
+    h.runAll();
+    for (const id of ['a', 'b', 'c']) assert.deepEqual(tokensOf(h, id), [5, 6, 7]);
+  });
+
+  it('refuses new requests past the waiting-queue limit with overloaded', () => {
+    const h = harness({ maxWaiting: 2 });
+    h.add('a');
+    h.add('b');
+    assert.throws(() => h.add('c'), (e: unknown) => e instanceof MlxBatchError && e.type === 'overloaded' && e.status === 429);
+    h.step();
+    h.add('c');
+  });
+
+  it('fails only the requests of a step the engine could not run', () => {
+    const h = harness({ maxBatch: 2 }, { failWhen: (_p, i) => i === 1 });
+    h.add('a', { maxTokens: 5 });
+    h.add('b', { maxTokens: 5 });
+    h.add('c', { maxTokens: 2 });
+    h.runAll();
+    assert.equal(finishOf(h, 'a'), 'error');
+    assert.equal(finishOf(h, 'b'), 'error');
+    assert.ok(h.updates.get('a')!.at(-1)!.error instanceof MlxBatchError);
+    assert.equal(finishOf(h, 'c'), 'length');
+    assert.deepEqual(h.engine.released.sort(), ['a', 'b', 'c']);
+  });
+
+  it('fails a request the engine refuses to add, and carries on', () => {
+    const h = harness({}, { failAdd: (r) => r.id === 'bad' });
+    h.add('bad');
+    h.add('good', { maxTokens: 2 });
+    h.runAll();
+    assert.equal(finishOf(h, 'bad'), 'error');
+    assert.equal(finishOf(h, 'good'), 'length');
+  });
+
+  it('stops at a stop string spanning tokens, never leaking it', () => {
+    const pieces = { 5: 'foo', 6: ' EN', 7: 'D bar' };
+    const h = harness();
+    h.add('s', { promptTokens: [4], maxTokens: 10, stop: ['END'], decoder: new FakeDecoder(pieces) });
+    h.runAll();
+    assert.equal(finishOf(h, 's'), 'stop');
+    assert.equal(textOf(h, 's'), 'foo ');
+    assert.deepEqual(h.updates.get('s')!.map((u) => u.text), ['foo', ' ', '']);
+    assert.deepEqual(tokensOf(h, 's'), [5, 6, 7]);
+  });
+
+  it('finishes with length at the context length', () => {
+    const h = harness({}, { contextLength: 12 });
+    h.add('a', { promptTokens: prompt(8), maxTokens: 100 });
+    h.runAll();
+    assert.equal(finishOf(h, 'a'), 'length');
+    assert.equal(tokensOf(h, 'a').length, 4);
+  });
+
+  it('finishes on EOS', () => {
+    const h = harness();
+    h.add('a', { promptTokens: [1], maxTokens: 100, eosTokenIds: [4] });
+    h.runAll();
+    assert.equal(finishOf(h, 'a'), 'stop');
+    assert.deepEqual(tokensOf(h, 'a'), [2, 3, 4]);
+  });
+
+  it('rejects options that could stall prefill', () => {
+    assert.throws(() => harness({ maxBatch: 8, maxStepTokens: 8 }), MlxBatchError);
+    const h = harness();
+    assert.throws(() => h.scheduler.configure({ maxBatch: 0 }), MlxBatchError);
+    h.scheduler.configure({ maxBatch: 2 });
+    assert.equal(h.scheduler.maxBatch, 2);
+  });
+});

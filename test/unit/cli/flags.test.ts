@@ -1,0 +1,24 @@
+// Command-line flags: every bad value is refused with the flag's name and what it accepts.
+import assert from 'node:assert/strict';
+import { intFlag, numberFlag, oneOf, parseFlags } from '../../../src/cli/command';
+
+const refused = (flag: string, text: RegExp) => (err: Error & { type?: string; param?: string }) =>
+  err.type === 'validation' && err.param === flag && text.test(err.message);
+
+describe('command-line flags', () => {
+  it('parses integers, numbers and choices, and falls back when absent', () => {
+    const f = parseFlags(['--steps', '12', '--lr', '0.5', '--fim-layout', 'psm'], {
+      steps: { type: 'string' }, lr: { type: 'string' }, 'fim-layout': { type: 'string' }, seed: { type: 'string' },
+    }, 'usage');
+    assert.equal(intFlag(f.steps, 'steps', 1, 1), 12);
+    assert.equal(numberFlag(f.lr, 'lr', 0.1, 0, 1), 0.5);
+    assert.equal(oneOf(f['fim-layout']!, ['psm', 'spm'], 'fim-layout'), 'psm');
+    assert.equal(intFlag(f.seed, 'seed', 7), 7);
+  });
+
+  it('refuses bad values naming the flag', () => {
+    assert.throws(() => intFlag('1.5', 'steps', 1, 1), refused('steps', /--steps must be an integer >= 1 \(got "1.5"\)/));
+    assert.throws(() => numberFlag('2', 'lr', 0.1, 0, 1), refused('lr', /--lr must be a number in \[0, 1\]/));
+    assert.throws(() => oneOf('middle-first', ['psm', 'spm'], 'fim-layout'), refused('fim-layout', /--fim-layout must be one of psm, spm \(got "middle-first"\)/));
+  });
+});

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { backendRequestFields, normaliseBaseUrl, needsRestart, sanitizeSettings } from '../../../src/extension/settings';
+
+const from = (o: Record<string, unknown>) => sanitizeSettings((k) => o[k]);
+
+describe('extension settings', () => {
+  it('gives defaults for missing values', () => {
+    const s = from({});
+    assert.equal(s.backend, 'local');
+    assert.equal(s.model, '');
+    assert.equal(s.server.maxBatch, 8);
+    assert.equal(s.completion.debounceMs, 150);
+    assert.deepEqual(s.benchmark.concurrency, [1, 2, 4, 8]);
+    assert.equal(s.completion.languages['*'], true);
+    assert.equal(s.completion.languages.plaintext, false);
+  });
+
+  it('clamps numbers, rejects wrong types and cleans lists', () => {
+    const s = from({
+      backend: 'cloud', 'server.maxBatch': 1000, 'server.kvBudget': -5, 'completion.debounceMs': '40',
+      'completion.temperature': 'hot', 'chat.temperature': 5, 'benchmark.concurrency': [8, 2, 2, 0, 1.5, 'x', 100],
+      'completion.languages': { python: false, go: 'yes' }, 'server.autoStart': 'no',
+    });
+    assert.equal(s.backend, 'local');
+    assert.equal(s.server.maxBatch, 64);
+    assert.equal(s.server.kvBudget, 0);
+    assert.equal(s.completion.debounceMs, 40);
+    assert.equal(s.completion.temperature, 0);
+    assert.equal(s.chat.temperature, 2);
+    assert.deepEqual(s.benchmark.concurrency, [2, 8]);
+    assert.deepEqual(s.completion.languages, { python: false, '*': true });
+    assert.equal(s.server.autoStart, true);
+  });
+
+  it('normalises remote URLs', () => {
+    assert.equal(normaliseBaseUrl('http://host:8000/v1/'), 'http://host:8000');
+    assert.equal(normaliseBaseUrl('https://x.example/api/v1'), 'https://x.example/api');
+    assert.equal(normaliseBaseUrl('ftp://x'), '');
+    assert.equal(normaliseBaseUrl('not a url'), '');
+  });
+
+  it('asks for a restart only when server settings change', () => {
+    const a = from({});
+    assert.equal(needsRestart(a, from({ 'completion.debounceMs': 10 })), false);
+    assert.equal(needsRestart(a, from({ model: '/m' })), true);
+    assert.equal(needsRestart(a, from({ 'server.maxBatch': 4 })), true);
+  });
+
+  it('asks only its own server to fit prompts, and names the model only to a remote one', () => {
+    assert.deepEqual(backendRequestFields(from({})), { truncatePrompt: true });
+    assert.deepEqual(backendRequestFields(from({ backend: 'remote', 'remote.model': 'qwen' })), { model: 'qwen', truncatePrompt: false });
+    assert.deepEqual(backendRequestFields(from({ backend: 'remote' })), { truncatePrompt: false });
+  });
+});

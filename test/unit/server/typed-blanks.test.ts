@@ -1,0 +1,41 @@
+// Whitespace healing: a FIM prefix's trailing blanks leave the prompt, and the answer's start
+// loses as much of them as the model writes again, however the text is split into deltas.
+import assert from 'node:assert/strict';
+import type { GenerateEvent } from '../../../src/server/http/service';
+import { dropTypedStart, splitTrailingBlanks } from '../../../src/server/http/typed-blanks';
+
+async function run(deltas: string[], typed: string): Promise<GenerateEvent[]> {
+  async function* events(): AsyncIterable<GenerateEvent> {
+    for (const text of deltas) yield { type: 'delta', text };
+    yield { type: 'finish', reason: 'stop', usage: { prompt: 3, completion: deltas.length, cached: 0 } };
+  }
+  const out: GenerateEvent[] = [];
+  for await (const e of dropTypedStart(events(), typed)) out.push(e);
+  return out;
+}
+
+const text = (events: GenerateEvent[]) => events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
+
+describe('typed blanks (FIM whitespace healing)', () => {
+  it('splits only the trailing spaces and tabs of a prefix', () => {
+    assert.deepEqual(splitTrailingBlanks('f() {\n  '), { prefix: 'f() {\n', blanks: '  ' });
+    assert.deepEqual(splitTrailingBlanks('return \t'), { prefix: 'return', blanks: ' \t' });
+    assert.deepEqual(splitTrailingBlanks('x\n'), { prefix: 'x\n', blanks: '' });
+    assert.deepEqual(splitTrailingBlanks('   '), { prefix: '', blanks: '   ' });
+  });
+
+  it('drops the typed blanks the answer repeats, across deltas, and keeps the rest', async () => {
+    assert.equal(text(await run(['  return x;'], '  ')), 'return x;');
+    assert.equal(text(await run([' ', ' ', '  return', ' x;'], '  ')), '  return x;', 'deeper indentation keeps its extra blanks');
+    assert.equal(text(await run([' x'], '  ')), 'x', 'a shorter repeat is dropped as far as it goes');
+    assert.equal(text(await run(['}', '\n'], '  ')), '}\n', 'an answer that does not repeat them is untouched');
+    assert.equal(text(await run(['\n  y'], '  ')), '\n  y', 'matching stops at the first difference');
+  });
+
+  it('passes the finish event, and everything when nothing was typed', async () => {
+    const events = await run(['a', 'b'], '');
+    assert.deepEqual(events.map((e) => e.type), ['delta', 'delta', 'finish']);
+    assert.equal(text(events), 'ab');
+    assert.equal((await run(['  '], '  ')).at(-1)?.type, 'finish');
+  });
+});
