@@ -1,5 +1,7 @@
-// Lint, and the layer rules: batching and shared import neither vscode nor node-mlx,
-// server never vscode, extension never node-mlx (see docs/ARCHITECTURE.md).
+// Lint, and the layer rules (docs/ARCHITECTURE.md): batching and shared import neither vscode,
+// node-mlx nor any other layer; server never vscode, training or cli; training never vscode,
+// extension or cli; extension never node-mlx, server, training or cli. src/cli wires them all.
+// test/unit/lint/layer-rules.test.ts feeds each rule a violation.
 import tseslint from 'typescript-eslint';
 
 const restrict = (paths, patterns = []) => ({
@@ -23,9 +25,14 @@ export default tseslint.config(
     },
   },
   { files: ['src/batching/**/*.ts', 'src/shared/**/*.ts'],
-    rules: restrict(['vscode', MLX], [{ group: ['**/server/**', '**/extension/**'], message: 'batching/shared must not import server or extension code.' }]) },
+    rules: restrict(['vscode', MLX], [{ group: ['**/server/**', '**/extension/**', '**/training/**', '**/cli/**'], message: 'batching/shared must not import server, extension, training or cli code.' }]) },
   { files: ['src/server/**/*.ts'],
-    rules: restrict(['vscode'], [{ group: ['**/extension/**'], message: 'server must not import extension code.' }]) },
+    rules: restrict(['vscode'], [
+      { group: ['**/extension/**'], message: 'server must not import extension code.' },
+      { group: ['**/training/**', '**/cli/**'], message: 'server is a library: the trainer and the commands use it, never the other way round.' },
+    ]) },
+  { files: ['src/training/**/*.ts'],
+    rules: restrict(['vscode'], [{ group: ['**/extension/**', '**/cli/**'], message: 'training uses the server as a library; commands live in src/cli.' }]) },
   { files: ['src/extension/**/*.ts'],
-    rules: restrict([MLX], [{ group: ['**/server/**'], message: 'extension talks to the server over HTTP only.' }]) },
+    rules: restrict([MLX], [{ group: ['**/server/**', '**/training/**', '**/cli/**'], message: 'extension talks to the server over HTTP only.' }]) },
 );
