@@ -22,10 +22,11 @@ export function optInt(body: Body, key: string, min: number, max: number): numbe
   return v;
 }
 
-export function optBool(body: Body, key: string): boolean | undefined {
+/** `name`: the field as the client sees it, when it is nested (`stream_options.include_usage`). */
+export function optBool(body: Body, key: string, name = key): boolean | undefined {
   if (!present(body, key)) return undefined;
   const v = body[key];
-  if (typeof v !== 'boolean') throw fail(key, `must be true or false (got ${describe(v)})`);
+  if (typeof v !== 'boolean') throw fail(name, `must be true or false (got ${describe(v)})`);
   return v;
 }
 
@@ -37,11 +38,11 @@ export function optString(body: Body, key: string, maxLength = Infinity): string
   return v;
 }
 
-export function optEnum<T extends string>(body: Body, key: string, values: readonly T[]): T | undefined {
+export function optEnum<T extends string>(body: Body, key: string, values: readonly T[], name = key): T | undefined {
   if (!present(body, key)) return undefined;
   const v = body[key];
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-    throw fail(key, `must be one of ${values.map((x) => `"${x}"`).join(', ')} (got ${describe(v)})`);
+    throw fail(name, `must be one of ${values.map((x) => `"${x}"`).join(', ')} (got ${describe(v)})`);
   }
   return v as T;
 }

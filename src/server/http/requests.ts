@@ -55,7 +55,8 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
   if (present(body.best_of) && body.best_of !== 1) throw new MlxBatchError('unsupported_feature', '"best_of" must be 1', 'best_of');
   optString(body, 'user', 1024);
 
-  const maxTokens = optInt(body, 'max_tokens', 1, 1 << 30) ?? optInt(body, 'max_completion_tokens', 1, 1 << 30);
+  const maxCompletionTokens = optInt(body, 'max_completion_tokens', 1, 1 << 30);
+  const maxTokens = optInt(body, 'max_tokens', 1, 1 << 30) ?? maxCompletionTokens;
   const temperature = optNumber(body, 'temperature', 0, 2) ?? 1;
   const topP = optNumber(body, 'top_p', 0, 1) ?? 1;
   if (topP === 0) throw new MlxBatchError('validation', '"top_p" must be greater than 0', 'top_p');
@@ -63,7 +64,7 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
   const seed = optInt(body, 'seed', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const stream = optBool(body, 'stream') ?? false;
   const streamOptions = optObject(body, 'stream_options');
-  const includeUsage = streamOptions ? optBool(streamOptions, 'include_usage') ?? false : false;
+  const includeUsage = streamOptions ? optBool(streamOptions, 'include_usage', 'stream_options.include_usage') ?? false : false;
   if (streamOptions && !stream) throw new MlxBatchError('validation', '"stream_options" is only allowed with "stream": true', 'stream_options');
   const truncate = optEnum(body, 'truncate_prompt', ['left', 'none'] as const) ?? 'none';
   return {
@@ -116,7 +117,7 @@ export function parseChat(body: Body, req: IncomingMessage, model: ModelInfo): C
     const param = `messages[${i}]`;
     if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new MlxBatchError('validation', `"${param}" must be an object with "role" and "content"`, param);
     const msg = m as Body;
-    const role = optEnum(msg, 'role', ROLES);
+    const role = optEnum(msg, 'role', ROLES, `${param}.role`);
     if (role === undefined) throw new MlxBatchError('validation', `"${param}.role" is required`, `${param}.role`);
     return { role, content: contentText(msg.content, `${param}.content`) };
   });
