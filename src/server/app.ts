@@ -1,11 +1,13 @@
 // The server process's life: bind, announce the URL on stdout, load the model (reporting
-// progress), serve, and shut down cleanly on SIGTERM or when the parent process goes away.
+// progress), serve, drain on SIGTERM, and exit at once when the parent process goes away.
 import { MlxBatchError } from '../shared/errors';
 import type { ServerEvent } from '../shared/protocol';
 import { readTokenFile } from './http/auth';
 import { ServerState, type Logger } from './http/context';
 import { ApiServer } from './http/server';
 import type { InferenceService } from './http/service';
+import { stderrOutput, stdoutOutput } from './output';
+import { watchParent } from './parent-watch';
 import { parseServeOptions, type ServeOptions } from './serve-options';
 
 /** Loads the model and builds the service; `progress` takes a fraction in [0, 1]. */
@@ -21,16 +23,19 @@ export interface RunningServer {
   shutdown(reason: string): Promise<number>;
   /** Resolves with the exit code once the server has shut down, whatever the reason. */
   done: Promise<number>;
+  /** True once the parent process is gone: nobody is left to read answers, events or logs. */
+  readonly orphaned: boolean;
 }
 
 export function stderrLogger(): Logger {
-  const line = (level: string, msg: string) => process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`);
+  const err = stderrOutput();
+  const line = (level: string, msg: string) => err.write(`${new Date().toISOString()} ${level} ${msg}\n`);
   return { info: (m) => line('info', m), warn: (m) => line('warn', m), error: (m) => line('error', m) };
 }
 
 /** One JSON line on stdout for the parent process. */
 export function announce(event: ServerEvent): void {
-  process.stdout.write(`${JSON.stringify(event)}\n`);
+  stdoutOutput().write(`${JSON.stringify(event)}\n`);
 }
 
 export function isLoopback(host: string): boolean {
@@ -63,21 +68,36 @@ export async function startServer(options: ServeOptions, load: ServiceLoader, lo
   const done = new Promise<number>((r) => (resolveDone = r));
   let shuttingDown: Promise<number> | undefined;
   const cleanups: (() => void)[] = [];
+  // Parent death cuts any drain short: nobody is left to read the answers.
+  let orphaned = false;
+  let cutDrain!: () => void;
+  const drainCut = new Promise<boolean>((r) => (cutDrain = () => r(false)));
+
+  const stopWatching = watchParent({ parentPid: options.parentPid, watchStdin: options.watchStdin }, (why) => {
+    if (orphaned) return;
+    orphaned = true;
+    log.warn(`${why}: exiting without waiting for running requests`);
+    cutDrain();
+    void shutdown('parent process exited');
+  }, log);
 
   const shutdown = (reason: string): Promise<number> => {
     shuttingDown ??= (async () => {
-      log.info(`shutting down (${reason}): draining for up to ${options.drainTimeoutMs / 1000}s`);
+      log.info(orphaned ? `shutting down (${reason})` : `shutting down (${reason}): draining for up to ${options.drainTimeoutMs / 1000}s`);
       state.status = 'draining';
       for (const c of cleanups) c();
       let code = 0;
-      if (state.service) {
+      if (state.service && !orphaned) {
         const drained = await Promise.race([
           state.service.drain().then(() => true),
+          drainCut,
           new Promise<boolean>((r) => setTimeout(() => r(false), options.drainTimeoutMs).unref()),
         ]);
-        if (!drained) log.warn('drain timeout: closing the remaining requests');
+        if (!drained && !orphaned) log.warn('drain timeout: closing the remaining requests');
       }
-      await api.close(1000);
+      await api.close(orphaned ? 0 : 1000);
+      // An orphan keeps its watchdog: if anything still holds the process, it is killed.
+      if (!orphaned) stopWatching();
       if (state.loadError) code = 1;
       log.info('stopped');
       resolveDone(code);
@@ -99,7 +119,6 @@ export async function startServer(options: ServeOptions, load: ServiceLoader, lo
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   });
-  cleanups.push(watchParent(options.parentPid, () => void shutdown('parent process exited'), log));
 
   const loaded = (async () => {
     const t0 = performance.now();
@@ -122,47 +141,27 @@ export async function startServer(options: ServeOptions, load: ServiceLoader, lo
     }
   })();
   loaded.catch(() => void shutdown('the model failed to load'));
-  return { url, state, api, loaded, shutdown, done };
+  return { url, state, api, loaded, shutdown, done, get orphaned() { return orphaned; } };
 }
 
 /**
- * Exits with the parent: polls the parent pid (given, or ours at start) once a second, so no
- * orphaned server keeps a model in memory after the editor is gone.
+ * Parses `serve` arguments, serves until SIGTERM and resolves with the exit code; when the parent
+ * is gone it exits the process itself, so no stray handle keeps an orphan (and its model) alive.
  */
-function watchParent(parentPid: number | undefined, onGone: () => void, log: Logger): () => void {
-  const initial = process.ppid;
-  const alive = (): boolean => {
-    if (parentPid !== undefined) {
-      try {
-        process.kill(parentPid, 0);
-        return true;
-      } catch (e) {
-        return (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    }
-    return process.ppid === initial;
-  };
-  const timer = setInterval(() => {
-    if (alive()) return;
-    log.warn('parent process is gone');
-    clearInterval(timer);
-    onGone();
-  }, 1000);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-/** Parses `serve` arguments, serves until SIGTERM (or the parent exits); resolves with the exit code. */
 export async function runServe(argv: string[], load: ServiceLoader): Promise<number> {
-  const options = parseServeOptions(argv);
+  // Guard both streams first: a write to a closed pipe must never throw or reach onUncaught.
+  stdoutOutput();
   const log = stderrLogger();
+  const options = parseServeOptions(argv);
   // A bug in one request's callbacks must not take every other request down with it.
   const onUncaught = (e: unknown) => log.error(`uncaught: ${(e as Error)?.stack ?? String(e)}`);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
   try {
     const server = await startServer(options, load, log);
-    return await server.done;
+    const code = await server.done;
+    if (server.orphaned) process.exit(code);
+    return code;
   } finally {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);

@@ -26,11 +26,13 @@ export interface ServeOptions {
   statsIntervalMs: number;
   /** Exit when this process is gone (default: when our parent changes). */
   parentPid: number | undefined;
+  /** Exit when stdin ends: the parent holds the write end of a pipe it never writes. */
+  watchStdin: boolean;
 }
 
 export const SERVE_USAGE = 'mlx-batch serve --model M [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget TOKENS] ' +
   '[--max-waiting 256] [--no-batching] [--token-file F] [--allow-remote] [--body-limit 1048576] [--max-tokens-default 16] ' +
-  '[--drain-timeout 30] [--parent-pid PID]';
+  '[--drain-timeout 30] [--parent-pid PID] [--watch-stdin]';
 
 const FLAGS = {
   model: { type: 'string' },
@@ -47,6 +49,7 @@ const FLAGS = {
   'drain-timeout': { type: 'string' },
   'stats-interval-ms': { type: 'string' },
   'parent-pid': { type: 'string' },
+  'watch-stdin': { type: 'boolean' },
 } as const;
 
 export function parseServeOptions(argv: string[]): ServeOptions {
@@ -69,5 +72,6 @@ export function parseServeOptions(argv: string[]): ServeOptions {
     drainTimeoutMs: intFlag(f['drain-timeout'], 'drain-timeout', 30, 0) * 1000,
     statsIntervalMs: intFlag(f['stats-interval-ms'], 'stats-interval-ms', 500, 50),
     parentPid,
+    watchStdin: f['watch-stdin'] ?? false,
   };
 }
