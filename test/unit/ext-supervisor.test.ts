@@ -24,7 +24,7 @@ describe('extension server launch', () => {
     assert.equal(spec.command, '/bin/electron');
     assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
     assert.equal(spec.env.A, '1');
-    assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--kv-budget', '2048', '--no-batching']);
+    assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--watch-stdin', '--kv-budget', '2048', '--no-batching']);
     const own = launchSpec({ settings: settings({ model: 'mlx-community/X', 'server.nodePath': '/usr/bin/node' }), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/electron', isElectron: true, env: {} });
     assert.equal(own.command, '/usr/bin/node');
     assert.equal(own.env.ELECTRON_RUN_AS_NODE, undefined);

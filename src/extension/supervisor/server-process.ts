@@ -42,6 +42,8 @@ export class ServerProcess {
   private stopping = false;
 
   constructor(spec: LaunchSpec, handlers: ServerProcessHandlers, startTimeoutMs = 300_000) {
+    // stdin stays open and unwritten for the server's life: its end tells the server (run with
+    // --watch-stdin) that we are gone, even when we are killed before we can stop it.
     this.child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     let resolveStart!: (l: Listening) => void;
     let rejectStart!: (e: Error) => void;
