@@ -80,8 +80,10 @@ describe('server process: lifecycle', function () {
   });
 
   it('exits when its parent process dies', async () => {
+    // The extension's stdio: stdin, stdout and stderr are pipes to the parent.
     const launcher = `const { spawn } = require('node:child_process');
-      const c = spawn(process.execPath, [${JSON.stringify(SCRIPT)}, '--model', 'm'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(process.execPath, [${JSON.stringify(SCRIPT)}, '--model', 'm'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      c.stderr.on('data', () => {});
       c.stdout.on('data', (d) => { if (String(d).includes('"ready"')) console.log('PID ' + c.pid); });
       setInterval(() => {}, 1000);`;
     const parent = spawn(process.execPath, ['-e', launcher], { stdio: ['ignore', 'pipe', 'ignore'] });

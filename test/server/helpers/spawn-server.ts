@@ -19,8 +19,9 @@ export function compiled(...parts: string[]): string {
   return path.resolve(__dirname, '..', '..', '..', ...parts);
 }
 
-export function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedServer {
-  const child = spawn(process.execPath, ['--expose-gc', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/** `stdin: 'pipe'` gives the server a stdin pipe as the extension does (see --watch-stdin). */
+export function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv = {}, stdin: 'ignore' | 'pipe' = 'ignore'): SpawnedServer {
+  const child = spawn(process.execPath, ['--expose-gc', script, ...args], { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const events: ServerEvent[] = [];
   const stdout: string[] = [];
   let err = '';
