@@ -64,13 +64,11 @@ function files(dir) {
   return fs.readdirSync(dir, { recursive: true }).map(String)
     .filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(dir, f));
 }
-// test/extension runs inside a real extension host (code-server), started by one e2e file; the
-// `extension` tier is that file, the `e2e` tier the rest of test/e2e.
-const HOST_RUNNER = path.join('out/test/e2e', 'extension-host.test.js');
+// The extension tier's host tests (test/extension/host) run inside the extension host that
+// test/extension/launch.test.js starts; they are not loaded here.
+const HOST_TESTS = path.join('out/test/extension/host');
 function tierFiles(tier) {
-  if (tier === 'extension') return files('out/test/e2e').filter((f) => f === HOST_RUNNER);
-  const all = files(path.join('out/test', tier));
-  return tier === 'e2e' ? all.filter((f) => f !== HOST_RUNNER) : all;
+  return files(path.join('out/test', tier)).filter((f) => !f.startsWith(HOST_TESTS + path.sep));
 }
 
 const { default: Mocha } = await import('mocha');

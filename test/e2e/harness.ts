@@ -115,7 +115,7 @@ export interface Editor {
 }
 
 /** Starts code-server on a free port with the extension and a copy of the sample workspace. */
-export async function startEditor(name: string, pkg: string): Promise<Editor> {
+export async function startEditor(name: string, pkg: string, env: NodeJS.ProcessEnv = {}): Promise<Editor> {
   ensureBuilt();
   const model = modelPath();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mlx-batch-e2e-${name}-`));
@@ -132,7 +132,7 @@ export async function startEditor(name: string, pkg: string): Promise<Editor> {
   const proc: ChildProcess = spawn(process.execPath, [path.join(pkg, 'out', 'node', 'entry.js'),
     '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userData, '--extensions-dir', extensions,
     '--disable-telemetry', '--disable-update-check', workspace],
-  { stdio: ['ignore', out, out], detached: true, env: { ...process.env, MLX_BATCH_TEST_REPORTER: 'spec' } });
+  { stdio: ['ignore', out, out], detached: true, env: { ...process.env, MLX_BATCH_TEST_REPORTER: 'spec', ...env } });
   fs.closeSync(out);
   const killGroup = () => { try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* already gone */ } };
   process.once('exit', killGroup);

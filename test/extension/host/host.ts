@@ -1,7 +1,7 @@
 // Helpers for tests that run inside a real VS Code extension host (see index.ts). Outside one
-// (plain mocha), `vscode` cannot be loaded and the suites skip themselves.
+// (plain mocha) `vscode` cannot be loaded: the suites then fail, naming the tier that runs them.
 import type * as VSCode from 'vscode';
-import type { MlxBatchApi } from '../../src/extension/extension';
+import type { MlxBatchApi } from '../../../src/extension/extension';
 
 export const EXTENSION_ID = 'mlx-batch.mlx-batch';
 
