@@ -3,7 +3,7 @@
 //   npx tsc -p . && node --expose-gc out/bench/http-vs-engine.js \
 //     [--model DIR | --fixture qwen2:small] [--concurrency 8] [--max-tokens 64] [--requests 16] [--rounds 3]
 //     [--server process|inline] [--json]
-// The server runs as its own process (src/server/main.ts, as the extension starts it); the
+// The server runs as its own process (src/cli/server/main.ts, as the extension starts it); the
 // direct run loads the same model here. Rounds alternate direct / HTTP; medians are reported.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -78,7 +78,7 @@ function httpTarget(url: string): BenchmarkTarget {
 }
 
 async function startServer(model: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const main = path.resolve(__dirname, '..', 'src', 'server', 'main.js');
+  const main = path.resolve(__dirname, '..', 'src', 'cli', 'server', 'main.js');
   const child = spawn(process.execPath, ['--expose-gc', main, '--model', model, '--max-batch', String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let url = '';
   await new Promise<void>((resolve, reject) => {

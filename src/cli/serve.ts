@@ -1,8 +1,8 @@
 // `mlx-batch serve`: the OpenAI-compatible inference server over the continuous batch.
 import { MlxBatchError } from '../shared/errors';
-import { runServe } from '../server/app';
+import { runServe } from './server/app';
 import { loadInferenceService } from '../server/load-service';
-import { SERVE_USAGE } from '../server/serve-options';
+import { SERVE_USAGE } from './server/serve-options';
 import type { Command } from './command';
 
 export const serveCommand: Command = {

@@ -1,6 +1,7 @@
 // Builds the inference service for `serve`: model weights, tokenizer, the batch engine on
 // node-mlx and the runner around it, reporting progress as it goes.
-import type { ServiceLoader } from './app';
+import type { Logger } from './http/context';
+import type { InferenceService } from './http/service';
 import type { PromptTokenizer } from './http/runner-service';
 import { RunnerService } from './http/runner-service';
 import { openInference } from './inference';
@@ -8,6 +9,19 @@ import { onGpu } from './mlx';
 import { encodeChat } from './tokenizer/chat-template';
 import { buildFimPrompt, detectFim } from './tokenizer/fim';
 import type { Tokenizer } from './tokenizer/tokenizer';
+
+/** What loading the service needs of the server's options (`mlx-batch serve`'s flags). */
+export interface ServiceOptions {
+  model: string;
+  maxBatch: number;
+  /** undefined: the loader picks it from the memory left after the weights. */
+  kvBudgetTokens: number | undefined;
+  maxWaiting: number;
+  batching: boolean;
+}
+
+/** Loads the model and builds the service; `progress` takes a fraction in [0, 1]. */
+export type ServiceLoader = (options: ServiceOptions, progress: (fraction: number, message: string) => void, log: Logger) => Promise<InferenceService>;
 
 /** The model's tokenizer as the HTTP service uses it. */
 export function promptTokenizer(tokenizer: Tokenizer): PromptTokenizer {

@@ -16,7 +16,7 @@ import type { ParentPlan } from './helpers/parent-main';
 import { compiled, isListening, isReady, spawnServer, type SpawnedServer } from './helpers/spawn-server';
 
 const CLI = compiled('src', 'cli', 'main.js');
-const SERVER = compiled('src', 'server', 'main.js');
+const SERVER = compiled('src', 'cli', 'server', 'main.js');
 const PARENT = compiled('test', 'server', 'helpers', 'parent-main.js');
 const HOST = compiled('test', 'server', 'helpers', 'extension-host-main.js');
 const DEADLINE_MS = 3000;

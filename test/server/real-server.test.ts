@@ -1,4 +1,4 @@
-// The real server process (src/server/main.ts) on the tiny random-weight fixture models, driven
+// The real server process (src/cli/server/main.ts) on the tiny random-weight fixture models, driven
 // over HTTP and with the official `openai` client: streaming chat, completion with suffix,
 // abort, errors, and identical greedy answers under concurrency.
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { ensureFixtureModel } from '../../src/server/fixtures';
 import { metric, post, waitFor } from './helpers/harness';
 import { compiled, isReady, isListening, spawnServer, type SpawnedServer } from './helpers/spawn-server';
 
-const MAIN = compiled('src', 'server', 'main.js');
+const MAIN = compiled('src', 'cli', 'server', 'main.js');
 const TOKEN = 'real-server-token-0123456789';
 
 function tokenFile(): string {

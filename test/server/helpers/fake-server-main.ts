@@ -4,9 +4,10 @@
 import { Runner } from '../../../src/batching/runner';
 import { DEFAULT_SCHEDULER_OPTIONS } from '../../../src/batching/scheduler';
 import { MlxBatchError } from '../../../src/shared/errors';
-import { runServe, type ServiceLoader } from '../../../src/server/app';
+import { runServe } from '../../../src/cli/server/app';
+import type { ServiceLoader } from '../../../src/server/load-service';
 import { RunnerService } from '../../../src/server/http/runner-service';
-import { FakeEngine } from '../../unit/helpers/fake-engine';
+import { FakeEngine } from '../../unit/batching/helpers/fake-engine';
 import { CharTokenizer, nextLetter } from './char-tokenizer';
 
 const load: ServiceLoader = async (options, progress) => {

@@ -4,7 +4,7 @@ import { Runner, type RunnerOptions } from '../../../src/batching/runner';
 import { ServerState, type Logger, type ServerOptions } from '../../../src/server/http/context';
 import { RunnerService } from '../../../src/server/http/runner-service';
 import { ApiServer } from '../../../src/server/http/server';
-import { FakeEngine, type FakeEngineOptions } from '../../unit/helpers/fake-engine';
+import { FakeEngine, type FakeEngineOptions } from '../../unit/batching/helpers/fake-engine';
 import { CharTokenizer, nextLetter } from './char-tokenizer';
 
 export interface TestServer {

@@ -1,17 +1,14 @@
 // The server process's life: bind, announce the URL on stdout, load the model (reporting
 // progress), serve, drain on SIGTERM, and exit at once when the parent process goes away.
-import { MlxBatchError } from '../shared/errors';
-import type { ServerEvent } from '../shared/protocol';
-import { readTokenFile } from './http/auth';
-import { ServerState, type Logger } from './http/context';
-import { ApiServer } from './http/server';
-import type { InferenceService } from './http/service';
+import { MlxBatchError } from '../../shared/errors';
+import type { ServerEvent } from '../../shared/protocol';
+import { readTokenFile } from '../../server/http/auth';
+import { ServerState, type Logger } from '../../server/http/context';
+import { ApiServer } from '../../server/http/server';
+import type { ServiceLoader } from '../../server/load-service';
 import { stderrOutput, stdoutOutput } from './output';
 import { watchParent } from './parent-watch';
 import { parseServeOptions, type ServeOptions } from './serve-options';
-
-/** Loads the model and builds the service; `progress` takes a fraction in [0, 1]. */
-export type ServiceLoader = (options: ServeOptions, progress: (fraction: number, message: string) => void, log: Logger) => Promise<InferenceService>;
 
 export interface RunningServer {
   url: string;

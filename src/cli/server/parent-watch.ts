@@ -4,7 +4,7 @@
 // it however the parent died). The main thread is told and exits at once; if it cannot (a long
 // synchronous MLX step, a model still loading), the watchdog kills the process after a grace.
 import { Worker } from 'node:worker_threads';
-import type { Logger } from './http/context';
+import type { Logger } from '../../server/http/context';
 
 export interface ParentWatchOptions {
   /** Watch this process instead of our parent. */

@@ -1,8 +1,8 @@
 // The server process (dist/server.js), started by the extension with `mlx-batch serve`'s
 // arguments. stdout carries only JSON event lines (ServerEvent); logs go to stderr.
-import { MlxBatchError } from '../shared/errors';
+import { MlxBatchError } from '../../shared/errors';
 import { announce, runServe } from './app';
-import { loadInferenceService } from './load-service';
+import { loadInferenceService } from '../../server/load-service';
 import { stderrOutput } from './output';
 
 runServe(process.argv.slice(2), loadInferenceService).then(

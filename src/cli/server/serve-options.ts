@@ -1,6 +1,6 @@
 // The options of `mlx-batch serve` (and of dist/server.js, which takes the same arguments).
-import { MlxBatchError } from '../shared/errors';
-import { intFlag, parseFlags, requireFlag } from '../cli/command';
+import { MlxBatchError } from '../../shared/errors';
+import { intFlag, modelFlag, parseFlags } from '../command';
 
 export interface ServeOptions {
   /** Model folder or Hugging Face id in the local cache. */
@@ -30,7 +30,7 @@ export interface ServeOptions {
   watchStdin: boolean;
 }
 
-export const SERVE_USAGE = 'mlx-batch serve --model M [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget TOKENS] ' +
+export const SERVE_USAGE = 'mlx-batch serve [--model M] [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget TOKENS] ' +
   '[--max-waiting 256] [--no-batching] [--token-file F] [--allow-remote] [--body-limit 1048576] [--max-tokens-default 16] ' +
   '[--drain-timeout 30] [--parent-pid PID] [--watch-stdin]';
 
@@ -58,7 +58,7 @@ export function parseServeOptions(argv: string[]): ServeOptions {
   if (port > 65535) throw new MlxBatchError('validation', '--port must be at most 65535', 'port');
   const parentPid = f['parent-pid'] === undefined ? undefined : intFlag(f['parent-pid'], 'parent-pid', 0, 1);
   return {
-    model: requireFlag(f.model, 'model', SERVE_USAGE),
+    model: modelFlag(f.model),
     host: f.host ?? '127.0.0.1',
     port,
     maxBatch: intFlag(f['max-batch'], 'max-batch', 8, 1),
