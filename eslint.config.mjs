@@ -33,6 +33,8 @@ export default tseslint.config(
     ]) },
   { files: ['src/training/**/*.ts'],
     rules: restrict(['vscode'], [{ group: ['**/extension/**', '**/cli/**'], message: 'training uses the server as a library; commands live in src/cli.' }]) },
+  { files: ['src/cli/**/*.ts'],
+    rules: restrict(['vscode'], [{ group: ['**/extension/**'], message: 'commands run outside the editor: no extension code.' }]) },
   { files: ['src/extension/**/*.ts'],
     rules: restrict([MLX], [{ group: ['**/server/**', '**/training/**', '**/cli/**'], message: 'extension talks to the server over HTTP only.' }]) },
 );

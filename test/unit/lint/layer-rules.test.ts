@@ -29,6 +29,8 @@ const CASES: { layer: string; file: string; code: string; message: RegExp }[] = 
   { layer: 'training', file: 'src/training/x.ts', code: "import '../cli/command';", message: /training uses the server as a library/ },
   { layer: 'training', file: 'src/training/x.ts', code: "import '../extension/settings';", message: /training uses the server as a library/ },
   { layer: 'training', file: 'src/training/x.ts', code: "import 'vscode';", message: /must not import vscode/ },
+  { layer: 'cli', file: 'src/cli/x.ts', code: "import 'vscode';", message: /must not import vscode/ },
+  { layer: 'cli', file: 'src/cli/server/x.ts', code: "import '../../extension/settings';", message: /commands run outside the editor/ },
   { layer: 'extension', file: 'src/extension/x.ts', code: "import '@frost-beta/mlx';", message: /must not import @frost-beta\/mlx/ },
   { layer: 'extension', file: 'src/extension/chat/x.ts', code: "import '../../server/mlx';", message: /extension talks to the server over HTTP only/ },
   { layer: 'extension', file: 'src/extension/x.ts', code: "import '../training/train';", message: /extension talks to the server over HTTP only/ },
