@@ -78,17 +78,20 @@ describe('engine: continuous batching on node-mlx', function () {
     assert.ok(engine.prefixStore.hits >= 1);
   });
 
-  it('seeded sampling is reproducible, alone and in a batch', async () => {
-    const sampled = (seed: number, i: number): GenerateParams => ({
-      ...greedy(prompt(200 + i, 10 + i), 10),
+  it('seeded sampling is reproducible, alone and in a batch; another seed gives other tokens for the same prompt', async () => {
+    const same = prompt(200, 10);
+    const sampled = (seed: number, promptTokens = same): GenerateParams => ({
+      ...greedy(promptTokens, 10),
       sampling: { temperature: 0.9, topP: 0.9, topK: 50, seed },
     });
-    const a = await alone([sampled(7, 0), sampled(8, 1)]);
+    const [a7, a8, again7] = await alone([sampled(7), sampled(8), sampled(7)]);
+    assert.deepEqual(again7, a7);
+    assert.notDeepEqual(a8, a7);
     const { runner } = await makeRunner();
-    const together = await Promise.all([0, 1, 2].map((i) => runner.submit(sampled(7 + i, i)).collect()));
-    assert.deepEqual(together[0].tokens, a[0]);
-    assert.deepEqual(together[1].tokens, a[1]);
-    assert.notDeepEqual(a[0], a[1]);
+    const together = await Promise.all([sampled(7), sampled(8), sampled(7), sampled(9, prompt(201, 30))].map((p) => runner.submit(p).collect()));
+    assert.deepEqual(together[0].tokens, a7);
+    assert.deepEqual(together[1].tokens, a8);
+    assert.deepEqual(together[2].tokens, a7);
   });
 
   it('batching off runs one request at a time through the same engine', async () => {
