@@ -2,6 +2,7 @@
 // as a model folder, to evaluate or try it before the run ends.
 import fs from 'node:fs';
 import path from 'node:path';
+import { readJsonObject } from '../server/json-file';
 import { MlxBatchError } from '../shared/errors';
 import { exportCheckpoint } from '../training/checkpoint';
 import { parseFlags, requireFlag, type Command } from './command';
@@ -23,7 +24,7 @@ export const exportCheckpointCommand: Command = {
     }
     if (out === run) throw new MlxBatchError('validation', '--out must differ from --run (the run writes its own model there when it ends)', 'out');
     exportCheckpoint(run, out);
-    const step = (JSON.parse(fs.readFileSync(path.join(run, 'checkpoint', 'state.json'), 'utf8')) as { step: number }).step;
+    const step = readJsonObject(path.join(run, 'checkpoint', 'state.json')).step;
     console.log(`step ${step} of ${run} written to ${out}`);
   },
 };

@@ -2,6 +2,7 @@
 // (step, random generator, token counts) in one folder, written atomically by rename.
 import fs from 'node:fs';
 import path from 'node:path';
+import { readJsonObject } from '../server/json-file';
 import { mx, utils, type MxArray, type optimizers } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
 import type { FimLayout } from '../server/tokenizer/fim';
@@ -50,7 +51,7 @@ export function loadCheckpoint(dir: string, model: LanguageModel, opt: optimizer
   const saved = mx.load(path.join(dir, 'optimizer.safetensors')) as unknown as Record<string, MxArray>;
   for (const [k, v] of Object.entries(saved)) setPath(opt.state as Record<string, unknown>, k, v);
   mx.eval(model.parameters(), opt.state);
-  return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as LoopState;
+  return readJsonObject(path.join(dir, 'state.json')) as unknown as LoopState;
 }
 
 /**
@@ -58,7 +59,7 @@ export function loadCheckpoint(dir: string, model: LanguageModel, opt: optimizer
  * (what `train` writes at its end), e.g. to try a model while training goes on.
  */
 export function exportCheckpoint(trainOut: string, dest: string): void {
-  const args = JSON.parse(fs.readFileSync(path.join(trainOut, 'training_args.json'), 'utf8')) as {
+  const args = readJsonObject(path.join(trainOut, 'training_args.json')) as unknown as {
     shape: Parameters<typeof modelConfig>[0]; dtype: 'float32' | 'bfloat16'; mix?: { fimLayout?: FimLayout };
   };
   const bpe = readBpe(path.join(trainOut, 'checkpoint-tokenizer'));

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MlxBatchError } from '../shared/errors';
+import { readJsonObject } from '../server/json-file';
 import { fnv1a } from './rng';
 import { scanHeldOutCopies } from './held-out-copies';
 
@@ -59,7 +60,7 @@ interface Pkg { name: string; version: string; license: string }
 function lockedPackages(root: string): Set<string> | undefined {
   const lock = path.join(root, '..', 'package-lock.json');
   if (!fs.existsSync(lock)) return undefined;
-  const j = JSON.parse(fs.readFileSync(lock, 'utf8')) as { packages?: Record<string, unknown> };
+  const j = readJsonObject(lock) as { packages?: Record<string, unknown> };
   return new Set(Object.keys(j.packages ?? {}).map((k) => k.replace(/^node_modules\//, '')));
 }
 
@@ -70,7 +71,7 @@ function walk(dir: string, rel: string, pkg: Pkg | undefined, out: Omit<SourceFi
   if (locked && !pkg && rel.startsWith('@') && rel.includes('/') && !locked.has(rel)) return;
   if (fs.existsSync(manifest)) {
     try {
-      const j = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+      const j = readJsonObject(manifest);
       if (typeof j.name === 'string' && typeof j.version === 'string') current = { name: j.name, version: j.version, license: licenseOf(j) };
     } catch { /* a broken manifest keeps the enclosing package */ }
   }

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MlxBatchError } from '../shared/errors';
+import { readJsonObject } from '../server/json-file';
 import { BatchKVCache } from '../server/cache/batch-kv-cache';
 import { loadModel } from '../server/loader';
 import { MemoryReclaimer } from '../server/memory';
@@ -184,7 +185,7 @@ export function trainingRecord(modelDir: string): { corpusBytes: number; heldOut
   const file = path.join(modelDir, TRAINING_RECORD);
   const d = { corpusBytes: DEFAULT_TRAIN_OPTIONS.corpusBytes, heldOutShare: DEFAULT_TRAIN_OPTIONS.heldOutShare, dropHeldOutCopies: DEFAULT_TRAIN_OPTIONS.dropHeldOutCopies };
   if (!fs.existsSync(file)) return d;
-  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<typeof d>;
+  const j = readJsonObject(file) as Partial<typeof d>;
   return { corpusBytes: j.corpusBytes ?? d.corpusBytes, heldOutShare: j.heldOutShare ?? d.heldOutShare, dropHeldOutCopies: j.dropHeldOutCopies ?? d.dropHeldOutCopies };
 }
 

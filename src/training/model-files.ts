@@ -3,8 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { flattenParameters } from '../server/loader/check-weights';
+import { readJsonObject } from '../server/json-file';
 import { mx, type MxArray } from '../server/mlx';
-import type { LanguageModel } from '../server/model/types';
+import { checkModelConfig } from '../server/loader/config';
+import type { LanguageModel, ModelConfig } from '../server/model/types';
 import type { FimLayout } from '../server/tokenizer/fim';
 import type { BpeModel } from './bpe-trainer';
 import { specialIds, tokenizerConfigJson, tokenizerJson } from './tokenizer-files';
@@ -18,10 +20,10 @@ export interface ModelShape {
   maxPositions: number;
 }
 
-/** config.json for a Qwen2-architecture model over the trained tokenizer. */
-export function modelConfig(shape: ModelShape, bpe: BpeModel, vocabSize: number, dtype: 'float32' | 'bfloat16'): Record<string, unknown> {
+/** config.json for a Qwen2-architecture model over the trained tokenizer, checked as the loader checks every model's. */
+export function modelConfig(shape: ModelShape, bpe: BpeModel, vocabSize: number, dtype: 'float32' | 'bfloat16'): ModelConfig {
   const ids = specialIds(bpe);
-  return {
+  return checkModelConfig({
     architectures: ['Qwen2ForCausalLM'],
     model_type: 'qwen2',
     hidden_act: 'silu',
@@ -39,7 +41,7 @@ export function modelConfig(shape: ModelShape, bpe: BpeModel, vocabSize: number,
     bos_token_id: null,
     eos_token_id: [ids['<|endoftext|>'], ids['<|im_end|>']],
     torch_dtype: dtype,
-  };
+  });
 }
 
 export function writeTokenizerFiles(dir: string, bpe: BpeModel, maxLength: number, fimLayout: FimLayout): void {
@@ -50,7 +52,7 @@ export function writeTokenizerFiles(dir: string, bpe: BpeModel, maxLength: numbe
 
 /** Reads the BPE back from a tokenizer.json this pipeline wrote. */
 export function readBpe(dir: string): BpeModel {
-  const j = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as {
+  const j = readJsonObject(path.join(dir, 'tokenizer.json'), { type: 'invalid_tokenizer' }) as unknown as {
     model: { vocab: Record<string, number>; merges: [string, string][] };
   };
   return { vocab: new Map(Object.entries(j.model.vocab)), merges: j.model.merges };

@@ -1,9 +1,15 @@
 // config.json, generation_config.json and the MLX quantization settings of a model folder.
+// checkModelConfig is the one check of config.json: its shape, model_type and every field a
+// decoder reads; the model files then read the checked config (ModelConfig) without checking again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
+import { isJsonObject, readJsonFile, readJsonObject, type JsonObject } from '../json-file';
+import { SUPPORTED_MODEL_TYPES } from '../model';
+import { ROPE_SCALING_TYPES, ropeScalingType } from '../model/rope';
+import type { ModelConfig } from '../model/types';
 
-export type JsonObject = Record<string, unknown>;
+export type { JsonObject } from '../json-file';
 
 export interface QuantParams {
   groupSize: number;
@@ -16,72 +22,75 @@ export interface Quantization extends QuantParams {
 }
 
 export interface ModelConfigFiles {
-  config: JsonObject;
+  config: ModelConfig;
   modelType: string;
   /** generation_config.json when the folder has one. */
   generationConfig?: JsonObject;
   quantization?: Quantization;
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new MlxBatchError('invalid_config', `cannot read ${what} (${file}): ${(e as Error).message}`, file);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new MlxBatchError('invalid_config', `${what} is not valid JSON (${file}): ${(e as Error).message}`, file);
-  }
-}
-
-/** Reads config.json (required) and generation_config.json (optional) from a model folder. */
+/** Reads and checks config.json (required) and generation_config.json (optional) of a model folder. */
 export function readModelConfig(dir: string): ModelConfigFiles {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) {
     throw new MlxBatchError('invalid_config', `${dir} has no config.json; a model folder needs config.json, weights (*.safetensors) and tokenizer.json`, file);
   }
-  const config = readJson(file, 'config.json');
-  if (!isObject(config)) throw new MlxBatchError('invalid_config', `config.json must hold a JSON object (${file})`, file);
-  const modelType = config.model_type;
-  if (typeof modelType !== 'string' || modelType === '') {
-    throw new MlxBatchError('invalid_config', `config.json has no "model_type" string (${file})`, file);
-  }
-  const genFile = path.join(dir, 'generation_config.json');
-  let generationConfig: JsonObject | undefined;
-  if (fs.existsSync(genFile)) {
-    const g = readJson(genFile, 'generation_config.json');
-    if (!isObject(g)) throw new MlxBatchError('invalid_config', `generation_config.json must hold a JSON object (${genFile})`, genFile);
-    generationConfig = g;
-  }
-  return { config, modelType, generationConfig, quantization: parseQuantization(config, file) };
+  const config = checkModelConfig(readJsonFile(file), file);
+  const generationConfig = readJsonObject(path.join(dir, 'generation_config.json'), { optional: true });
+  return { config, modelType: config.model_type, generationConfig, quantization: parseQuantization(config, file) };
 }
 
 const INT_FIELDS = ['hidden_size', 'num_hidden_layers', 'intermediate_size', 'num_attention_heads', 'vocab_size'];
 const OPTIONAL_INT_FIELDS = ['num_key_value_heads', 'head_dim', 'max_position_embeddings'];
 const OPTIONAL_POSITIVE_FIELDS = ['rms_norm_eps', 'rope_theta'];
+const OPTIONAL_BOOLEAN_FIELDS = ['tie_word_embeddings', 'attention_bias', 'mlp_bias'];
 
-/** Checks the fields every supported decoder needs: present, and of the right type. */
-export function checkConfigFields(config: JsonObject, file = 'config.json'): void {
+/**
+ * Checks parsed config.json: a JSON object with a supported `model_type` and the fields every
+ * supported decoder reads, present where required and of the right type.
+ */
+export function checkModelConfig(config: unknown, file = 'config.json'): ModelConfig {
+  if (!isJsonObject(config)) throw new MlxBatchError('invalid_config', `config.json must hold a JSON object (${file})`, file);
+  const modelType = config.model_type;
+  if (typeof modelType !== 'string' || modelType === '') {
+    throw new MlxBatchError('invalid_config', `config.json has no "model_type" string (${file})`, file);
+  }
+  if (!SUPPORTED_MODEL_TYPES.includes(modelType)) {
+    throw new MlxBatchError(
+      'unsupported_model',
+      `model_type "${modelType}" is not supported; supported model types: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
+      file,
+    );
+  }
   const bad = (field: string, want: string) =>
     new MlxBatchError('invalid_config', `config.json: "${field}" must be ${want} (got ${JSON.stringify(config[field])})`, file);
   const positiveInt = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
   for (const f of INT_FIELDS) if (!positiveInt(config[f])) throw bad(f, 'a positive integer');
   for (const f of OPTIONAL_INT_FIELDS) if (config[f] != null && !positiveInt(config[f])) throw bad(f, 'a positive integer');
   for (const f of OPTIONAL_POSITIVE_FIELDS) {
-    if (config[f] != null && !(typeof config[f] === 'number' && config[f] > 0)) throw bad(f, 'a positive number');
+    const v = config[f];
+    if (v != null && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw bad(f, 'a positive number');
   }
-  if (config.tie_word_embeddings != null && typeof config.tie_word_embeddings !== 'boolean') throw bad('tie_word_embeddings', 'true or false');
-  if (config.rope_scaling != null && !isObject(config.rope_scaling)) throw bad('rope_scaling', 'an object or null');
+  for (const f of OPTIONAL_BOOLEAN_FIELDS) if (config[f] != null && typeof config[f] !== 'boolean') throw bad(f, 'true or false');
+  if (config.rope_scaling != null) {
+    if (!isJsonObject(config.rope_scaling)) throw bad('rope_scaling', 'an object or null');
+    const type = ropeScalingType(config.rope_scaling);
+    if (!ROPE_SCALING_TYPES.includes(type)) {
+      throw new MlxBatchError('invalid_config', `config.json: rope_scaling type '${type}' is not supported (supported: ${ROPE_SCALING_TYPES.filter((t) => t !== 'default').join(', ')}).`, file);
+    }
+  }
   const heads = config.num_attention_heads as number;
+  const hidden = config.hidden_size as number;
   const kvHeads = (config.num_key_value_heads as number | undefined) ?? heads;
   if (heads % kvHeads !== 0) throw bad('num_key_value_heads', `a divisor of num_attention_heads (${heads})`);
+  if (config.head_dim == null && hidden % heads !== 0) {
+    throw bad('hidden_size', `a multiple of num_attention_heads (${heads}) when head_dim is absent`);
+  }
+  if (config.head_dim != null && (config.head_dim as number) % 2 !== 0) throw bad('head_dim', 'even for rotary embeddings');
+  if (config.head_dim == null && (hidden / heads) % 2 !== 0) {
+    throw bad('hidden_size', `a multiple of 2 x num_attention_heads (${2 * heads}) when head_dim is absent (rotary embeddings need an even head size)`);
+  }
+  return config as ModelConfig;
 }
 
 function quantParams(v: JsonObject, where: string, file: string): QuantParams {
@@ -100,7 +109,7 @@ export function parseQuantization(config: JsonObject, file = 'config.json'): Qua
   const key = config.quantization != null ? 'quantization' : config.quantization_config != null ? 'quantization_config' : undefined;
   if (!key) return undefined;
   const q = config[key];
-  if (!isObject(q)) throw new MlxBatchError('invalid_config', `config.json: "${key}" must be an object`, file);
+  if (!isJsonObject(q)) throw new MlxBatchError('invalid_config', `config.json: "${key}" must be an object`, file);
   if (typeof q.quant_method === 'string' && q.group_size === undefined) {
     throw new MlxBatchError(
       'unsupported_model',
@@ -114,7 +123,7 @@ export function parseQuantization(config: JsonObject, file = 'config.json'): Qua
   const layers = new Map<string, QuantParams | false>();
   for (const [name, v] of Object.entries(q)) {
     if (v === false) layers.set(name, false);
-    else if (isObject(v)) layers.set(name, quantParams(v, `${key}["${name}"]`, file));
+    else if (isJsonObject(v)) layers.set(name, quantParams(v, `${key}["${name}"]`, file));
   }
   return { ...quantParams(q, key, file), layers };
 }

@@ -3,5 +3,5 @@ export { loadModel, weightHolding, type LoadedModel, type LoadModelOptions, type
 export { estimateWeights, kvBytesPerToken, planMemory, describePlan, describeContextCap, MIN_SERVED_CONTEXT, MEMORY_HEADROOM, KV_MEMORY_SHARE, type MemoryPlan, type WeightEstimate, type WeightHolding } from './memory-fit';
 export { resolveModel, type ResolvedModel } from './resolve-model';
 export { hfHubDir, listCachedModels, type CachedModel } from '../../shared/hf-cache';
-export { readModelConfig, parseQuantization, type ModelConfigFiles, type Quantization, type QuantParams } from './config';
+export { readModelConfig, checkModelConfig, parseQuantization, type ModelConfigFiles, type Quantization, type QuantParams } from './config';
 export { readSafetensorsHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';

@@ -1,4 +1,4 @@
-// loadModel: folder or HF id -> config -> architecture module -> validated, converted weights.
+// loadModel: folder or HF id -> checked config -> architecture module -> validated, converted weights.
 // On the CPU float weights become float32 and quantized ones are dequantized (CPU matmul is
 // f32-only and quantized matmul does not batch there); on Metal they stay as stored.
 // Before any weight data is read, the memory check (memory-fit.ts) refuses a model that
@@ -8,10 +8,10 @@ import path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
 import { availableMemory, MemoryReclaimer, type AvailableMemory } from '../memory';
 import { mx, onGpu, type MxArray } from '../mlx';
-import { createModel, parseModelArgs, SUPPORTED_MODEL_TYPES } from '../model';
-import type { LanguageModel, ModelArgs } from '../model/types';
+import { createModel, parseModelArgs } from '../model';
+import type { LanguageModel, ModelArgs, ModelConfig } from '../model/types';
 import { checkWeights, flattenParameters } from './check-weights';
-import { checkConfigFields, readModelConfig, type JsonObject, type Quantization } from './config';
+import { readModelConfig, type JsonObject, type Quantization } from './config';
 import { describeContextCap, describePlan, estimateWeights, kvBytesPerToken, planMemory, type MemoryPlan, type WeightHolding } from './memory-fit';
 import { dequantizeWeights, quantizeModule } from './quantized';
 import { resolveModel } from './resolve-model';
@@ -48,7 +48,7 @@ export interface LoadModelOptions {
 export interface LoadedModel {
   model: LanguageModel;
   args: ModelArgs;
-  config: JsonObject;
+  config: ModelConfig;
   generationConfig?: JsonObject;
   modelType: string;
   /** Folder the model was read from; tokenizer files are there too. */
@@ -80,18 +80,6 @@ function checkDtypes(files: WeightFiles): void {
   }
 }
 
-function modelArgs(config: JsonObject, modelType: string, file: string): ModelArgs {
-  if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    throw new MlxBatchError(
-      'unsupported_model',
-      `model_type "${modelType}" is not supported; supported model types: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
-      file,
-    );
-  }
-  checkConfigFields(config, file);
-  return parseModelArgs(config);
-}
-
 /** How weights are held: quantized layers packed and floats as stored on a GPU; float32 on the CPU. */
 export function weightHolding(opts: Pick<LoadModelOptions, 'keepQuantized' | 'float32'>, gpu = onGpu()): WeightHolding {
   return { keepQuantized: opts.keepQuantized ?? gpu, float32: opts.float32 ?? !gpu };
@@ -102,7 +90,7 @@ export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {})
   const t0 = performance.now();
   const { dir, id } = resolveModel(nameOrPath, opts.env);
   const { config, modelType, generationConfig, quantization } = readModelConfig(dir);
-  const args = modelArgs(config, modelType, path.join(dir, 'config.json'));
+  const args = parseModelArgs(config);
   if (!fs.existsSync(path.join(dir, 'tokenizer.json'))) {
     throw new MlxBatchError(
       'tokenizer_missing',

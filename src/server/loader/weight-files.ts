@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
+import { readJsonFile } from '../json-file';
 import { readSafetensorsHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';
 
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -18,12 +19,7 @@ export interface WeightFiles {
 
 function readIndex(dir: string): Record<string, string> {
   const indexPath = path.join(dir, INDEX_FILE);
-  let index: unknown;
-  try {
-    index = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
-  } catch (e) {
-    throw new MlxBatchError('corrupt_weights', `${INDEX_FILE} in ${dir} is not valid JSON: ${(e as Error).message}`, indexPath);
-  }
+  const index = readJsonFile(indexPath, { type: 'corrupt_weights' });
   const map = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== 'object' || map === null || Array.isArray(map) || !Object.values(map).every((f) => typeof f === 'string')) {
     throw new MlxBatchError('corrupt_weights', `${INDEX_FILE} in ${dir} has no "weight_map" object of tensor name -> file`, indexPath);

@@ -1,13 +1,12 @@
-// The model registry: config.json -> ModelArgs -> a LanguageModel, one architecture per file.
-import { MlxBatchError } from '../../shared/errors';
+// The model registry: a checked config.json (the loader's checkModelConfig) -> ModelArgs -> a
+// LanguageModel, one architecture per file.
 import * as llama from './llama';
 import * as qwen2 from './qwen2';
 import * as qwen3 from './qwen3';
-import { ropeInverseFrequencies } from './rope';
-import type { LanguageModel, ModelArgs } from './types';
+import type { LanguageModel, ModelArgs, ModelConfig } from './types';
 
 interface Architecture {
-  args(config: Record<string, unknown>): ModelArgs;
+  args(config: ModelConfig): ModelArgs;
   create(args: ModelArgs): LanguageModel;
 }
 
@@ -19,31 +18,14 @@ const ARCHITECTURES: Record<string, Architecture> = {
 
 export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(ARCHITECTURES);
 
-function architecture(modelType: unknown): Architecture {
-  const arch = typeof modelType === 'string' ? ARCHITECTURES[modelType] : undefined;
-  if (arch && Object.hasOwn(ARCHITECTURES, modelType as string)) return arch;
-  throw new MlxBatchError(
-    'unsupported_model',
-    `model_type ${JSON.stringify(modelType)} is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}.`,
-    'model_type',
-  );
+function architecture(modelType: string): Architecture {
+  if (Object.hasOwn(ARCHITECTURES, modelType)) return ARCHITECTURES[modelType];
+  throw new Error(`model_type "${modelType}" reached the registry unchecked; the loader admits only ${SUPPORTED_MODEL_TYPES.join(', ')}`);
 }
 
-/** Reads config.json (as parsed JSON) into ModelArgs with the architecture's defaults. */
-export function parseModelArgs(config: Record<string, unknown>): ModelArgs {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new MlxBatchError('invalid_config', 'config.json must hold a JSON object.');
-  }
-  if (config.model_type === undefined) {
-    throw new MlxBatchError(
-      'invalid_config',
-      `config.json has no 'model_type' (supported: ${SUPPORTED_MODEL_TYPES.join(', ')}).`,
-      'model_type',
-    );
-  }
-  const args = architecture(config.model_type).args(config);
-  ropeInverseFrequencies(args.headDim, args.ropeTheta, args.ropeScaling);
-  return args;
+/** ModelArgs of a checked config.json, with the architecture's defaults. */
+export function parseModelArgs(config: ModelConfig): ModelArgs {
+  return architecture(config.model_type).args(config);
 }
 
 /** A model with freshly initialised (random) weights; the loader then loads the checkpoint. */
@@ -51,4 +33,4 @@ export function createModel(args: ModelArgs): LanguageModel {
   return architecture(args.modelType).create(args);
 }
 
-export type { ForwardOptions, LanguageModel, ModelArgs } from './types';
+export type { ForwardOptions, LanguageModel, ModelArgs, ModelConfig } from './types';

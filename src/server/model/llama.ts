@@ -5,9 +5,9 @@ import type { KVCache } from '../cache/types';
 import { readArgs } from './args';
 import { RotaryEmbedding, type RopeTables } from './rope';
 import { swiglu } from './swiglu';
-import type { ForwardOptions, LanguageModel, ModelArgs } from './types';
+import type { ForwardOptions, LanguageModel, ModelArgs, ModelConfig } from './types';
 
-export function llamaArgs(config: Record<string, unknown>): ModelArgs {
+export function llamaArgs(config: ModelConfig): ModelArgs {
   return readArgs(config, {
     tieWordEmbeddings: true,
     maxPositionEmbeddings: 2048,

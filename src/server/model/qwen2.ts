@@ -1,9 +1,9 @@
 // Qwen2 (Qwen2.5, Qwen2.5-Coder): Llama with biases on the q/k/v projections (not o_proj).
 import { readArgs } from './args';
 import * as llama from './llama';
-import type { ModelArgs } from './types';
+import type { ModelArgs, ModelConfig } from './types';
 
-export function qwen2Args(config: Record<string, unknown>): ModelArgs {
+export function qwen2Args(config: ModelConfig): ModelArgs {
   return readArgs(config, {
     tieWordEmbeddings: true,
     maxPositionEmbeddings: 32768,

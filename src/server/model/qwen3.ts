@@ -2,9 +2,9 @@
 import { nn, type MxArray } from '../mlx';
 import { readArgs } from './args';
 import * as llama from './llama';
-import type { ModelArgs } from './types';
+import type { ModelArgs, ModelConfig } from './types';
 
-export function qwen3Args(config: Record<string, unknown>): ModelArgs {
+export function qwen3Args(config: ModelConfig): ModelArgs {
   return readArgs(config, {
     tieWordEmbeddings: false,
     maxPositionEmbeddings: 40960,

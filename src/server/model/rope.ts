@@ -1,12 +1,19 @@
 // Rotary position embedding from per-row positions. mx.fast.rope takes one scalar offset for
 // the whole batch here, so the angles come from the cache's [B, L] positions, once per pass.
 import { mx, type Dtype, type MxArray } from '../mlx';
-import { MlxBatchError } from '../../shared/errors';
 
 /** cos and sin of every (row, position, frequency): [B, 1, L, dims/2], shared by all layers. */
 export interface RopeTables {
   cos: MxArray;
   sin: MxArray;
+}
+
+/** The rope_scaling types this file computes (the loader refuses others). */
+export const ROPE_SCALING_TYPES: readonly string[] = ['default', 'linear', 'llama3'];
+
+/** rope_scaling's type as config.json names it (`rope_type`, or the older `type`). */
+export function ropeScalingType(scaling: Record<string, unknown> | undefined): string {
+  return scaling ? String(scaling.rope_type ?? scaling.type ?? 'default') : 'default';
 }
 
 /** Inverse frequencies (radians per position) for rope_theta and an optional rope_scaling. */
@@ -18,7 +25,7 @@ export function ropeInverseFrequencies(
   const half = dims / 2;
   const inv = new Float64Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / dims);
-  const type = scaling ? String(scaling.rope_type ?? scaling.type ?? 'default') : 'default';
+  const type = ropeScalingType(scaling);
   if (type === 'default') return inv;
   const factor = Number(scaling?.factor ?? 1);
   if (type === 'linear') return inv.map((f) => f / factor);
@@ -36,11 +43,7 @@ export function ropeInverseFrequencies(
       return ((1 - smooth) / factor + smooth) * f;
     });
   }
-  throw new MlxBatchError(
-    'invalid_config',
-    `rope_scaling type '${type}' is not supported (supported: linear, llama3).`,
-    'rope_scaling',
-  );
+  throw new Error(`rope_scaling type '${type}' reached the model; the loader admits only ${ROPE_SCALING_TYPES.join(', ')}`);
 }
 
 /** Non-traditional (half-rotation) RoPE as Llama and Qwen use. */

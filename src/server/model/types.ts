@@ -2,6 +2,29 @@
 import type { MxArray, nn } from '../mlx';
 import type { KVCache } from '../cache/types';
 
+/**
+ * config.json as the loader checked it (`checkModelConfig` in src/server/loader/config.ts): a
+ * supported model_type and the fields a decoder reads, present where required, of the right type.
+ */
+export interface ModelConfig {
+  model_type: string;
+  hidden_size: number;
+  num_hidden_layers: number;
+  intermediate_size: number;
+  num_attention_heads: number;
+  vocab_size: number;
+  num_key_value_heads?: number | null;
+  head_dim?: number | null;
+  max_position_embeddings?: number | null;
+  rms_norm_eps?: number | null;
+  rope_theta?: number | null;
+  rope_scaling?: Record<string, unknown> | null;
+  tie_word_embeddings?: boolean | null;
+  attention_bias?: boolean | null;
+  mlp_bias?: boolean | null;
+  [field: string]: unknown;
+}
+
 /** Hyper-parameters after defaults are applied (mlx-lm's ModelArgs). */
 export interface ModelArgs {
   modelType: string;

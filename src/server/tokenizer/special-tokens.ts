@@ -1,7 +1,6 @@
 // Which ids end a generation and which one begins it, from config.json, generation_config.json
 // and tokenizer_config.json (mlx-lm and transformers take the union of all three).
-
-export type JsonObject = Record<string, unknown>;
+import type { JsonObject } from '../json-file';
 
 /** EOS names tried, in this order, when no file names an end token. */
 const FALLBACK_EOS = ['</s>', '<|endoftext|>', '<|im_end|>', '<|end_of_text|>', '<|eot_id|>', '<eos>'];

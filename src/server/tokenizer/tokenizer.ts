@@ -4,8 +4,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
 import type { IncrementalDecoder } from '../../batching/request-types';
+import { readJsonObject, type JsonObject } from '../json-file';
 import { hfTokenizers, type HfTokenizer } from './hf';
-import { endOfGenerationIds, resolveBosId, resolveEosIds, tokenContent, type JsonObject } from './special-tokens';
+import { endOfGenerationIds, resolveBosId, resolveEosIds, tokenContent } from './special-tokens';
 import { StreamingDetokenizer } from './detokenizer';
 import { cleanUpTokenization } from './cleanup';
 
@@ -161,19 +162,18 @@ export interface LoadTokenizerOptions {
 
 export async function loadTokenizer(modelDir: string, opts: LoadTokenizerOptions = {}): Promise<Tokenizer> {
   const tokenizerPath = path.join(modelDir, 'tokenizer.json');
-  const tokenizerText = await readOptional(tokenizerPath);
-  if (tokenizerText === undefined) {
+  const tokenizerJson = readJsonObject(tokenizerPath, { type: 'invalid_tokenizer', optional: true });
+  if (tokenizerJson === undefined) {
     throw new MlxBatchError('tokenizer_missing',
       `No tokenizer.json in ${modelDir}: copy tokenizer.json (and tokenizer_config.json) from the original model into this folder`,
       tokenizerPath);
   }
-  const tokenizerJson = parseObject(tokenizerText, tokenizerPath, 'invalid_tokenizer');
-  const tokenizerConfig = await readJson(path.join(modelDir, 'tokenizer_config.json'), 'invalid_tokenizer');
-  const config = opts.config ?? await readJson(path.join(modelDir, 'config.json'), 'invalid_config');
-  const generationConfig = opts.generationConfig ?? await readJson(path.join(modelDir, 'generation_config.json'), 'invalid_config');
+  const tokenizerConfig = readJsonObject(path.join(modelDir, 'tokenizer_config.json'), { type: 'invalid_tokenizer', optional: true });
+  const config = opts.config ?? readJsonObject(path.join(modelDir, 'config.json'), { optional: true });
+  const generationConfig = opts.generationConfig ?? readJsonObject(path.join(modelDir, 'generation_config.json'), { optional: true });
   let chatTemplate = await readOptional(path.join(modelDir, 'chat_template.jinja'));
   if (chatTemplate === undefined) {
-    const json = await readJson(path.join(modelDir, 'chat_template.json'), 'invalid_tokenizer');
+    const json = readJsonObject(path.join(modelDir, 'chat_template.json'), { type: 'invalid_tokenizer', optional: true });
     chatTemplate = typeof json?.chat_template === 'string' ? json.chat_template : undefined;
   }
   return new Tokenizer({ tokenizerJson, tokenizerConfig, config, generationConfig, chatTemplate, name: modelDir });
@@ -186,22 +186,4 @@ async function readOptional(file: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-async function readJson(file: string, type: 'invalid_tokenizer' | 'invalid_config'): Promise<JsonObject | undefined> {
-  const text = await readOptional(file);
-  return text === undefined ? undefined : parseObject(text, file, type);
-}
-
-function parseObject(text: string, file: string, type: 'invalid_tokenizer' | 'invalid_config'): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new MlxBatchError(type, `${file} is not valid JSON: ${(err as Error).message}`, file);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new MlxBatchError(type, `${file} must hold a JSON object`, file);
-  }
-  return value as JsonObject;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkConfigFields, parseQuantization, readModelConfig } from '../../../src/server/loader/config';
+import { checkModelConfig, parseQuantization, readModelConfig } from '../../../src/server/loader/config';
 import { hfHubDir, listCachedModels } from '../../../src/shared/hf-cache';
 import { resolveModel } from '../../../src/server/loader/resolve-model';
 import { assertMlxError, removeTempDirs, tempDir, writeJson } from '../helpers/loader-fixtures';
@@ -45,12 +45,18 @@ describe('model config', () => {
   });
 
   it('names a field of the wrong type', async () => {
-    checkConfigFields(CONFIG);
-    await assertMlxError(() => checkConfigFields({ ...CONFIG, hidden_size: '64' }), 'invalid_config', '"hidden_size"', 'positive integer');
-    await assertMlxError(() => checkConfigFields({ ...CONFIG, vocab_size: undefined }), 'invalid_config', '"vocab_size"');
-    await assertMlxError(() => checkConfigFields({ ...CONFIG, rms_norm_eps: -1 }), 'invalid_config', '"rms_norm_eps"');
-    await assertMlxError(() => checkConfigFields({ ...CONFIG, tie_word_embeddings: 'yes' }), 'invalid_config', '"tie_word_embeddings"');
-    await assertMlxError(() => checkConfigFields({ ...CONFIG, num_key_value_heads: 3 }), 'invalid_config', 'divisor');
+    checkModelConfig(CONFIG);
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, hidden_size: '64' }), 'invalid_config', '"hidden_size"', 'positive integer');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, vocab_size: undefined }), 'invalid_config', '"vocab_size"');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, rms_norm_eps: -1 }), 'invalid_config', '"rms_norm_eps"');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, tie_word_embeddings: 'yes' }), 'invalid_config', '"tie_word_embeddings"');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, num_key_value_heads: 3 }), 'invalid_config', 'divisor');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, mlp_bias: 1 }), 'invalid_config', '"mlp_bias"', 'true or false');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, hidden_size: 66 }), 'invalid_config', '"hidden_size"', 'multiple of num_attention_heads');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, hidden_size: 68 }), 'invalid_config', '"hidden_size"', 'even head size');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, head_dim: 15 }), 'invalid_config', '"head_dim"', 'even');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, rope_scaling: { type: 'yarn', factor: 4 } }), 'invalid_config', "'yarn'", 'linear, llama3');
+    await assertMlxError(() => checkModelConfig({ ...CONFIG, model_type: 'gemma3' }), 'unsupported_model', '"gemma3"', 'qwen2');
   });
 
   it('quantization: quantization_config, per-layer entries, and formats that are not MLX', async () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ensureFixtureModel, type FixtureOptions } from '../../../src/server/fixtures/fixture-cache';
 import { fixtureConfig } from '../../../src/server/fixtures/presets';
 import { openInference } from '../../../src/server/inference';
-import { readModelConfig } from '../../../src/server/loader/config';
+import { checkModelConfig, readModelConfig } from '../../../src/server/loader/config';
 import { loadModel, weightHolding } from '../../../src/server/loader/load-model';
 import { describeContextCap, estimateWeights, kvBytesPerToken, planMemory, type WeightHolding } from '../../../src/server/loader/memory-fit';
 import { findWeightFiles } from '../../../src/server/loader/weight-files';
@@ -62,7 +62,7 @@ describe('memory check: the estimate', () => {
       assert.equal(e.bytes, 1_546_169_856);
       assert.equal(e.kvElementBytes, 4);
     }
-    const args = llamaArgs(fixtureConfig('llama', '0.5b', 'f32'));
+    const args = llamaArgs(checkModelConfig(fixtureConfig('llama', '0.5b', 'f32')));
     assert.equal(kvBytesPerToken(args, 4), 24 * 2 * 2 * 64 * 4);
     assert.equal(kvBytesPerToken(args, 4) * 65_536, 1_610_612_736); // the fixed budget of before: 1.6 GB
     // The same shape in bf16: upcast to float32 on the CPU, half the bytes (and a bf16 KV) on a GPU.

@@ -1,5 +1,6 @@
 // Tiny random-weight models and the float64 views of them that the reference needs.
 import { mx, type MxArray } from '../../../src/server/mlx';
+import { checkModelConfig } from '../../../src/server/loader/config';
 import { createModel, parseModelArgs } from '../../../src/server/model';
 import type { LanguageModel } from '../../../src/server/model/types';
 import type { Weights } from './transformer';
@@ -32,7 +33,7 @@ export function namedParameters(model: LanguageModel): [string, MxArray][] {
 
 /** A model with every parameter random (norm weights near 1, biases small), fixed seed. */
 export function tinyModel(config: Record<string, unknown>, seed = 7): LanguageModel {
-  const model = createModel(parseModelArgs({ ...TINY, ...config }));
+  const model = createModel(parseModelArgs(checkModelConfig({ ...TINY, ...config })));
   const updated = namedParameters(model).map(([name, p], i): [string, MxArray] => {
     const noise = mx.random.normal(p.shape, mx.float32, 0, 1, mx.random.key(seed * 1000 + i));
     if (name.includes('norm')) return [name, mx.add(mx.multiply(noise, 0.2), 1)];

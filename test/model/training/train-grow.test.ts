@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { loadModel } from '../../../src/server/loader';
+import { checkModelConfig, loadModel, readModelConfig } from '../../../src/server/loader';
 import { mx, nn, optimizers, utils, type MxArray } from '../../../src/server/mlx';
-import { createModel, parseModelArgs } from '../../../src/server/model';
+import { createModel, parseModelArgs, type ModelConfig } from '../../../src/server/model';
 import { growLayers, growthPlan } from '../../../src/training/grow';
 import { TrainingCache } from '../../../src/training/training-cache';
 import { flatValueAndGrad } from '../../../src/training/value-and-grad';
 
 const DEFAULT_MODEL = path.join(process.cwd(), 'models', 'default');
 
-function tinyConfig(layers: number): Record<string, unknown> {
-  return {
+function tinyConfig(layers: number): ModelConfig {
+  return checkModelConfig({
     model_type: 'qwen2', hidden_size: 32, intermediate_size: 64, num_hidden_layers: layers, num_attention_heads: 2,
     num_key_value_heads: 2, vocab_size: 64, rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: true, max_position_embeddings: 64,
-  };
+  });
 }
 
 describe('training helpers: depth growth and flat gradients', function () {
@@ -31,7 +30,7 @@ describe('training helpers: depth growth and flat gradients', function () {
     const { model } = await loadModel(DEFAULT_MODEL);
     const layers = model.args.numHiddenLayers;
     const weights = mx.load(path.join(DEFAULT_MODEL, 'model.safetensors')) as unknown as Record<string, MxArray>;
-    const config = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const { config } = readModelConfig(DEFAULT_MODEL);
     const grown = createModel(parseModelArgs({ ...config, num_hidden_layers: layers + 3 }));
     grown.loadWeights(Object.entries(growLayers(weights, layers, layers + 3)), true);
     const x = mx.array([[40, 41, 42, 300, 301, 7, 9, 1000]], mx.int32);
@@ -80,15 +79,31 @@ describe('training helpers: depth growth and flat gradients', function () {
     }
   });
 
-  it('an 8-layer model takes optimizer steps in every fresh start', () => {
-    const x = mx.array([[1, 2, 3, 4, 5, 6, 7, 8]], mx.int32);
+  it('an 8-layer model takes optimizer steps in every fresh start: every parameter moves, stays finite, and the loss falls', () => {
+    const tokens = mx.array([[1, 2, 3, 4, 5, 6, 7, 8, 9]], mx.int32);
+    const x = tokens.index(mx.Slice(), mx.Slice(0, 8));
+    const y = tokens.index(mx.Slice(), mx.Slice(1, 9));
     for (let i = 0; i < 20; i++) {
       const model = createModel(parseModelArgs(tinyConfig(8)));
       mx.eval(model.parameters());
-      const opt = new optimizers.AdamW(1e-3);
-      const [, grads] = flatValueAndGrad(model, (t: MxArray) => mx.mean(model.forward(t, new TrainingCache(8, 1))))(x);
+      const lossOf = () => nn.losses.crossEntropy(model.forward(x, new TrainingCache(8, 1)), y, undefined, -1, 0, 'mean');
+      const before = utils.treeFlatten(model.parameters() as never) as [string, MxArray][];
+      const lossBefore = lossOf().item() as number;
+      // No weight decay: a parameter moves only by its gradient.
+      const opt = new optimizers.AdamW(1e-2, [0.9, 0.999], 1e-8, 0);
+      const [loss, grads] = flatValueAndGrad(model, lossOf)();
+      assert.equal(loss.item(), lossBefore);
       opt.update(model, grads as never);
       mx.eval(model.parameters(), opt.state);
+      const after = Object.fromEntries(utils.treeFlatten(model.parameters() as never) as [string, MxArray][]);
+      assert.equal(Object.keys(after).length, before.length);
+      assert.ok(before.length > 8 * 9, `${before.length} parameters`);
+      const unchanged = before.filter(([name, w]) => mx.arrayEqual(w, after[name]).item()).map(([name]) => name);
+      assert.deepEqual(unchanged, [], `start ${i}: parameters the step left as they were`);
+      const notFinite = before.filter(([name]) => mx.any(mx.logicalOr(mx.isnan(after[name]), mx.isinf(after[name]))).item()).map(([name]) => name);
+      assert.deepEqual(notFinite, [], `start ${i}: parameters no longer finite`);
+      const lossAfter = lossOf().item() as number;
+      assert.ok(Number.isFinite(lossAfter) && lossAfter < lossBefore - 0.01, `start ${i}: loss ${lossBefore.toFixed(4)} -> ${lossAfter.toFixed(4)}`);
     }
   });
 });
