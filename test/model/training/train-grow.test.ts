@@ -84,13 +84,14 @@ describe('training helpers: depth growth and flat gradients', function () {
     const x = tokens.index(mx.Slice(), mx.Slice(0, 8));
     const y = tokens.index(mx.Slice(), mx.Slice(1, 9));
     for (let i = 0; i < 20; i++) {
+      mx.random.seed(i);
       const model = createModel(parseModelArgs(tinyConfig(8)));
       mx.eval(model.parameters());
       const lossOf = () => nn.losses.crossEntropy(model.forward(x, new TrainingCache(8, 1)), y, undefined, -1, 0, 'mean');
       const before = utils.treeFlatten(model.parameters() as never) as [string, MxArray][];
       const lossBefore = lossOf().item() as number;
-      // No weight decay: a parameter moves only by its gradient.
-      const opt = new optimizers.AdamW(1e-2, [0.9, 0.999], 1e-8, 0);
+      // No weight decay: a parameter moves only by its gradient. These 20 starts lose 0.9 to 1.5 nats.
+      const opt = new optimizers.AdamW(1e-3, [0.9, 0.999], 1e-8, 0);
       const [loss, grads] = flatValueAndGrad(model, lossOf)();
       assert.equal(loss.item(), lossBefore);
       opt.update(model, grads as never);
@@ -103,7 +104,7 @@ describe('training helpers: depth growth and flat gradients', function () {
       const notFinite = before.filter(([name]) => mx.any(mx.logicalOr(mx.isnan(after[name]), mx.isinf(after[name]))).item()).map(([name]) => name);
       assert.deepEqual(notFinite, [], `start ${i}: parameters no longer finite`);
       const lossAfter = lossOf().item() as number;
-      assert.ok(Number.isFinite(lossAfter) && lossAfter < lossBefore - 0.01, `start ${i}: loss ${lossBefore.toFixed(4)} -> ${lossAfter.toFixed(4)}`);
+      assert.ok(Number.isFinite(lossAfter) && lossAfter < lossBefore - 0.1, `start ${i}: loss ${lossBefore.toFixed(4)} -> ${lossAfter.toFixed(4)}`);
     }
   });
 });
