@@ -21,7 +21,8 @@ import { cutFimCase, firstLine, scoreFim, type FimCase, type FimScore } from './
 import { firstLineBeams } from './first-line-beam';
 import { COPY_SHARE, scanHeldOutCopies } from './held-out-copies';
 import { Rng } from './rng';
-import { DEFAULT_TRAIN_OPTIONS, heldOutMetrics, TRAINING_RECORD } from './train';
+import { heldOutMetrics } from './train';
+import { DEFAULT_TRAIN_OPTIONS, TRAINING_RECORD } from './train-options';
 
 export interface EvalOptions {
   modelDir: string;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { mx, type MxArray } from '../../../src/server/mlx';
 import { loadModel } from '../../../src/server/loader';
 import { exportCheckpoint } from '../../../src/training/checkpoint';
-import { DEFAULT_TRAIN_OPTIONS, learningRate, train, type TrainOptions } from '../../../src/training/train';
+import { learningRate, train } from '../../../src/training/train';
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../../src/training/train-options';
 
 // A throwaway node_modules with one MIT package of real TypeScript declarations.
 function tinyCorpus(root: string): string {
