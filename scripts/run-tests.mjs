@@ -8,7 +8,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 process.chdir(root);
-const TIERS = ['unit', 'model', 'engine', 'server', 'extension', 'e2e'];
+const TIERS = ['unit', 'http', 'model', 'engine', 'server', 'extension', 'e2e'];
 const EDITOR_TIERS = new Set(['extension', 'e2e']);
 const flags = new Set(process.argv.slice(2).filter((a) => a.startsWith('--')));
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

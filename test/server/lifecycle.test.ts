@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { post, sseJson } from './helpers/harness';
+import { post, sseJson } from '../http/helpers/harness';
 import { compiled, isError, isListening, isReady, spawnServer } from './helpers/spawn-server';
 
 const SCRIPT = compiled('test', 'server', 'helpers', 'fake-server-main.js');

@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureFixtureModel } from '../../src/server/fixtures';
-import { post } from './helpers/harness';
+import { post } from '../http/helpers/harness';
 import type { ParentPlan } from './helpers/parent-main';
 import { compiled, isListening, isReady, spawnServer, type SpawnedServer } from './helpers/spawn-server';
 

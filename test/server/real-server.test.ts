@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { ensureFixtureModel } from '../../src/server/fixtures';
-import { metric, post, waitFor } from './helpers/harness';
+import { metric, post, waitFor } from '../http/helpers/harness';
 import { compiled, isReady, isListening, spawnServer, type SpawnedServer } from './helpers/spawn-server';
 
 const MAIN = compiled('src', 'cli', 'server', 'main.js');

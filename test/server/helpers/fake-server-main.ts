@@ -8,7 +8,7 @@ import { runServe } from '../../../src/cli/server/app';
 import type { ServiceLoader } from '../../../src/server/load-service';
 import { RunnerService } from '../../../src/server/http/runner-service';
 import { FakeEngine } from '../../unit/batching/helpers/fake-engine';
-import { CharTokenizer, nextLetter } from './char-tokenizer';
+import { CharTokenizer, nextLetter } from '../../http/helpers/char-tokenizer';
 
 const load: ServiceLoader = async (options, progress) => {
   if (options.model === 'fail') throw new MlxBatchError('model_not_found', 'no model named "fail"', 'model');
