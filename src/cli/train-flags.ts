@@ -11,6 +11,8 @@ export const TRAIN_USAGE = 'mlx-batch train --out DIR [--steps N] [--batch B] [-
   '[--checkpoint-every N] [--seed S] [--dtype f32|bf16] [--init-from MODEL_DIR] [--stop-after N] [--resume] ' +
   '[--fim-share X] [--chat-share X] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-middle-weight W] [--fim-layout spm|psm]';
 
+const DTYPE_FLAGS = { float32: 'f32', bfloat16: 'bf16' } as const;
+
 /** The trainer's options from `mlx-batch train` flags (all but `log`). */
 export function trainOptions(argv: string[]): Omit<TrainOptions, 'log'> {
   const f = parseFlags(argv, {
@@ -30,6 +32,11 @@ export function trainOptions(argv: string[]): Omit<TrainOptions, 'log'> {
   const fimLayout = oneOf<FimLayout>(f['fim-layout'] ?? d.mix.fimLayout, FIM_LAYOUTS, 'fim-layout');
   const hidden = intFlag(f.hidden, 'hidden', d.shape.hiddenSize, 8);
   const heads = intFlag(f.heads, 'heads', d.shape.heads, 1);
+  if (hidden % heads !== 0) throw new MlxBatchError('validation', `--hidden (${hidden}) must be a multiple of --heads (${heads})`, 'heads');
+  if ((hidden / heads) % 2 !== 0) {
+    throw new MlxBatchError('validation', `the head size --hidden / --heads (${hidden / heads}) must be even for rotary embeddings`, 'heads');
+  }
+  const dtype = oneOf(f.dtype ?? DTYPE_FLAGS[d.dtype], ['f32', 'bf16'] as const, 'dtype');
   return {
     ...d,
     out: path.resolve(requireFlag(f.out, 'out', TRAIN_USAGE)),
@@ -64,7 +71,7 @@ export function trainOptions(argv: string[]): Omit<TrainOptions, 'log'> {
     evalEvery: intFlag(f['eval-every'], 'eval-every', d.evalEvery, 1),
     checkpointEvery: intFlag(f['checkpoint-every'], 'checkpoint-every', d.checkpointEvery, 1),
     seed: intFlag(f.seed, 'seed', d.seed, 0),
-    dtype: f.dtype === 'f32' ? 'float32' : 'bfloat16',
+    dtype: dtype === 'f32' ? 'float32' : 'bfloat16',
     resume: f.resume === true,
     initFrom: f['init-from'] === undefined ? undefined : path.resolve(f['init-from']),
     stopAfter: f['stop-after'] === undefined ? undefined : intFlag(f['stop-after'], 'stop-after', 0, 1),
