@@ -2,11 +2,11 @@
 // submissions into streams of events, and runs `schedule -> engine.step -> update -> deliver`
 // with a yield to the event loop between steps, so aborts and new requests are seen. It idles
 // (no timer, no busy loop) when there is nothing to do and wakes on the next submit or abort.
-import { MlxBatchError, type ErrorType } from '../shared/errors';
+import { MlxBatchError, toMlxBatchError, type ErrorType } from '../shared/errors';
 import type { BatchEngine, RequestId, StepOutput } from './engine';
 import { Request, validateParams } from './request';
 import type { FinishReason, GenerateParams, Usage } from './request-types';
-import { DEFAULT_SCHEDULER_OPTIONS, Scheduler, asBatchError, type RequestUpdate, type SchedulerOptions } from './scheduler';
+import { DEFAULT_SCHEDULER_OPTIONS, ENGINE_FAILED, Scheduler, type RequestUpdate, type SchedulerOptions } from './scheduler';
 import { Histogram, RateWindow, type HistogramSnapshot } from './stats';
 
 export interface RunnerOptions extends SchedulerOptions {
@@ -183,7 +183,7 @@ export class Runner {
       request = new Request(params.id ?? `req-${++this.nextId}`, params, this.options.now());
       this.scheduler.add(request);
     } catch (e) {
-      const err = asBatchError(e);
+      const err = toMlxBatchError(e, ENGINE_FAILED);
       this.countError(err.type);
       throw err;
     }
@@ -276,7 +276,7 @@ export class Runner {
     this.loop().then(
       () => this.afterLoop(),
       (e: unknown) => {
-        this.failAll(asBatchError(e));
+        this.failAll(toMlxBatchError(e, ENGINE_FAILED));
         this.afterLoop();
       },
     );
@@ -303,7 +303,7 @@ export class Runner {
         try {
           output = await this.engine.step(plan);
         } catch (e) {
-          failure = asBatchError(e);
+          failure = toMlxBatchError(e, ENGINE_FAILED);
         }
         const updates = output ? this.scheduler.update(output) : this.scheduler.failStep(failure!);
         this.sampleMemory();

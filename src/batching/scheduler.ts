@@ -7,7 +7,7 @@
 // request's final chunk may run in a step of its own just before the decode). Admission
 // happens only here, at step boundaries; finished requests are released in `update()`,
 // aborted ones at the next `schedule()` (the engine may be mid-step when an abort arrives).
-import { MlxBatchError } from '../shared/errors';
+import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
 import { Request, type TokenOutcome } from './request';
 import { PRIORITIES, RequestStatus, type FinishReason } from './request-types';
@@ -191,7 +191,7 @@ export class Scheduler {
         cached = this.engine.add({ id: r.id, promptTokens: r.promptTokens, sampling: r.sampling }).cachedTokens;
       } catch (e) {
         this.byId.delete(r.id);
-        const error = asBatchError(e);
+        const error = toMlxBatchError(e, ENGINE_FAILED);
         r.finish(RequestStatus.FinishedError, now, error);
         this.outbox.push({ request: r, tokens: [], text: '', finishReason: 'error', error });
         continue;
@@ -313,10 +313,8 @@ export class Scheduler {
   }
 }
 
-export function asBatchError(e: unknown): MlxBatchError {
-  if (e instanceof MlxBatchError) return e;
-  return new MlxBatchError('internal', `The engine failed: ${e instanceof Error ? e.message : String(e)}`);
-}
+/** What an error thrown by the engine is prefixed with (see toMlxBatchError). */
+export const ENGINE_FAILED = 'The engine failed';
 
 function checkOptions(o: SchedulerOptions): void {
   const int = (v: number, name: string, min: number): void => {

@@ -52,14 +52,22 @@ const STATUS: Record<ErrorType, number> = {
 };
 
 export class MlxBatchError extends Error {
+  /**
+   * Set on an internal error that wraps something thrown with no word for the reader (a bug):
+   * its message and stack are for the log, and an HTTP answer says only "internal server error".
+   */
+  readonly unexpected: boolean;
+
   constructor(
     readonly type: ErrorType,
     message: string,
     /** The request field or file at fault, when there is one. */
     readonly param?: string,
+    options: { cause?: unknown; unexpected?: boolean } = {},
   ) {
-    super(message);
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.name = 'MlxBatchError';
+    this.unexpected = options.unexpected ?? false;
   }
 
   get status(): number {
@@ -69,4 +77,19 @@ export class MlxBatchError extends Error {
 
 export function httpStatus(type: ErrorType): number {
   return STATUS[type];
+}
+
+/**
+ * The one conversion of a thrown value to an MlxBatchError (as TGI's `From<InferError>`): an
+ * MlxBatchError stays as it is; anything else becomes `internal`, keeping the original message
+ * (after `context`, e.g. "The engine failed", when given) and stack, with the original as
+ * `cause`. Without a context the error is `unexpected`: logged in full, answered generically.
+ */
+export function toMlxBatchError(e: unknown, context?: string): MlxBatchError {
+  if (e instanceof MlxBatchError) return e;
+  const original = e instanceof Error ? e.message : String(e);
+  const message = context ? `${context}: ${original}` : original;
+  const err = new MlxBatchError('internal', message, undefined, { cause: e, unexpected: context === undefined });
+  if (e instanceof Error && e.stack) err.stack = context ? `${context}: ${e.stack}` : e.stack;
+  return err;
 }

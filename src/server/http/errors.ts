@@ -1,16 +1,27 @@
 // OpenAI-style error responses. Any thrown value becomes `{error: {message, type, param, code}}`
-// with the status its type picks; unexpected errors become a 500 that names the request id.
+// with the status its type picks; an unexpected error is logged in full and answered as a 500
+// that names the request id.
 import type { ServerResponse } from 'node:http';
-import { MlxBatchError, type ErrorType } from '../../shared/errors';
+import { MlxBatchError, toMlxBatchError, type ErrorType } from '../../shared/errors';
 import type { ErrorBody } from '../../shared/protocol';
+import type { Logger } from './context';
+import type { HttpMetrics } from './metrics';
 
-export function toMlxError(e: unknown): MlxBatchError {
-  if (e instanceof MlxBatchError) return e;
-  return new MlxBatchError('internal', 'internal server error');
+/**
+ * The HTTP layer's one path from a thrown value to the error it answers with: converted once,
+ * counted by type, and an internal error logged with its original message and stack (`what`
+ * names the work in the log line, e.g. "POST /v1/completions").
+ */
+export function reportError(e: unknown, requestId: string, log: Logger, metrics: Pick<HttpMetrics, 'error'>, what?: string): MlxBatchError {
+  const err = toMlxBatchError(e);
+  metrics.error(err.type);
+  if (err.type === 'internal') log.error(`[${requestId}] ${what ? `${what}: ` : ''}${err.stack ?? err.message}`);
+  return err;
 }
 
 export function errorBody(e: MlxBatchError, requestId?: string): ErrorBody {
-  const message = e.type === 'internal' && requestId ? `${e.message} (request ${requestId})` : e.message;
+  const text = e.unexpected ? 'internal server error' : e.message;
+  const message = e.type === 'internal' && requestId ? `${text} (request ${requestId})` : text;
   return { error: { message, type: e.type, param: e.param ?? null, code: e.type } };
 }
 

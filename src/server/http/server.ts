@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { MlxBatchError } from '../../shared/errors';
 import { checkAuth } from './auth';
 import { ServerState, type Logger, type RequestContext, type ServerOptions } from './context';
-import { sendError, toMlxError } from './errors';
+import { reportError, sendError } from './errors';
 import { benchmarkHandler } from './handlers/benchmark';
 import { getBatchingHandler, setBatchingHandler } from './handlers/batching';
 import { chatHandler } from './handlers/chat';
@@ -97,9 +97,7 @@ export class ApiServer {
       const ctx: RequestContext = { req, res, id, arrived, url, state: this.state, options: this.options, metrics: this.metrics, log: this.log };
       await match.handler(ctx);
     } catch (e) {
-      const err = toMlxError(e);
-      this.metrics.error(err.type);
-      if (err.type === 'internal') this.log.error(`[${id}] ${req.method} ${req.url}: ${(e as Error)?.stack ?? String(e)}`);
+      const err = reportError(e, id, this.log, this.metrics, `${req.method} ${req.url}`);
       if (err.type === 'payload_too_large') {
         // Answer, then drop the connection instead of reading the rest of a huge body.
         res.setHeader('connection', 'close');

@@ -4,7 +4,7 @@ import { MlxBatchError } from '../../../shared/errors';
 import type { BenchmarkEvent, BenchmarkRequest } from '../../../shared/protocol';
 import type { Handler } from '../context';
 import { readJson } from '../body';
-import { errorBody, toMlxError } from '../errors';
+import { errorBody, reportError } from '../errors';
 import { SseStream } from '../sse';
 
 const PROMPT_SETS = ['short', 'medium', 'long'] as const;
@@ -50,12 +50,7 @@ export const benchmarkHandler: Handler = async (ctx) => {
     sse.end(true);
     ctx.log.info(`[${ctx.id}] benchmark done: speed-up ${JSON.stringify(report.speedup)}`);
   } catch (e) {
-    const err = toMlxError(e);
-    if (!abort.signal.aborted) {
-      ctx.metrics.error(err.type);
-      if (err.type === 'internal') ctx.log.error(`[${ctx.id}] benchmark failed: ${(e as Error).stack ?? String(e)}`);
-      send({ type: 'error', error: errorBody(err, ctx.id).error });
-    }
+    if (!abort.signal.aborted) send({ type: 'error', error: errorBody(reportError(e, ctx.id, ctx.log, ctx.metrics, 'benchmark failed'), ctx.id).error });
     sse.end(false);
   } finally {
     ctx.state.benchmarkRunning = false;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Usage } from '../../../shared/protocol';
 import type { RequestContext } from '../context';
-import { errorBody, sendJson, toMlxError } from '../errors';
+import { errorBody, reportError, sendJson } from '../errors';
 import type { CommonOptions } from '../requests';
 import type { FittedPrompt } from '../prompt';
 import type { GenerateEvent, InferenceService, TokenUsage } from '../service';
@@ -107,10 +107,7 @@ async function stream(
     sse.end(false);
   } catch (e) {
     // Headers are out: report the error as one event (OpenAI clients raise it), then close.
-    const err = toMlxError(e);
-    ctx.metrics.error(err.type);
-    if (err.type === 'internal') ctx.log.error(`[${ctx.id}] ${(e as Error).stack ?? String(e)}`);
-    sse.send(errorBody(err, ctx.id));
+    sse.send(errorBody(reportError(e, ctx.id, ctx.log, ctx.metrics), ctx.id));
     sse.end(false);
   }
 }

@@ -1,8 +1,9 @@
 // Small builders for scheduler tests: a fake clock, a fake decoder, requests, and a driver
 // that runs schedule -> engine -> update synchronously.
 import { Request } from '../../../../src/batching/request';
+import { toMlxBatchError } from '../../../../src/shared/errors';
 import type { GenerateParams, IncrementalDecoder } from '../../../../src/batching/request-types';
-import { Scheduler, asBatchError, type RequestUpdate, type SchedulerOptions } from '../../../../src/batching/scheduler';
+import { ENGINE_FAILED, Scheduler, type RequestUpdate, type SchedulerOptions } from '../../../../src/batching/scheduler';
 import { FakeEngine, type FakeEngineOptions } from './fake-engine';
 
 export class FakeClock {
@@ -79,7 +80,7 @@ export function harness(options: Partial<SchedulerOptions> = {}, engineOptions: 
       try {
         out = engine.stepSync(plan);
       } catch (e) {
-        return [...early, ...record(scheduler.failStep(asBatchError(e)))];
+        return [...early, ...record(scheduler.failStep(toMlxBatchError(e, ENGINE_FAILED)))];
       }
       return [...early, ...record(scheduler.update(out))];
     },
