@@ -7,7 +7,7 @@ import { chatForDeclaration, findDeclarations, type Declaration } from './chat-e
 import type { SourceFile } from './corpus';
 import { cutFimCase, fimPrompt, type FimOptions } from './fim';
 import { Rng } from './rng';
-import { renderChat } from './tokenizer-files';
+import { renderChat } from './tokenizer-spec';
 import type { TrainingTokenizer } from './tokens';
 
 export interface MixOptions {

@@ -1,7 +1,7 @@
 // Short chat examples (question -> code answer) cut from the corpus: a declaration found in a
 // file becomes "Write the declaration of interface X" -> a fenced code block holding it.
 import type { Rng } from './rng';
-import type { ChatMessage } from './tokenizer-files';
+import type { ChatMessage } from './tokenizer-spec';
 
 export interface Declaration {
   kind: 'interface' | 'class' | 'function' | 'type' | 'enum' | 'namespace';

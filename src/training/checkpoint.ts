@@ -9,7 +9,7 @@ import type { FimLayout } from '../server/tokenizer/fim';
 import type { MixCounts } from './batches';
 import { createModel, parseModelArgs } from '../server/model';
 import { modelConfig, readBpe, saveWeights, writeModelFolder } from './model-files';
-import { SPECIAL_TOKENS } from './tokenizer-files';
+import { SPECIAL_TOKENS } from './tokenizer-spec';
 
 export interface LoopState {
   step: number;

@@ -9,7 +9,7 @@ import { checkModelConfig } from '../server/loader/config';
 import type { LanguageModel, ModelConfig } from '../server/model/types';
 import type { FimLayout } from '../server/tokenizer/fim';
 import type { BpeModel } from './bpe-trainer';
-import { specialIds, tokenizerConfigJson, tokenizerJson } from './tokenizer-files';
+import { specialIds, tokenizerConfigJson, tokenizerJson } from './tokenizer-spec';
 
 export interface ModelShape {
   hiddenSize: number;

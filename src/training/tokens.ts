@@ -2,7 +2,7 @@
 // (`<|fim_prefix|>...`) mapped to their ids, the way the server's tokenizer reads them.
 import { BpeEncoder } from './bpe-encoder';
 import type { BpeModel } from './bpe-trainer';
-import { SPECIAL_TOKENS, specialIds, type SpecialToken } from './tokenizer-files';
+import { SPECIAL_TOKENS, specialIds, type SpecialToken } from './tokenizer-spec';
 
 const SPECIAL_RE = new RegExp(`(${SPECIAL_TOKENS.map((t) => t.replace(/[|]/g, '\\|')).join('|')})`);
 

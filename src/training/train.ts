@@ -18,7 +18,7 @@ import { growLayers } from './grow';
 import { modelConfig, readBpe, writeModelFolder, writeTokenizerFiles } from './model-files';
 import { formatSeconds, ProgressBar } from './progress';
 import { Rng } from './rng';
-import { SPECIAL_TOKENS } from './tokenizer-files';
+import { SPECIAL_TOKENS } from './tokenizer-spec';
 import { TrainingTokenizer } from './tokens';
 import { TRAINING_RECORD, type TrainOptions } from './train-options';
 import { TrainingCache } from './training-cache';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { countPieces, trainBpe } from '../../../src/training/bpe-trainer';
-import * as files from '../../../src/training/tokenizer-files';
+import * as files from '../../../src/training/tokenizer-spec';
 import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tokenizer';
 import { renderChat } from '../../../src/server/tokenizer/chat-template';
 import { buildFimPrompt } from '../../../src/server/tokenizer/fim';

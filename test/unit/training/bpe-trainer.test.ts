@@ -3,7 +3,7 @@ import { hfJinja, hfTokenizers } from '../../../src/server/tokenizer/hf';
 import { BYTE_TO_CHAR, splitPieces, toByteChars } from '../../../src/training/byte-level';
 import { BpeEncoder } from '../../../src/training/bpe-encoder';
 import { countPieces, trainBpe } from '../../../src/training/bpe-trainer';
-import { CHAT_TEMPLATE, renderChat, SPECIAL_TOKENS, tokenizerConfigJson, tokenizerJson } from '../../../src/training/tokenizer-files';
+import { CHAT_TEMPLATE, renderChat, SPECIAL_TOKENS, tokenizerConfigJson, tokenizerJson } from '../../../src/training/tokenizer-spec';
 import { TrainingTokenizer } from '../../../src/training/tokens';
 
 const CORPUS = [

@@ -1,6 +1,7 @@
-// Writes the trained BPE as a standard `tokenizer.json` (Qwen2 layout: Split + ByteLevel
+// What the trained tokenizer is beside its BPE: the special tokens and the ChatML chat template,
+// and the JSON it is written as: a standard `tokenizer.json` (Qwen2 layout: Split + ByteLevel
 // pre-tokenizer, ByteLevel decoder, BPE model, added special tokens) and a
-// `tokenizer_config.json` with a ChatML chat template and the FIM layout the model was trained on.
+// `tokenizer_config.json` with the chat template and the FIM layout the model was trained on.
 import type { FimLayout } from '../server/tokenizer/fim';
 import { SPLIT_PATTERN } from './byte-level';
 import type { BpeModel } from './bpe-trainer';
