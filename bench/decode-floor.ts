@@ -4,13 +4,13 @@
 // loader and model, or with --stack a bare decoder of the same shape (bench/lib/qwen2-stack.ts).
 // Prints the measured read bandwidth (and how), weight bytes per token, the floor tok/s, prefill
 // and decode tok/s, and decode as a % of the floor. Figures are medians of interleaved rounds.
-import { skinnyGemm } from './lib/skinny-gemm'; // must load before node-mlx
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { MemoryReclaimer, hasGc } from '../src/server/memory';
 import { BatchKVCache } from '../src/server/cache/batch-kv-cache';
 import { ensureFixtureModel } from '../src/server/fixtures';
 import { loadModel } from '../src/server/loader';
+import { blasShim } from '../src/server/mlx';
 import type { LanguageModel } from '../src/server/model';
 import { measureReadBandwidth } from './lib/bandwidth';
 import { median, randomTokens, timeDecode, timePrefill, type Sequence } from './lib/decode-loop';
@@ -49,7 +49,7 @@ async function subject(): Promise<Subject> {
   return { label: `${dir} via loadModel + createModel (what users run), ${loaded.loadMs.toFixed(0)} ms to load`, bytesPerToken: bytes, vocab: args.vocabSize, sequence: () => modelSequence(loaded.model) };
 }
 
-interface Variant { name: string; skinny: boolean }
+interface Variant { name: string; shim: boolean }
 
 async function main(): Promise<void> {
   const fmt = (x: number, d = 1): string => x.toFixed(d);
@@ -65,9 +65,9 @@ async function main(): Promise<void> {
   console.log(`weights read per decode token: ${fmt(bytes / 1e9, 3)} GB (f32 parameters, tied lm_head counted once, + one embedding row)`);
   console.log(`floor: ${fmt(floor)} tok/s (bandwidth / bytes per token); target 50%: ${fmt(floor / 2)} tok/s`);
 
-  const variants: Variant[] = [{ name: 'MLX sgemm (as shipped)', skinny: false }];
-  if (skinnyGemm) variants.push({ name: 'skinny-gemm shim (M=1 -> sgemv)', skinny: true });
-  else console.log('skinny-gemm shim: not available (no C compiler, not linux-x64, or MLX_BATCH_SKINNY_GEMM=0)');
+  const variants: Variant[] = [{ name: 'MLX sgemm (as shipped)', shim: false }];
+  if (blasShim) variants.push({ name: 'BLAS shim (small-M kernel, one-row sgemv route)', shim: true });
+  else console.log('BLAS shim: not available (no C compiler, not linux-x64, or MLX_BATCH_SKINNY_GEMM=0)');
 
   const prompt = randomTokens(PROMPT, subj.vocab);
   const short = randomTokens(16, subj.vocab, 7);
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const prefill = new Map<string, number[]>(), decode = new Map<string, number[]>(), gcShare = new Map<string, number[]>();
   for (let r = 0; r < ROUNDS; r++) {
     for (const v of variants) {
-      skinnyGemm?.setEnabled(v.skinny);
+      blasShim?.setEnabled(v.shim);
       (prefill.get(v.name) ?? prefill.set(v.name, []).get(v.name))?.push(timePrefill(subj.sequence(), prompt));
       reclaim.collect();
       const d = await timeDecode(subj.sequence(), short, TOKENS, reclaim);
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       reclaim.collect();
     }
   }
-  skinnyGemm?.setEnabled(true);
+  blasShim?.setEnabled(true);
   for (const v of variants) {
     const p = prefill.get(v.name) ?? [], d = decode.get(v.name) ?? [];
     const dm = median(d);

@@ -1,18 +1,18 @@
 // What makes decode of the Qwen2.5-0.5B shape (f32) fast in node-mlx: weight layout, q/k/v and
-// gate/up fusion, the skinny-gemm shim, OpenBLAS threads, asyncEval pipelining, gc frequency,
+// gate/up fusion, the BLAS shim, OpenBLAS threads, asyncEval pipelining, gc frequency,
 // at batch 1 (--set b1) or batch 8/16 (--set batched). Variants run interleaved, round by round.
 //   npx tsc -p . && node --expose-gc out/bench/decode-variants.js [--set b1|batched] [--rounds 5] [--tokens 8] [--only a,b]
-import { skinnyGemm } from './lib/skinny-gemm'; // must load before node-mlx
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { MemoryReclaimer } from '../src/server/memory';
+import { blasShim } from '../src/server/mlx';
 import { median, randomTokens, timeDecode } from './lib/decode-loop';
 import { QWEN25_05B, Qwen2Stack, randomWeights, stackSequence, weightBytesPerToken, type StackLayout } from './lib/qwen2-stack';
 
 interface Variant {
   name: string;
   layout: StackLayout;
-  skinny: boolean;
+  shim: boolean;
   threads?: number;
   pipeline?: boolean;
   gcEvery?: number;
@@ -26,22 +26,22 @@ const PRE_F: StackLayout = { layout: 'pretransposed', fuse: true };
 
 const SETS: Record<string, Variant[]> = {
   b1: [
-    { name: 'linear sgemm', layout: LIN, skinny: false },
-    { name: 'linear shim', layout: LIN, skinny: true },
-    { name: 'pretransposed sgemm', layout: PRE, skinny: false },
-    { name: 'pretransposed shim', layout: PRE, skinny: true },
-    { name: 'linear+fused shim', layout: LIN_F, skinny: true },
-    { name: 'pretransposed+fused sgemm', layout: PRE_F, skinny: false },
-    { name: 'linear shim 1-thread', layout: LIN, skinny: true, threads: 1 },
-    { name: 'linear shim pipelined', layout: LIN, skinny: true, pipeline: true },
-    { name: 'linear shim gc-every-1', layout: LIN, skinny: true, gcEvery: 1 },
-    { name: 'linear shim gc-every-32', layout: LIN, skinny: true, gcEvery: 32 },
+    { name: 'linear sgemm', layout: LIN, shim: false },
+    { name: 'linear shim', layout: LIN, shim: true },
+    { name: 'pretransposed sgemm', layout: PRE, shim: false },
+    { name: 'pretransposed shim', layout: PRE, shim: true },
+    { name: 'linear+fused shim', layout: LIN_F, shim: true },
+    { name: 'pretransposed+fused sgemm', layout: PRE_F, shim: false },
+    { name: 'linear shim 1-thread', layout: LIN, shim: true, threads: 1 },
+    { name: 'linear shim pipelined', layout: LIN, shim: true, pipeline: true },
+    { name: 'linear shim gc-every-1', layout: LIN, shim: true, gcEvery: 1 },
+    { name: 'linear shim gc-every-32', layout: LIN, shim: true, gcEvery: 32 },
   ],
   batched: [8, 16].flatMap((batch) => [
-    { name: `B=${batch} linear`, layout: LIN, skinny: true, batch },
-    { name: `B=${batch} pretransposed`, layout: PRE, skinny: true, batch },
-    { name: `B=${batch} linear+fused`, layout: LIN_F, skinny: true, batch },
-    { name: `B=${batch} linear 1-thread`, layout: LIN, skinny: true, batch, threads: 1 },
+    { name: `B=${batch} linear`, layout: LIN, shim: true, batch },
+    { name: `B=${batch} pretransposed`, layout: PRE, shim: true, batch },
+    { name: `B=${batch} linear+fused`, layout: LIN_F, shim: true, batch },
+    { name: `B=${batch} linear 1-thread`, layout: LIN, shim: true, batch, threads: 1 },
   ]),
 };
 
@@ -57,8 +57,8 @@ const { values: opt } = parseArgs({
 
 async function main(): Promise<void> {
   const only = opt.only?.split(',');
-  const variants = (SETS[opt.set] ?? []).filter((v) => (!only || only.some((o) => v.name.includes(o))) && (skinnyGemm || !v.skinny && !v.threads));
-  if (variants.length === 0) throw new Error(`no variants (set ${opt.set}; shim ${skinnyGemm ? 'loaded' : 'absent'})`);
+  const variants = (SETS[opt.set] ?? []).filter((v) => (!only || only.some((o) => v.name.includes(o))) && (blasShim || !v.shim && !v.threads));
+  if (variants.length === 0) throw new Error(`no variants (set ${opt.set}; shim ${blasShim ? 'loaded' : 'absent'})`);
   const rounds = Number(opt.rounds), tokens = Number(opt.tokens);
   const weights = randomWeights(QWEN25_05B);
   const bytes = weightBytesPerToken(weights);
@@ -74,8 +74,8 @@ async function main(): Promise<void> {
   console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${rounds} rounds x ${tokens} tokens, interleaved`);
   for (let r = 0; r < rounds; r++) {
     for (const v of variants) {
-      skinnyGemm?.setEnabled(v.skinny);
-      skinnyGemm?.setBlasThreads(v.threads ?? os.cpus().length);
+      blasShim?.setEnabled(v.shim);
+      blasShim?.setBlasThreads(v.threads ?? os.cpus().length);
       const reclaim = reclaimers.get(v.name) ?? new MemoryReclaimer(v.gcEvery ?? 8);
       reclaimers.set(v.name, reclaim);
       const batch = v.batch ?? 1;
@@ -89,8 +89,8 @@ async function main(): Promise<void> {
       reclaim.collect();
     }
   }
-  skinnyGemm?.setEnabled(true);
-  skinnyGemm?.setBlasThreads(os.cpus().length);
+  blasShim?.setEnabled(true);
+  blasShim?.setBlasThreads(os.cpus().length);
   for (const v of variants) {
     const r = results.get(v.name);
     if (!r) continue;

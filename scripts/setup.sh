@@ -65,9 +65,10 @@ if [ ! -f "$types/index.d.ts" ] || [ node_modules/@frost-beta/mlx/package.json -
   cp node_modules/@frost-beta/mlx/lib/index.d.ts "$types/index.d.ts"
 fi
 
-# 5. The skinny-gemm BLAS shim (Linux): routes MLX's one-row matmuls to OpenBLAS sgemv (2-3x
-#    faster for batch-1 decode) and few-row ones to a small-M kernel (batched decode); see
-#    docs/PERFORMANCE.md. Optional: without a C compiler, skipped with a note.
+# 5. The BLAS shim (Linux; build/native/skinny-gemm.node): its small-M kernel takes MLX's decode
+#    matmuls (1-48 rows against a weight) and its one-row sgemv route the other one-row ones (2-3x
+#    faster than OpenBLAS sgemm); see docs/PERFORMANCE.md. Optional: without a C compiler,
+#    skipped with a note.
 if [ "$os" = "Linux" ]; then
   shim=build/native/skinny-gemm.node
   srcs="src/server/native/skinny-gemm.c src/server/native/small-gemm.c"

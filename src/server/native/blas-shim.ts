@@ -1,8 +1,9 @@
-// Loads the skinny-gemm shim (skinny-gemm.c, built by scripts/setup.sh into build/native/) with
-// RTLD_GLOBAL BEFORE node-mlx, so MLX's one-row matmuls (batch-1 decode) reach OpenBLAS sgemv,
-// 2-3x faster here than its sgemm, and 1-48-row ones against a weight (decode) a small-M kernel
-// (small-gemm.c; docs/PERFORMANCE.md). Linux only; absent shim = plain MLX.
-// MLX_BATCH_SKINNY_GEMM=0 turns it off.
+// Loads the BLAS shim (built by scripts/setup.sh into build/native/skinny-gemm.node) with
+// RTLD_GLOBAL BEFORE node-mlx, so that its cblas_sgemm takes MLX's matmuls. It has two parts:
+// the small-M kernel (small-gemm.c) takes every product of 1-48 rows against a weight (decode),
+// and the one-row sgemv route (skinny-gemm.c, which also holds the interposer) sends the other
+// one-row / one-column products to OpenBLAS sgemv, 2-3x faster here than its sgemm
+// (docs/PERFORMANCE.md). Linux only; no shim = plain MLX. MLX_BATCH_SKINNY_GEMM=0 turns it off.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ export interface BlasShim {
   setEnabled(on: boolean): void;
   /** openblas_set_num_threads, and the small-M kernel's thread count. */
   setBlasThreads(n: number): void;
-  /** [products routed to sgemv, products passed to sgemm, products done by the small-M kernel] so far. */
+  /** [products on the one-row sgemv route, products passed to sgemm, products done by the small-M kernel] so far. */
   counts(): [number, number, number];
 }
 
@@ -40,7 +41,7 @@ function load(): BlasShim | undefined {
   try {
     process.dlopen(mod, file, os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL);
   } catch (e) {
-    process.stderr.write(`mlx-batch: skinny-gemm shim not loaded (${(e as Error).message}); batch-1 decode will be slower\n`);
+    process.stderr.write(`mlx-batch: the BLAS shim (${file}) was not loaded (${(e as Error).message}); decode will be slower\n`);
     return undefined;
   }
   return { path: file, ...mod.exports };

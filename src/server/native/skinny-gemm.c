@@ -1,11 +1,13 @@
-// cblas_sgemm interposer for MLX's CPU backend (built by scripts/setup.sh into build/native/).
+// The BLAS shim for MLX's CPU backend (built with small-gemm.c by scripts/setup.sh into
+// build/native/skinny-gemm.node): a cblas_sgemm interposer and its one-row sgemv route.
 // MLX calls cblas_sgemm for every matmul, also for
 // one-row products (batch-1 decode), where OpenBLAS's packed sgemm path is 2-3x slower than its
 // sgemv. Loaded with RTLD_GLOBAL before mlx.node, this cblas_sgemm wins symbol resolution and
 // sends M==1 / N==1 products to cblas_sgemv of the same libblas.so.3; all others pass through.
-// Products of 1 to 48 rows against a transposed weight matrix (decode, batched or not) go first to
-// small_gemm (small-gemm.c), which streams the weights once instead of packing them; its own
-// threads then serve every decode matmul, so OpenBLAS's idle-spinning threads do not compete.
+// Products of 1 to 48 rows against a transposed weight matrix (decode, batched or not) go first
+// to the small-M kernel (small_gemm, small-gemm.c), which streams the weights once instead of
+// packing them; its own threads then serve every decode matmul, so OpenBLAS's idle-spinning
+// threads do not compete.
 // It is also an N-API addon (prototypes declared here, so no node headers are needed):
 //   setEnabled(on: boolean): void, setBlasThreads(n: number): void,
 //   counts(): [routed to sgemv, passed to sgemm, done by small_gemm]
@@ -37,13 +39,13 @@ void small_gemm_set_threads(int n);
 static void resolve(void) {
   if (real_sgemm) return;
   void *h = dlopen("libblas.so.3", RTLD_NOW | RTLD_LOCAL);
-  if (!h) { fprintf(stderr, "skinny-gemm: %s\n", dlerror()); abort(); }
+  if (!h) { fprintf(stderr, "mlx-batch BLAS shim: %s\n", dlerror()); abort(); }
   real_sgemv = (sgemv_fn)dlsym(h, "cblas_sgemv");
   set_threads = (threads_fn)dlsym(h, "openblas_set_num_threads");
   const char *rows = getenv("MLX_BATCH_SMALL_GEMM_ROWS");
   if (rows && *rows) small_m_max = atoi(rows);
   real_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
-  if (!real_sgemm || !real_sgemv) { fprintf(stderr, "skinny-gemm: no cblas in libblas.so.3\n"); abort(); }
+  if (!real_sgemm || !real_sgemv) { fprintf(stderr, "mlx-batch BLAS shim: no cblas in libblas.so.3\n"); abort(); }
 }
 
 void cblas_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A,

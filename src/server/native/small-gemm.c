@@ -1,10 +1,11 @@
-// Small-M GEMM for decode: C[M,N] = alpha * A[M,K] * B[N,K]^T + beta * C, 1 <= M <= 48.
+// The BLAS shim's small-M kernel: C[M,N] = alpha * A[M,K] * B[N,K]^T + beta * C, 1 <= M <= 48.
 // That is every linear layer of a decode step over M running sequences (A = activations,
 // B = the weight matrix, row-major [out, in]). OpenBLAS packs B into panels on every call, which
 // costs more than the arithmetic at such M and streams the weights at ~6 GB/s here; this kernel
 // reads each weight row once from memory, keeps a block of 4 rows in L1/L2 while all M rows of A
 // pass over it, and splits the rows of B between a small pool of persistent threads.
-// Built with skinny-gemm.c by scripts/setup.sh; x86-64 with AVX2+FMA or AVX-512, else not used.
+// Built with skinny-gemm.c (the shim's interposer) by scripts/setup.sh; x86-64 with AVX2+FMA or
+// AVX-512, else not used.
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdatomic.h>

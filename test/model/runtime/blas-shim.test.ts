@@ -1,9 +1,9 @@
-// The skinny-gemm shim sends products of 1-48 rows against a transposed weight to its small-M
-// kernel and the other one-row / one-column products to sgemv: same numbers as sgemm, really used.
+// The BLAS shim sends products of 1-48 rows against a transposed weight to its small-M kernel and
+// the other one-row / one-column products down its sgemv route: same numbers as sgemm, really used.
 import assert from 'node:assert/strict';
 import { blasShim, mx } from '../../../src/server/mlx';
 
-describe('skinny-gemm BLAS shim', () => {
+describe('BLAS shim', () => {
   before(function () {
     if (process.platform !== 'linux') this.skip();
     assert.ok(blasShim, 'build/native/skinny-gemm.node was not loaded: scripts/setup.sh builds it with cc');
@@ -23,7 +23,7 @@ describe('skinny-gemm BLAS shim', () => {
     const [routed1, , small1] = shim.counts();
     // x w^T (a linear layer) goes to the small-M kernel, the three other layouts to sgemv.
     assert.equal(small1 - small0, 1, 'x w^T went to the small-M kernel');
-    assert.equal(routed1 - routed0, 3, 'the other products went to sgemv');
+    assert.equal(routed1 - routed0, 3, 'the other products took the one-row sgemv route');
     got.forEach((g, i) => {
       const a = g.flat();
       const b = ref[i].flat();
