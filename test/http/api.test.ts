@@ -1,7 +1,7 @@
 // The OpenAI-compatible endpoints over the real runner with a deterministic engine: shapes,
 // usage, streaming, FIM, stop strings, context limits and the info endpoints.
 import assert from 'node:assert/strict';
-import { metric, post, readSse, sseJson, startTestServer, type TestServer } from './helpers/harness';
+import { metric, post, readSse, sseJson, startTestServer, waitFor, type TestServer } from './helpers/harness';
 
 describe('server: OpenAI endpoints', () => {
   let s: TestServer;
@@ -162,6 +162,44 @@ describe('server: OpenAI endpoints', () => {
     const res = await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 1 }, { 'x-mlx-batch-priority': 'now' });
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error.param, 'x-mlx-batch-priority');
+  });
+
+  it('lets the priority header win over the body field', async () => {
+    // One row: a long request holds it, then three wait. With the header winning, the request
+    // whose body says "interactive" but whose header says "background" waits behind "normal".
+    const one = await startTestServer({ runner: { maxBatch: 1 }, engine: { stepMs: 2 } });
+    try {
+      const order: string[] = [];
+      const send = (name: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+        post(`${one.url}/v1/completions`, { prompt: 'a', max_tokens: 2, ...body }, headers).then(async (r) => {
+          assert.equal(r.status, 200, name);
+          await r.json();
+          order.push(name);
+        });
+      const holder = send('holder', { max_tokens: 300 });
+      await waitFor(() => one.runner.stats().running === 1);
+      // Queued one at a time, so arrival order is known.
+      const rest: Promise<void>[] = [];
+      const queue = async (name: string, body: Record<string, unknown>, headers?: Record<string, string>) => {
+        rest.push(send(name, body, headers));
+        await waitFor(() => one.runner.stats().waiting === rest.length);
+      };
+      await queue('header-background', { priority: 'interactive' }, { 'x-mlx-batch-priority': 'background' });
+      await queue('normal', {});
+      await queue('field-background', { priority: 'background' });
+      assert.equal(one.runner.stats().running, 1, 'the holder still runs while the others wait');
+      await Promise.all([holder, ...rest]);
+      assert.deepEqual(order, ['holder', 'normal', 'header-background', 'field-background']);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('takes max_completion_tokens as max_tokens in chat', async () => {
+    const res = await post(`${s.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 3 });
+    const body = await res.json();
+    assert.equal(body.usage.completion_tokens, 3);
+    assert.equal(body.choices[0].finish_reason, 'length');
   });
 
   it('lists the model and reports health', async () => {

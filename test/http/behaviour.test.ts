@@ -42,6 +42,13 @@ describe('server: security', () => {
     assert.equal(res.status, 200);
   });
 
+  it('answers 401 with WWW-Authenticate: Bearer, and only then', async () => {
+    const refused = await fetch(`${s.url}/v1/models`);
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
+    const ok = await fetch(`${s.url}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(ok.headers.get('www-authenticate'), null);
+  });
+
   it('sends no CORS headers and refuses preflight requests', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const pre = await raw(s.url, { method: 'OPTIONS', path: '/v1/completions', headers: { ...auth, origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
@@ -60,8 +67,14 @@ describe('server: security', () => {
     const res = await raw(s.url, { path: '/health', headers: { host: 'evil.example:80', authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.status, 403);
     assert.equal(JSON.parse(res.body).error.type, 'forbidden');
-    const ok = await raw(s.url, { path: '/health', headers: { host: `localhost:${new URL(s.url).port}`, authorization: `Bearer ${TOKEN}` } });
-    assert.equal(ok.status, 200);
+    const port = new URL(s.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+      const ok = await raw(s.url, { path: '/health', headers: { host, authorization: `Bearer ${TOKEN}` } });
+      assert.equal(ok.status, 200, host);
+    }
+    // The loopback names on another port are someone else's page.
+    const other = await raw(s.url, { path: '/health', headers: { host: `[::1]:${Number(port) + 1}`, authorization: `Bearer ${TOKEN}` } });
+    assert.equal(other.status, 403);
   });
 
   it('limits the body size with 413', async () => {
