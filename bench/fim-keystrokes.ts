@@ -14,7 +14,7 @@ import { promptTokenizer } from '../src/server/load-service';
 import { openInference } from '../src/server/inference';
 import { completionPrompt } from '../src/server/http/prompt';
 import { RunnerService } from '../src/server/http/runner-service';
-import { FIM_LAYOUTS, type FimLayout } from '../src/server/tokenizer/fim';
+import { FIM_LAYOUTS, type FimLayout } from '../src/server/fim';
 import { collectCorpus } from '../src/training/corpus';
 import { heldOutFimCases, trainingRecord } from '../src/training/evaluate';
 
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
           stop: [], priority: 'interactive' as const, ignoreEos: true, fim: true };
         for await (const e of service.generate(params, new AbortController().signal)) {
           if (e.type === 'delta' && Number.isNaN(ttftMs)) ttftMs = performance.now() - t;
-          if (e.type === 'finish') cached = e.usage.cached;
+          if (e.type === 'finish') cached = e.usage.cachedTokens;
         }
         samples.get(layout)!.push({ prompt: fitted.tokens.length, cached, ttftMs });
       }

@@ -2,8 +2,7 @@
 // then concurrently through continuous batching. It talks to a small target interface, so the
 // same code runs in-process on the runner (`mlx-batch bench`) and over HTTP.
 import os from 'node:os';
-import type { BenchmarkReport, BenchmarkRow } from '../shared/protocol';
-import type { Priority } from './request-types';
+import type { BenchmarkReport, BenchmarkRow, PriorityClass } from '../shared/protocol';
 import { GREEDY } from './request-types';
 import type { Runner } from './runner';
 import { summarize } from './stats';
@@ -173,7 +172,7 @@ export interface PromptEncoder {
 }
 
 /** The runner as a benchmark target: greedy, EOS ignored, fixed max_tokens, background priority. */
-export function runnerTarget(runner: Runner, tokenizer: PromptEncoder, priority: Priority = 'background'): BenchmarkTarget {
+export function runnerTarget(runner: Runner, tokenizer: PromptEncoder, priority: PriorityClass = 'background'): BenchmarkTarget {
   return {
     async *generate(prompt, maxTokens, signal) {
       const stream = runner.submit({ promptTokens: tokenizer.encode(prompt), maxTokens, sampling: GREEDY, ignoreEos: true, priority }, signal);

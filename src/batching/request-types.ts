@@ -1,9 +1,7 @@
-// Shapes shared by the scheduler, the engine and the server: priorities, sampling
-// parameters, request status and how a finished status maps to an OpenAI finish_reason.
-
-/** Priority classes, most urgent first. */
-export type Priority = 'interactive' | 'normal' | 'background';
-export const PRIORITIES: readonly Priority[] = ['interactive', 'normal', 'background'];
+// Shapes shared by the scheduler, the engine and the server: sampling parameters, request
+// status and how a finished status maps to an OpenAI finish_reason. Priority classes are the
+// protocol's (PriorityClass in src/shared/protocol.ts).
+import type { ChoiceFinishReason, PriorityClass } from '../shared/protocol';
 
 /** Per-request sampling. temperature 0 means greedy; topK 0 and topP 1 disable those filters. */
 export interface SamplingParams {
@@ -30,8 +28,8 @@ export function isFinished(s: RequestStatus): boolean {
   return s >= RequestStatus.FinishedStopped;
 }
 
-/** OpenAI finish_reason, plus 'abort' and 'error' for requests that never finished normally. */
-export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
+/** Why a request ended: OpenAI's finish_reason, plus 'abort' and 'error' for requests that never finished normally. */
+export type FinishReason = ChoiceFinishReason | 'abort' | 'error';
 
 export function finishReason(s: RequestStatus): FinishReason | undefined {
   switch (s) {
@@ -63,7 +61,7 @@ export interface GenerateParams {
   /** Upper bound on generated tokens (>= 1). */
   maxTokens: number;
   sampling?: SamplingParams;
-  priority?: Priority;
+  priority?: PriorityClass;
   /** Stop strings: generation ends before the first one and it is never emitted. */
   stop?: readonly string[];
   eosTokenIds?: readonly number[];
@@ -73,8 +71,11 @@ export interface GenerateParams {
   decoder?: IncrementalDecoder;
 }
 
-/** Token counts of a finished request. cachedTokens: prompt tokens reused from the prefix store. */
-export interface Usage {
+/**
+ * Token counts of a finished request, as the server passes them on (the HTTP edge writes them as
+ * OpenAI's snake_case `usage`). cachedTokens: prompt tokens reused from the prefix store.
+ */
+export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;

@@ -3,9 +3,10 @@
 // prefill/decode phases: a request is prefilling while numComputedTokens < prompt length.
 import { MlxBatchError } from '../shared/errors';
 import type { RequestId } from './engine';
+import type { PriorityClass } from '../shared/protocol';
 import {
   GREEDY, RequestStatus, finishReason, isFinished,
-  type FinishReason, type GenerateParams, type IncrementalDecoder, type Priority, type SamplingParams, type Usage,
+  type FinishReason, type GenerateParams, type IncrementalDecoder, type SamplingParams, type TokenUsage,
 } from './request-types';
 import { StopChecker } from './stop-checker';
 
@@ -18,7 +19,7 @@ export interface TokenOutcome {
 
 export class Request {
   readonly id: RequestId;
-  readonly priority: Priority;
+  readonly priority: PriorityClass;
   readonly promptTokens: readonly number[];
   readonly maxTokens: number;
   readonly sampling: SamplingParams;
@@ -73,7 +74,7 @@ export class Request {
     return finishReason(this.status);
   }
 
-  get usage(): Usage {
+  get usage(): TokenUsage {
     return { promptTokens: this.promptTokens.length, completionTokens: this.outputTokens.length, cachedTokens: this.cachedTokens };
   }
 

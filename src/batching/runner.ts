@@ -5,7 +5,7 @@
 import { MlxBatchError, toMlxBatchError, type ErrorType } from '../shared/errors';
 import type { BatchEngine, RequestId, StepOutput } from './engine';
 import { Request, validateParams } from './request';
-import type { FinishReason, GenerateParams, Usage } from './request-types';
+import type { FinishReason, GenerateParams, TokenUsage } from './request-types';
 import { DEFAULT_SCHEDULER_OPTIONS, ENGINE_FAILED, Scheduler, type RequestUpdate, type SchedulerOptions } from './scheduler';
 import { Histogram, RateWindow, type HistogramSnapshot } from './stats';
 
@@ -25,17 +25,20 @@ export interface RequestTiming {
   totalMs: number;
 }
 
-/** A stream's events: text deltas (one per sampled token, text may be ''), then one `done`. */
+/**
+ * A stream's events, the same from the runner to the HTTP edge: text deltas (one per sampled
+ * token, text may be ''), then one `finish` (finishReason 'abort' when cancelled).
+ */
 export type GenerationEvent =
   | { type: 'delta'; text: string; tokens: number[] }
-  | { type: 'done'; finishReason: Exclude<FinishReason, 'error'>; usage: Usage; timing: RequestTiming };
+  | { type: 'finish'; finishReason: Exclude<FinishReason, 'error'>; usage: TokenUsage; timing: RequestTiming };
 
 /** A whole generation, for callers that do not stream. */
 export interface GenerationResult {
   text: string;
   tokens: number[];
   finishReason: Exclude<FinishReason, 'error'>;
-  usage: Usage;
+  usage: TokenUsage;
   timing: RequestTiming;
 }
 
@@ -87,7 +90,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   /** @internal */
   push(ev: GenerationEvent): void {
     this.queue.push(ev);
-    if (ev.type === 'done') this.ended = true;
+    if (ev.type === 'finish') this.ended = true;
     this.signal();
   }
 
@@ -335,7 +338,7 @@ export class Runner {
         entry.stream.fail(error);
       } else {
         const timing: RequestTiming = { ttftMs: r.ttftMs, meanInterTokenMs: r.meanInterTokenMs, totalMs: (r.finishedMs ?? this.options.now()) - r.arrivalMs };
-        entry.stream.push({ type: 'done', finishReason: u.finishReason, usage: r.usage, timing });
+        entry.stream.push({ type: 'finish', finishReason: u.finishReason, usage: r.usage, timing });
       }
     }
   }

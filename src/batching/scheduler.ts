@@ -10,7 +10,8 @@
 import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
 import { Request, type TokenOutcome } from './request';
-import { PRIORITIES, RequestStatus, type FinishReason } from './request-types';
+import { PRIORITY_CLASSES } from '../shared/protocol';
+import { RequestStatus, type FinishReason } from './request-types';
 
 export interface SchedulerOptions {
   /** Most requests running at once (rows of the batch). */
@@ -303,7 +304,7 @@ export class Scheduler {
 
   /** Effective class index after aging (0 = interactive), then arrival order. */
   effectiveClass(r: Request, now = this.options.now()): number {
-    const base = PRIORITIES.indexOf(r.priority);
+    const base = PRIORITY_CLASSES.indexOf(r.priority);
     const steps = this.options.agingMs > 0 ? Math.floor((now - r.arrivalMs) / this.options.agingMs) : 0;
     return Math.max(0, base - steps);
   }

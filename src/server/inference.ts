@@ -1,7 +1,7 @@
 // Opens a model for serving: loader + tokenizer + batch engine + runner, the one stack that
 // the CLI (generate, bench) and the HTTP server share.
 import { Runner, type RunnerOptions } from '../batching/runner';
-import type { GenerateParams, Priority, SamplingParams } from '../batching/request-types';
+import type { GenerateParams } from '../batching/request-types';
 import { MlxEngine, type MlxEngineOptions } from './engine/mlx-engine';
 import { loadModel, type LoadedModel, type LoadModelOptions } from './loader';
 import { loadTokenizer } from './tokenizer/tokenizer';
@@ -30,15 +30,8 @@ export async function openInference(model: string, opts: InferenceOptions = {}):
   return { loaded, tokenizer, engine, runner };
 }
 
-export interface TextRequest {
-  promptTokens: number[];
-  maxTokens: number;
-  sampling: SamplingParams;
-  stop?: string[];
-  priority?: Priority;
-  ignoreEos?: boolean;
-  id?: string;
-}
+/** The runner's GenerateParams less what the tokenizer supplies (its decoder and end-of-generation ids). */
+export type TextRequest = Omit<GenerateParams, 'decoder' | 'eosTokenIds'>;
 
 /** Runner parameters for a text request: the tokenizer's decoder and end-of-generation ids. */
 export function textParams(tokenizer: Tokenizer, req: TextRequest): GenerateParams {

@@ -6,6 +6,8 @@ import type { ErrorType } from './errors';
 
 /** Scheduling class of a request: header `x-mlx-batch-priority` or body field `priority`. */
 export type PriorityClass = 'interactive' | 'normal' | 'background';
+/** The priority classes, most urgent first (the scheduler's order). */
+export const PRIORITY_CLASSES: readonly PriorityClass[] = ['interactive', 'normal', 'background'];
 export const PRIORITY_HEADER = 'x-mlx-batch-priority';
 
 /** Sampling and stopping fields shared by both generation endpoints. */
@@ -59,7 +61,8 @@ export interface ChatCompletionRequest extends SamplingFields {
   messages: ChatMessage[];
 }
 
-export type FinishReason = 'stop' | 'length' | null;
+/** Why a choice ended: OpenAI's `finish_reason` (null in a chunk that does not end the stream). */
+export type ChoiceFinishReason = 'stop' | 'length';
 
 export interface Usage {
   prompt_tokens: number;
@@ -72,7 +75,7 @@ export interface Usage {
 export interface CompletionChoice {
   index: number;
   text: string;
-  finish_reason: FinishReason;
+  finish_reason: ChoiceFinishReason | null;
   logprobs: null;
 }
 
@@ -89,7 +92,7 @@ export interface CompletionResponse {
 export interface ChatChoice {
   index: number;
   message: { role: 'assistant'; content: string };
-  finish_reason: FinishReason;
+  finish_reason: ChoiceFinishReason | null;
   logprobs: null;
 }
 
@@ -106,7 +109,7 @@ export interface ChatCompletionResponse {
 export interface ChatChunkChoice {
   index: number;
   delta: { role?: 'assistant'; content?: string };
-  finish_reason: FinishReason;
+  finish_reason: ChoiceFinishReason | null;
   logprobs: null;
 }
 

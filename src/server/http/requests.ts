@@ -2,8 +2,8 @@
 // context check come later (prompt.ts), once the model's tokenizer has seen the prompt.
 import type { IncomingMessage } from 'node:http';
 import { MlxBatchError } from '../../shared/errors';
-import { PRIORITY_HEADER, type ChatMessage } from '../../shared/protocol';
-import { PRIORITIES, type Priority, type SamplingParams } from '../../batching/request-types';
+import { PRIORITY_CLASSES, PRIORITY_HEADER, type ChatMessage, type PriorityClass } from '../../shared/protocol';
+import type { SamplingParams } from '../../batching/request-types';
 import { optBool, optEnum, optInt, optNumber, optObject, optStop, optString, describe } from './fields';
 import type { ModelInfo } from './service';
 
@@ -20,7 +20,7 @@ export interface CommonOptions {
   stop: string[];
   stream: boolean;
   includeUsage: boolean;
-  priority: Priority;
+  priority: PriorityClass;
   truncateLeft: boolean;
   ignoreEos: boolean;
 }
@@ -80,16 +80,16 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
 }
 
 /** Header `x-mlx-batch-priority` wins over the body field; default `normal`. */
-function priorityOf(body: Body, req: IncomingMessage): Priority {
+function priorityOf(body: Body, req: IncomingMessage): PriorityClass {
   const header = req.headers[PRIORITY_HEADER];
   if (header !== undefined) {
     const v = Array.isArray(header) ? header[0] : header;
-    if (!(PRIORITIES as readonly string[]).includes(v)) {
-      throw new MlxBatchError('validation', `header ${PRIORITY_HEADER} must be one of ${PRIORITIES.join(', ')} (got "${v}")`, PRIORITY_HEADER);
+    if (!(PRIORITY_CLASSES as readonly string[]).includes(v)) {
+      throw new MlxBatchError('validation', `header ${PRIORITY_HEADER} must be one of ${PRIORITY_CLASSES.join(', ')} (got "${v}")`, PRIORITY_HEADER);
     }
-    return v as Priority;
+    return v as PriorityClass;
   }
-  return optEnum(body, 'priority', PRIORITIES) ?? 'normal';
+  return optEnum(body, 'priority', PRIORITY_CLASSES) ?? 'normal';
 }
 
 export function parseCompletion(body: Body, req: IncomingMessage, model: ModelInfo): CompletionOptions {

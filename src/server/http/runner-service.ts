@@ -3,7 +3,8 @@ import type { IncrementalDecoder } from '../../batching/request-types';
 import { runComparisonBenchmark, runnerTarget, benchmarkPrompts } from '../../batching/benchmark';
 import type { Runner } from '../../batching/runner';
 import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage } from '../../shared/protocol';
-import type { GenerateEvent, GenerateParams, InferenceService, ModelInfo } from './service';
+import type { GenerationEvent } from '../../batching/runner';
+import type { GenerationRequest, InferenceService, ModelInfo } from './service';
 
 /** What the service needs of a tokenizer. */
 export interface PromptTokenizer {
@@ -43,28 +44,13 @@ export class RunnerService implements InferenceService {
     return this.tokenizer.encodeChat(messages);
   }
 
-  generate(params: GenerateParams, signal: AbortSignal): AsyncIterable<GenerateEvent> {
-    const stream = this.runner.submit({
-      id: params.id,
-      promptTokens: params.promptTokens,
-      maxTokens: params.maxTokens,
-      sampling: params.sampling,
-      priority: params.priority,
-      stop: params.stop,
-      eosTokenIds: params.fim ? this.tokenizer.fimStopIds : this.tokenizer.eosTokenIds,
-      ignoreEos: params.ignoreEos,
+  generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+    const { fim, ...params } = request;
+    return this.runner.submit({
+      ...params,
+      eosTokenIds: fim ? this.tokenizer.fimStopIds : this.tokenizer.eosTokenIds,
       decoder: this.tokenizer.decoder(),
     }, signal);
-    return (async function* () {
-      for await (const e of stream) {
-        if (e.type === 'delta') {
-          yield { type: 'delta', text: e.text };
-        } else if (e.finishReason !== 'abort') {
-          const u = e.usage;
-          yield { type: 'finish', reason: e.finishReason, usage: { prompt: u.promptTokens, completion: u.completionTokens, cached: u.cachedTokens } };
-        }
-      }
-    })();
   }
 
   stats() {

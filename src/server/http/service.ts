@@ -1,36 +1,23 @@
 // What the HTTP layer needs from the inference side, and nothing more: prompt building,
 // generation as a stream of events, live counters, the batching switch and the benchmark.
 // runner-service.ts implements it over the batch runner and the model's tokenizer.
-import type { Priority, SamplingParams } from '../../batching/request-types';
-import type { RunnerMetrics, RunnerStats } from '../../batching/runner';
+import type { GenerateParams } from '../../batching/request-types';
+import type { GenerationEvent, RunnerMetrics, RunnerStats } from '../../batching/runner';
 import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage } from '../../shared/protocol';
 
-/** One generation request, already tokenized and fitted into the context. */
-export interface GenerateParams {
+/**
+ * One generation request as the HTTP layer hands it over: tokenized, fitted into the context and
+ * every field decided. The service makes the runner's GenerateParams of it, adding the
+ * tokenizer's decoder and the stop tokens (the infill ones when `fim`).
+ */
+export interface GenerationRequest extends Required<Pick<GenerateParams, 'promptTokens' | 'maxTokens' | 'sampling' | 'priority' | 'ignoreEos'>> {
   /** The HTTP request id (logs and errors name it). */
   id: string;
-  promptTokens: number[];
-  maxTokens: number;
-  sampling: SamplingParams;
   /** Strings that end generation; never part of the output. */
-  stop: string[];
-  priority: Priority;
-  ignoreEos: boolean;
+  stop: readonly string[];
   /** A fill-in-the-middle prompt: generation also ends at the model's infill stop tokens. */
   fim: boolean;
 }
-
-export interface TokenUsage {
-  prompt: number;
-  completion: number;
-  /** Prompt tokens reused from the prefix cache. */
-  cached: number;
-}
-
-/** A request's events: text deltas, then one `finish`; an aborted request just ends. */
-export type GenerateEvent =
-  | { type: 'delta'; text: string }
-  | { type: 'finish'; reason: 'stop' | 'length'; usage: TokenUsage };
 
 export interface ModelInfo {
   id: string;
@@ -46,10 +33,11 @@ export interface InferenceService {
   /** Tokens of a chat rendered by the model's chat template, ready for the assistant's turn. */
   chatPrompt(messages: ChatMessage[]): number[];
   /**
-   * Starts a request. Throws at once (before any response is written) when the queue is full
-   * (`overloaded`). Aborting `signal` ends the stream and frees the request's row.
+   * Starts a request and returns the runner's events for it. Throws at once (before any response
+   * is written) when the queue is full (`overloaded`). Aborting `signal` frees the request's row
+   * and ends the stream with finishReason 'abort'.
    */
-  generate(params: GenerateParams, signal: AbortSignal): AsyncIterable<GenerateEvent>;
+  generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationEvent>;
   stats(): RunnerStats;
   metrics(): RunnerMetrics;
   setBatching(enabled: boolean): void;

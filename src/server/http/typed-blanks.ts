@@ -2,7 +2,7 @@
 // (or auto-indent) typed. Tokenizers glue a space to the word after it, so a prompt ending in
 // bare blanks is one a model rarely saw in training. The prompt goes without them; the model
 // writes them again, and the answer's start loses as much of them as it repeats.
-import type { GenerateEvent } from './service';
+import type { GenerationEvent } from '../../batching/runner';
 
 /** The prefix without its trailing spaces and tabs, and those blanks. */
 export function splitTrailingBlanks(prefix: string): { prefix: string; blanks: string } {
@@ -11,7 +11,7 @@ export function splitTrailingBlanks(prefix: string): { prefix: string; blanks: s
 }
 
 /** The events with `typed` taken off the start of the text, as far as the text repeats it. */
-export async function* dropTypedStart(events: AsyncIterable<GenerateEvent>, typed: string): AsyncIterable<GenerateEvent> {
+export async function* dropTypedStart(events: AsyncIterable<GenerationEvent>, typed: string): AsyncIterable<GenerationEvent> {
   let pending = typed;
   for await (const e of events) {
     if (e.type !== 'delta' || pending.length === 0) {
@@ -22,6 +22,6 @@ export async function* dropTypedStart(events: AsyncIterable<GenerateEvent>, type
     while (i < e.text.length && i < pending.length && e.text[i] === pending[i]) i++;
     // All of this delta repeats typed text: wait for the next one. Otherwise matching ends here.
     pending = i === e.text.length ? pending.slice(i) : '';
-    if (i < e.text.length) yield { type: 'delta', text: e.text.slice(i) };
+    if (i < e.text.length) yield { ...e, text: e.text.slice(i) };
   }
 }

@@ -19,7 +19,7 @@ async function events(stream: AsyncIterable<GenerationEvent>): Promise<Generatio
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('Runner', () => {
-  it('streams text deltas with token ids, then done with usage', async () => {
+  it('streams text deltas with token ids, then finish with usage', async () => {
     const { runner } = setup();
     const evs = await events(runner.submit({ promptTokens: [1, 2], maxTokens: 3, decoder: new FakeDecoder({ 3: 'a', 4: 'b', 5: 'c' }) }));
     assert.deepEqual(evs.slice(0, 3), [
@@ -28,8 +28,8 @@ describe('Runner', () => {
       { type: 'delta', text: 'c', tokens: [5] },
     ]);
     const done = evs[3];
-    assert.equal(done.type, 'done');
-    if (done.type !== 'done') return;
+    assert.equal(done.type, 'finish');
+    if (done.type !== 'finish') return;
     assert.equal(done.finishReason, 'length');
     assert.deepEqual(done.usage, { promptTokens: 2, completionTokens: 3, cachedTokens: 0 });
     assert.ok(done.timing.ttftMs !== undefined && done.timing.totalMs >= done.timing.ttftMs);
@@ -67,8 +67,8 @@ describe('Runner', () => {
       if (seen.length === 3) ac.abort();
     }
     const last = seen.at(-1)!;
-    assert.equal(last.type, 'done');
-    assert.equal(last.type === 'done' && last.finishReason, 'abort');
+    assert.equal(last.type, 'finish');
+    assert.equal(last.type === 'finish' && last.finishReason, 'abort');
     assert.equal((await b.collect()).tokens.length, 8);
     await runner.idle();
     assert.ok(engine.released.includes(a.id));

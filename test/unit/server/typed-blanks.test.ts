@@ -1,20 +1,20 @@
 // Whitespace healing: a FIM prefix's trailing blanks leave the prompt, and the answer's start
 // loses as much of them as the model writes again, however the text is split into deltas.
 import assert from 'node:assert/strict';
-import type { GenerateEvent } from '../../../src/server/http/service';
+import type { GenerationEvent } from '../../../src/batching/runner';
 import { dropTypedStart, splitTrailingBlanks } from '../../../src/server/http/typed-blanks';
 
-async function run(deltas: string[], typed: string): Promise<GenerateEvent[]> {
-  async function* events(): AsyncIterable<GenerateEvent> {
-    for (const text of deltas) yield { type: 'delta', text };
-    yield { type: 'finish', reason: 'stop', usage: { prompt: 3, completion: deltas.length, cached: 0 } };
+async function run(deltas: string[], typed: string): Promise<GenerationEvent[]> {
+  async function* events(): AsyncIterable<GenerationEvent> {
+    for (const text of deltas) yield { type: 'delta', text, tokens: [0] };
+    yield { type: 'finish', finishReason: 'stop', usage: { promptTokens: 3, completionTokens: deltas.length, cachedTokens: 0 }, timing: { totalMs: 1 } };
   }
-  const out: GenerateEvent[] = [];
+  const out: GenerationEvent[] = [];
   for await (const e of dropTypedStart(events(), typed)) out.push(e);
   return out;
 }
 
-const text = (events: GenerateEvent[]) => events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
+const text = (events: GenerationEvent[]) => events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
 
 describe('typed blanks (FIM whitespace healing)', () => {
   it('splits only the trailing spaces and tabs of a prefix', () => {

@@ -1,12 +1,12 @@
 // POST /v1/completions: plain and fill-in-the-middle (`suffix`) completions.
-import type { CompletionResponse, Usage } from '../../../shared/protocol';
+import type { ChoiceFinishReason, CompletionResponse, Usage } from '../../../shared/protocol';
 import type { Handler } from '../context';
 import { readJson } from '../body';
 import { completionPrompt } from '../prompt';
 import { parseCompletion } from '../requests';
 import { runGeneration, type Base, type ResponseFormat } from './generation';
 
-const completion = (base: Base, text: string, reason: 'stop' | 'length' | null, usage?: Usage | null): CompletionResponse => ({
+const completion = (base: Base, text: string, reason: ChoiceFinishReason | null, usage?: Usage | null): CompletionResponse => ({
   ...base,
   object: 'text_completion',
   choices: [{ index: 0, text, finish_reason: reason, logprobs: null }],

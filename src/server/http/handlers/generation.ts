@@ -1,12 +1,14 @@
 // Runs one generation request for either OpenAI endpoint: submits it to the batch, streams
 // deltas as server-sent events or collects them, and cancels it when the client goes away.
 import { randomBytes } from 'node:crypto';
-import type { Usage } from '../../../shared/protocol';
+import type { GenerationEvent } from '../../../batching/runner';
+import type { TokenUsage } from '../../../batching/request-types';
+import type { ChoiceFinishReason, Usage } from '../../../shared/protocol';
 import type { RequestContext } from '../context';
 import { errorBody, reportError, sendJson } from '../errors';
 import type { CommonOptions } from '../requests';
 import type { FittedPrompt } from '../prompt';
-import type { GenerateEvent, InferenceService, TokenUsage } from '../service';
+import type { InferenceService } from '../service';
 import { SseStream } from '../sse';
 import { dropTypedStart } from '../typed-blanks';
 
@@ -16,11 +18,11 @@ export interface ResponseFormat {
   /** A streamed chunk carrying a text delta (first = the first chunk of the stream). */
   chunk(base: Base, text: string, first: boolean): unknown;
   /** The streamed chunk carrying the finish reason (usage: null when a usage chunk follows). */
-  finishChunk(base: Base, reason: 'stop' | 'length', usage: Usage | null): unknown;
+  finishChunk(base: Base, reason: ChoiceFinishReason, usage: Usage | null): unknown;
   /** The usage-only chunk of `stream_options.include_usage`. */
   usageChunk(base: Base, usage: Usage): unknown;
   /** The whole response without `stream`. */
-  full(base: Base, text: string, reason: 'stop' | 'length', usage: Usage): unknown;
+  full(base: Base, text: string, reason: ChoiceFinishReason, usage: Usage): unknown;
 }
 
 export interface Base {
@@ -29,12 +31,13 @@ export interface Base {
   model: string;
 }
 
+/** The server's token counts as OpenAI's snake_case `usage`, at the edge. */
 export function toUsage(u: TokenUsage): Usage {
   return {
-    prompt_tokens: u.prompt,
-    completion_tokens: u.completion,
-    total_tokens: u.prompt + u.completion,
-    prompt_tokens_details: { cached_tokens: u.cached },
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedTokens },
   };
 }
 
@@ -80,7 +83,7 @@ export async function runGeneration(
 }
 
 async function stream(
-  ctx: RequestContext, events: AsyncIterable<GenerateEvent>, opts: CommonOptions,
+  ctx: RequestContext, events: AsyncIterable<GenerationEvent>, opts: CommonOptions,
   format: ResponseFormat, base: Base, prefixText: string,
 ): Promise<void> {
   const sse = new SseStream(ctx.res);
@@ -95,10 +98,12 @@ async function stream(
       if (sse.closed) break;
       if (e.type === 'delta') {
         if (e.text) delta(e.text);
+      } else if (e.finishReason === 'abort') {
+        break;
       } else {
         const usage = toUsage(e.usage);
         if (first) sse.send(format.chunk(base, '', true));
-        sse.send(format.finishChunk(base, e.reason, opts.includeUsage ? null : usage));
+        sse.send(format.finishChunk(base, e.finishReason, opts.includeUsage ? null : usage));
         if (opts.includeUsage) sse.send(format.usageChunk(base, usage));
         sse.end(true);
         return;
@@ -113,17 +118,19 @@ async function stream(
 }
 
 async function collect(
-  ctx: RequestContext, events: AsyncIterable<GenerateEvent>, format: ResponseFormat, base: Base, prefixText: string,
+  ctx: RequestContext, events: AsyncIterable<GenerationEvent>, format: ResponseFormat, base: Base, prefixText: string,
 ): Promise<void> {
   let text = prefixText;
   for await (const e of events) {
     if (e.type === 'delta') {
       text += e.text;
+    } else if (e.finishReason === 'abort') {
+      break;
     } else {
-      sendJson(ctx.res, 200, format.full(base, text, e.reason, toUsage(e.usage)));
+      sendJson(ctx.res, 200, format.full(base, text, e.finishReason, toUsage(e.usage)));
       return;
     }
   }
-  // The stream ended without a finish: the client is gone, nothing to answer.
+  // Aborted (the client is gone): nothing to answer.
   if (!ctx.res.destroyed) ctx.res.destroy();
 }
