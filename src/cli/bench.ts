@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import { MlxBatchError } from '../shared/errors';
 import type { BenchmarkPromptSet } from '../shared/protocol';
 import { benchmarkPrompts, formatProgress, formatReport, runComparisonBenchmark, runnerTarget } from '../batching/benchmark';
-import { onGpu } from '../server/mlx';
+import { backendName, selectDevice } from '../server/device';
 import { openInference } from '../server/inference';
-import { intFlag, modelFlag, parseFlags, type Command } from './command';
+import { deviceFlag, intFlag, modelFlag, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch bench [--model M] [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache] [--json] [--out FILE]';
+const USAGE = 'mlx-batch bench [--model M] [--device cpu|gpu] [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache] [--json] [--out FILE]';
 const PROMPT_SETS: readonly BenchmarkPromptSet[] = ['short', 'medium', 'long'];
 
 function list<T>(value: string, name: string, parse: (s: string) => T): T[] {
@@ -24,6 +24,7 @@ export const benchCommand: Command = {
   async run(argv) {
     const f = parseFlags(argv, {
       model: { type: 'string' },
+      device: { type: 'string' },
       concurrency: { type: 'string' },
       'max-tokens': { type: 'string' },
       prompts: { type: 'string' },
@@ -33,6 +34,7 @@ export const benchCommand: Command = {
       out: { type: 'string' },
     }, USAGE);
     const model = modelFlag(f.model);
+    const device = deviceFlag(f.device);
     const concurrencies = list(f.concurrency ?? '1,2,4,8,16', 'concurrency', (s) => intFlag(s, 'concurrency', 1, 1));
     const maxTokens = intFlag(f['max-tokens'], 'max-tokens', 64, 1);
     const sets = list(f.prompts ?? 'short,medium,long', 'prompts', (s) => {
@@ -42,6 +44,7 @@ export const benchCommand: Command = {
     const maxBatch = intFlag(f['max-batch'], 'max-batch', Math.max(...concurrencies), 1);
     const log = (s: string) => process.stderr.write(s);
 
+    selectDevice(device);
     const inf = await openInference(model, {
       // Off by default: repeated benchmark prompts would otherwise be served from the prefix store.
       engine: { prefixCacheTokens: f['prefix-cache'] ? 16_384 : 0 },
@@ -56,7 +59,7 @@ export const benchCommand: Command = {
       concurrencies,
       maxTokens,
       prompts: benchmarkPrompts(sets),
-      backend: onGpu() ? 'metal' : 'cpu',
+      backend: backendName(),
       onProgress: (p) => {
         const line = formatProgress(p);
         if (tty) log(`\r${line}\x1b[K`);

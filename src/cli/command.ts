@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MlxBatchError } from '../shared/errors';
 import { shippedModel } from '../shared/shipped-model';
+import type { Device } from '../server/device';
 
 export interface Command {
   name: string;
@@ -53,4 +54,9 @@ export const MODEL_FLAG_HELP = '--model M: a model folder or a Hugging Face repo
 /** `--model`, or the model shipped with mlx-batch when none is named (as the extension does). */
 export function modelFlag(value: string | undefined): string {
   return value ?? shippedModel(__dirname);
+}
+
+/** `--device cpu|gpu`; undefined: the default (gpu when Metal is available, else cpu). */
+export function deviceFlag(value: string | undefined): Device | undefined {
+  return value === undefined ? undefined : oneOf<Device>(value, ['cpu', 'gpu'], 'device');
 }

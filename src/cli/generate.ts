@@ -1,10 +1,11 @@
 // `mlx-batch generate`: stream a completion (or a chat answer) from a model, then print the
 // prefill and decode speed.
 import { encodeChat } from '../server/tokenizer/chat-template';
+import { selectDevice } from '../server/device';
 import { openInference, textParams } from '../server/inference';
-import { intFlag, modelFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
+import { deviceFlag, intFlag, modelFlag, numberFlag, parseFlags, requireFlag, type Command } from './command';
 
-const USAGE = 'mlx-batch generate [--model M] --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--chat] [--keep-quantized]';
+const USAGE = 'mlx-batch generate [--model M] [--device cpu|gpu] --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--chat] [--keep-quantized]';
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -13,6 +14,7 @@ export const generateCommand: Command = {
   async run(argv) {
     const f = parseFlags(argv, {
       model: { type: 'string' },
+      device: { type: 'string' },
       prompt: { type: 'string' },
       'max-tokens': { type: 'string' },
       temperature: { type: 'string' },
@@ -23,6 +25,7 @@ export const generateCommand: Command = {
       'keep-quantized': { type: 'boolean' },
     }, USAGE);
     const model = modelFlag(f.model);
+    const device = deviceFlag(f.device);
     const prompt = requireFlag(f.prompt, 'prompt', USAGE);
     const maxTokens = intFlag(f['max-tokens'], 'max-tokens', 128, 1);
     const sampling = {
@@ -33,6 +36,7 @@ export const generateCommand: Command = {
     };
 
     const t0 = performance.now();
+    selectDevice(device);
     const inf = await openInference(model, {
       load: { keepQuantized: f['keep-quantized'], log: (line) => process.stderr.write(`[generate] ${line}\n`) },
       engine: { prefixCacheTokens: 0 },

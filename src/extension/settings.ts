@@ -3,6 +3,9 @@
 
 export type Backend = 'local' | 'remote';
 
+/** The device the local server runs MLX on; `auto`: the server's default (gpu when Metal is available, else cpu). */
+export type ServerDevice = 'auto' | 'cpu' | 'gpu';
+
 export interface Settings {
   backend: Backend;
   /** Model folder or HF cache id; '' = the model shipped with the extension. */
@@ -11,6 +14,7 @@ export interface Settings {
   server: {
     autoStart: boolean;
     maxBatch: number;
+    device: ServerDevice;
     /** KV-cache budget in tokens; 0 = the server's default. */
     kvBudget: number;
     batching: boolean;
@@ -91,6 +95,7 @@ export function sanitizeSettings(get: RawGetter): Settings {
     server: {
       autoStart: bool(get('server.autoStart'), true),
       maxBatch: int(get('server.maxBatch'), 8, 1, 64),
+      device: get('server.device') === 'cpu' || get('server.device') === 'gpu' ? (get('server.device') as ServerDevice) : 'auto',
       kvBudget: int(get('server.kvBudget'), 0, 0, 10_000_000),
       batching: bool(get('server.batching'), true),
       maxRestarts: int(get('server.maxRestarts'), 3, 0, 20),
@@ -121,7 +126,7 @@ export function sanitizeSettings(get: RawGetter): Settings {
 /** True when a change between two settings needs the local server restarted. */
 export function needsRestart(a: Settings, b: Settings): boolean {
   return a.backend !== b.backend || a.model !== b.model || a.remote.url !== b.remote.url ||
-    a.server.maxBatch !== b.server.maxBatch || a.server.kvBudget !== b.server.kvBudget ||
+    a.server.maxBatch !== b.server.maxBatch || a.server.device !== b.server.device || a.server.kvBudget !== b.server.kvBudget ||
     a.server.batching !== b.server.batching || a.server.nodePath !== b.server.nodePath;
 }
 

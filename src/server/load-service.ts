@@ -5,7 +5,7 @@ import type { InferenceService } from './http/service';
 import type { PromptTokenizer } from './http/runner-service';
 import { RunnerService } from './http/runner-service';
 import { openInference } from './inference';
-import { onGpu } from './mlx';
+import { backendName, selectDevice, type Device } from './device';
 import { encodeChat } from './tokenizer/chat-template';
 import { buildFimPrompt, detectFim } from './tokenizer/fim';
 import type { Tokenizer } from './tokenizer/tokenizer';
@@ -13,6 +13,8 @@ import type { Tokenizer } from './tokenizer/tokenizer';
 /** What loading the service needs of the server's options (`mlx-batch serve`'s flags). */
 export interface ServiceOptions {
   model: string;
+  /** undefined: gpu when Metal is available, else cpu. */
+  device?: Device;
   maxBatch: number;
   /** undefined: the loader picks it from the memory left after the weights. */
   kvBudgetTokens: number | undefined;
@@ -38,6 +40,8 @@ export function promptTokenizer(tokenizer: Tokenizer): PromptTokenizer {
 }
 
 export const loadInferenceService: ServiceLoader = async (options, progress, log) => {
+  const device = selectDevice(options.device);
+  log.info(`device: ${device}`);
   progress(0, `reading ${options.model}`);
   const { loaded, tokenizer, engine, runner } = await openInference(options.model, {
     load: {
@@ -57,6 +61,6 @@ export const loadInferenceService: ServiceLoader = async (options, progress, log
     { id: loaded.id, contextLength: engine.contextLength, created: Math.floor(Date.now() / 1000) },
     runner,
     promptTokenizer(tokenizer),
-    { backend: onGpu() ? 'metal' : 'cpu', benchmarkConcurrency: [1, 4, 8], benchmarkMaxTokens: 64 },
+    { backend: backendName(device), benchmarkConcurrency: [1, 4, 8], benchmarkMaxTokens: 64 },
   );
 };

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { currentDevice, metalAvailable } from './device';
 import { mx } from './mlx';
 
 type GcFn = () => void;
@@ -58,11 +59,7 @@ export const hasGc = gc !== undefined;
  * process's resident set size.
  */
 export function memoryInUse(): number {
-  try {
-    if (mx.metal.isAvailable()) return mx.metal.getActiveMemory();
-  } catch {
-    // fall through
-  }
+  if (currentDevice() === 'gpu') return mx.metal.getActiveMemory();
   return process.memoryUsage().rss;
 }
 
@@ -92,7 +89,7 @@ const MAC_RAM_SHARE = 0.75;
 export function availableMemory(): AvailableMemory {
   if (process.platform === 'darwin') {
     try {
-      const ws = Number(mx.metal.isAvailable() ? mx.metal.deviceInfo().max_recommended_working_set_size : 0);
+      const ws = Number(currentDevice() === 'gpu' && metalAvailable() ? mx.metal.deviceInfo().max_recommended_working_set_size : 0);
       if (ws > 0) return { bytes: Math.min(ws, os.totalmem()), source: "Metal's recommended working set" };
     } catch {
       // fall through

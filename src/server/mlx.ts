@@ -9,13 +9,4 @@ export { nn, optimizers, utils };
 export type MxArray = core.array;
 export type Dtype = core.Dtype;
 
-/** True when MLX runs on a GPU (Metal); false on the CPU backend used on Linux. */
-export function onGpu(): boolean {
-  try {
-    return core.metal.isAvailable();
-  } catch {
-    return false;
-  }
-}
-
 export { blasShim };

@@ -31,6 +31,13 @@ describe('extension server launch', () => {
     assert.equal(modelArgument(settings({ model: 'mlx-community/X' }), '/ext'), 'mlx-community/X');
   });
 
+  it('passes mlxBatch.server.device as --device, and nothing for auto or a value it does not know', () => {
+    const args = (device: unknown) => launchSpec({ settings: settings({ 'server.device': device }), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/node', isElectron: false, env: {} }).args;
+    assert.deepEqual(args('cpu').slice(-2), ['--device', 'cpu']);
+    assert.deepEqual(args('gpu').slice(-2), ['--device', 'gpu']);
+    for (const other of [undefined, 'auto', 'metal', 1]) assert.ok(!args(other).includes('--device'), String(other));
+  });
+
   it('writes a fresh token readable by the user only', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-tok-'));
     const a = writeTokenFile(dir);

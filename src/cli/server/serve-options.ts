@@ -1,10 +1,13 @@
 // The options of `mlx-batch serve` (and of dist/server.js, which takes the same arguments).
 import { MlxBatchError } from '../../shared/errors';
-import { intFlag, modelFlag, parseFlags } from '../command';
+import type { Device } from '../../server/device';
+import { deviceFlag, intFlag, modelFlag, parseFlags } from '../command';
 
 export interface ServeOptions {
   /** Model folder or Hugging Face id in the local cache. */
   model: string;
+  /** The device MLX runs on; undefined: gpu when Metal is available, else cpu. */
+  device: Device | undefined;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -30,12 +33,13 @@ export interface ServeOptions {
   watchStdin: boolean;
 }
 
-export const SERVE_USAGE = 'mlx-batch serve [--model M] [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget TOKENS] ' +
+export const SERVE_USAGE = 'mlx-batch serve [--model M] [--device cpu|gpu] [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget TOKENS] ' +
   '[--max-waiting 256] [--no-batching] [--token-file F] [--allow-remote] [--body-limit 1048576] [--max-tokens-default 16] ' +
   '[--drain-timeout 30] [--parent-pid PID] [--watch-stdin]';
 
 const FLAGS = {
   model: { type: 'string' },
+  device: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
   'max-batch': { type: 'string' },
@@ -59,6 +63,7 @@ export function parseServeOptions(argv: string[]): ServeOptions {
   const parentPid = f['parent-pid'] === undefined ? undefined : intFlag(f['parent-pid'], 'parent-pid', 0, 1);
   return {
     model: modelFlag(f.model),
+    device: deviceFlag(f.device),
     host: f.host ?? '127.0.0.1',
     port,
     maxBatch: intFlag(f['max-batch'], 'max-batch', 8, 1),

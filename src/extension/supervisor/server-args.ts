@@ -42,6 +42,7 @@ export function launchSpec(i: LaunchInputs): LaunchSpec {
     // dies, the kernel closes it and the server exits.
     '--watch-stdin',
   ];
+  if (s.device !== 'auto') args.push('--device', s.device);
   if (s.kvBudget > 0) args.push('--kv-budget', String(s.kvBudget));
   if (!s.batching) args.push('--no-batching');
   if (i.parentPid !== undefined) args.push('--parent-pid', String(i.parentPid));

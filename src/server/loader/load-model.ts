@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MlxBatchError } from '../../shared/errors';
 import { availableMemory, MemoryReclaimer, type AvailableMemory } from '../memory';
-import { mx, onGpu, type MxArray } from '../mlx';
+import { currentDevice, type Device } from '../device';
+import { mx, type MxArray } from '../mlx';
 import { createModel, parseModelArgs } from '../model';
 import type { LanguageModel, ModelArgs, ModelConfig } from '../model/types';
 import { checkWeights, flattenParameters } from './check-weights';
@@ -27,6 +28,8 @@ export interface LoadProgress {
 }
 
 export interface LoadModelOptions {
+  /** The device the weights are held for; default: currentDevice() (device.ts). */
+  device?: Device;
   /** Keep quantized weights packed (QuantizedLinear/QuantizedEmbedding). Default: only on a GPU. */
   keepQuantized?: boolean;
   /** Upcast bf16/f16 weights (and scales) to float32. Default: on the CPU. */
@@ -81,7 +84,8 @@ function checkDtypes(files: WeightFiles): void {
 }
 
 /** How weights are held: quantized layers packed and floats as stored on a GPU; float32 on the CPU. */
-export function weightHolding(opts: Pick<LoadModelOptions, 'keepQuantized' | 'float32'>, gpu = onGpu()): WeightHolding {
+export function weightHolding(opts: Pick<LoadModelOptions, 'keepQuantized' | 'float32' | 'device'>): WeightHolding {
+  const gpu = (opts.device ?? currentDevice()) === 'gpu';
   return { keepQuantized: opts.keepQuantized ?? gpu, float32: opts.float32 ?? !gpu };
 }
 

@@ -17,8 +17,8 @@ import { llamaArgs } from '../../../src/server/model/llama';
 import { writeHeaderOnlyModel, llama70bConfig } from '../helpers/header-only-model';
 import { assertMlxError, removeTempDirs, tempDir, TEST_MODELS_ROOT } from '../helpers/loader-fixtures';
 
-const CPU: WeightHolding = weightHolding({}, false);
-const GPU: WeightHolding = weightHolding({}, true);
+const CPU: WeightHolding = weightHolding({ device: 'cpu' });
+const GPU: WeightHolding = weightHolding({ device: 'gpu' });
 const mem = (bytes: number): AvailableMemory => ({ bytes, source: 'test figure' });
 
 // The tiny llama of the loader tests with a 512-token vocabulary: untied, D 256, 2 layers,
@@ -48,7 +48,7 @@ describe('memory check: the estimate', () => {
   it('decides how weights are held once: float32 and dequantized on the CPU, as stored on a GPU', () => {
     assert.deepEqual(CPU, { keepQuantized: false, float32: true });
     assert.deepEqual(GPU, { keepQuantized: true, float32: false });
-    assert.deepEqual(weightHolding({ keepQuantized: true }, false), { keepQuantized: true, float32: true });
+    assert.deepEqual(weightHolding({ keepQuantized: true, device: 'cpu' }), { keepQuantized: true, float32: true });
   });
 
   it('the 0.5b llama shape in f32, from headers only: 1.55 GB of weights, 24 KiB of KV per token', () => {
@@ -94,9 +94,9 @@ describe('memory check: the estimate', () => {
       [await tiny({ quantize: 8 }), { keepQuantized: true }],
     ];
     for (const [dir, opts] of cases) {
-      const loaded = await loadModel(dir, opts);
+      const loaded = await loadModel(dir, { ...opts, device: 'cpu' });
       assert.equal(loaded.memory.weightBytes, loaded.weightBytes, `${path.basename(dir)} ${JSON.stringify(opts)}`);
-      assert.equal(loaded.memory.weightBytes, estimate(dir, weightHolding(opts ?? {}, false)).bytes);
+      assert.equal(loaded.memory.weightBytes, estimate(dir, weightHolding({ ...opts, device: 'cpu' })).bytes);
     }
   });
 });
@@ -150,10 +150,10 @@ describe('memory check: the KV budget and the refusal', () => {
   it('loadModel plans before it reads weights, and openInference gives the runner the budget', async () => {
     const dir = await tiny();
     const lines: string[] = [];
-    const loaded = await loadModel(dir, { availableMemory: mem(700_000_000), log: (l) => lines.push(l) });
+    const loaded = await loadModel(dir, { device: 'cpu', availableMemory: mem(700_000_000), log: (l) => lines.push(l) });
     assert.equal(loaded.memory.kvBudgetTokens, 21_327);
     assert.match(lines.join('\n'), /^memory: weights 0\.01 GB \(float32\), KV cache 0\.04 GB \(budget 21,327 tokens x 2,048 bytes, chosen from the memory left\), available 0\.70 GB \(test figure\), headroom 0\.61 GB$/);
-    await assertMlxError(() => loadModel(dir, { availableMemory: mem(700_000_000), kvBudgetTokens: 50_000 }), 'insufficient_memory', 'at most 42,654 tokens fit');
+    await assertMlxError(() => loadModel(dir, { device: 'cpu', availableMemory: mem(700_000_000), kvBudgetTokens: 50_000 }), 'insufficient_memory', 'at most 42,654 tokens fit');
 
     const withTokenizer = await ensureFixtureModel('llama', 'tiny', { root: TEST_MODELS_ROOT });
     const inf = await openInference(withTokenizer, { load: { availableMemory: mem(4e9) } });
@@ -173,7 +173,7 @@ describe('memory check: the KV budget and the refusal', () => {
     if (os.totalmem() > 300e9) this.skip();
     assert.ok(fs.statSync(file).size > 140e9 && fs.statSync(file).blocks * 512 < 1 << 20);
     const t0 = performance.now();
-    const e = await assertMlxError(() => loadModel(dir), 'insufficient_memory', `${path.basename(dir)} does not fit in the memory available`,
+    const e = await assertMlxError(() => loadModel(dir, { device: 'cpu' }), 'insufficient_memory', `${path.basename(dir)} does not fit in the memory available`,
       'the weights alone take more than there is', 'Weights: 282.2 GB as held (float32, bf16 upcast)', 'KV cache: 5.37 GB for one context of 8,192 tokens',
       `(${availableMemory().source})`, '"mlxBatch.backend": "remote"');
     assert.ok(performance.now() - t0 < 5000, 'no weight data was read');

@@ -1,6 +1,7 @@
 // Command-line flags: every bad value is refused with the flag's name and what it accepts.
 import assert from 'node:assert/strict';
-import { intFlag, numberFlag, oneOf, parseFlags } from '../../../src/cli/command';
+import { deviceFlag, intFlag, numberFlag, oneOf, parseFlags } from '../../../src/cli/command';
+import { parseServeOptions } from '../../../src/cli/server/serve-options';
 
 const refused = (flag: string, text: RegExp) => (err: Error & { type?: string; param?: string }) =>
   err.type === 'validation' && err.param === flag && text.test(err.message);
@@ -20,5 +21,13 @@ describe('command-line flags', () => {
     assert.throws(() => intFlag('1.5', 'steps', 1, 1), refused('steps', /--steps must be an integer >= 1 \(got "1.5"\)/));
     assert.throws(() => numberFlag('2', 'lr', 0.1, 0, 1), refused('lr', /--lr must be a number in \[0, 1\]/));
     assert.throws(() => oneOf('middle-first', ['psm', 'spm'], 'fim-layout'), refused('fim-layout', /--fim-layout must be one of psm, spm \(got "middle-first"\)/));
+  });
+
+  it('--device takes cpu or gpu; absent, the server picks its default', () => {
+    assert.equal(parseServeOptions(['--device', 'cpu']).device, 'cpu');
+    assert.equal(parseServeOptions(['--device', 'gpu']).device, 'gpu');
+    assert.equal(parseServeOptions([]).device, undefined);
+    assert.throws(() => parseServeOptions(['--device', 'metal']), refused('device', /--device must be one of cpu, gpu \(got "metal"\)/));
+    assert.equal(deviceFlag(undefined), undefined);
   });
 });

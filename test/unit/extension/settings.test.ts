@@ -43,6 +43,7 @@ describe('extension settings', () => {
     const a = from({});
     assert.equal(needsRestart(a, from({ 'completion.debounceMs': 10 })), false);
     assert.equal(needsRestart(a, from({ model: '/m' })), true);
+    assert.equal(needsRestart(a, from({ 'server.device': 'cpu' })), true);
     assert.equal(needsRestart(a, from({ 'server.maxBatch': 4 })), true);
   });
 
