@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EVAL_FIM_CONTEXT, evaluateDefaultModel } from '../training/evaluate';
-import { FIM_LAYOUTS, type FimLayout } from '../server/tokenizer/fim';
-import { firstLine } from '../training/fim';
+import { FIM_LAYOUTS, type FimLayout } from '../server/fim';
+import { firstLine } from '../training/fim-examples';
 import { intFlag, modelFlag, oneOf, parseFlags, type Command } from './command';
 
 const USAGE = 'mlx-batch eval-model [--model M] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--first-line-beams N] [--split-bytes N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';

@@ -2,7 +2,7 @@
 // so the checks are tested in the unit tier).
 import path from 'node:path';
 import { MlxBatchError } from '../shared/errors';
-import { FIM_LAYOUTS, type FimLayout } from '../server/tokenizer/fim';
+import { FIM_LAYOUTS, type FimLayout } from '../server/fim';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../training/train-options';
 import { intFlag, numberFlag, oneOf, parseFlags, requireFlag } from './command';
 

@@ -2,10 +2,10 @@
 // windows fill the rest. Everything is drawn from one seeded generator, so a run is repeatable
 // and a resumed run continues the same sequence of batches. Each token also gets a loss weight:
 // the middle of a FIM example (and the end-of-text that closes it) can weigh more than the rest.
-import type { FimLayout } from '../server/tokenizer/fim';
+import type { FimLayout } from '../server/fim';
 import { chatForDeclaration, findDeclarations, type Declaration } from './chat-examples';
 import type { SourceFile } from './corpus';
-import { cutFimCase, fimPrompt, type FimOptions } from './fim';
+import { cutFimCase, fimPrompt, type FimOptions } from './fim-examples';
 import { Rng } from './rng';
 import { renderChat } from './tokenizer-spec';
 import type { TrainingTokenizer } from './tokens';

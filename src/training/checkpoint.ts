@@ -5,7 +5,7 @@ import path from 'node:path';
 import { readJsonObject } from '../server/json-file';
 import { mx, utils, type MxArray, type optimizers } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
-import type { FimLayout } from '../server/tokenizer/fim';
+import type { FimLayout } from '../server/fim';
 import type { MixCounts } from './batches';
 import { createModel, parseModelArgs } from '../server/model';
 import { modelConfig, readBpe, saveWeights, writeModelFolder } from './model-files';

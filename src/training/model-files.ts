@@ -7,7 +7,7 @@ import { readJsonObject } from '../server/json-file';
 import { mx, type MxArray } from '../server/mlx';
 import { checkModelConfig } from '../server/loader/config';
 import type { LanguageModel, ModelConfig } from '../server/model/types';
-import type { FimLayout } from '../server/tokenizer/fim';
+import type { FimLayout } from '../server/fim';
 import type { BpeModel } from './bpe-trainer';
 import { specialIds, tokenizerConfigJson, tokenizerJson } from './tokenizer-spec';
 

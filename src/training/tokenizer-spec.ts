@@ -2,7 +2,7 @@
 // and the JSON it is written as: a standard `tokenizer.json` (Qwen2 layout: Split + ByteLevel
 // pre-tokenizer, ByteLevel decoder, BPE model, added special tokens) and a
 // `tokenizer_config.json` with the chat template and the FIM layout the model was trained on.
-import type { FimLayout } from '../server/tokenizer/fim';
+import type { FimLayout } from '../server/fim';
 import { SPLIT_PATTERN } from './byte-level';
 import type { BpeModel } from './bpe-trainer';
 

@@ -1,5 +1,6 @@
-// The fill-in-the-middle context: text before and after the cursor, bounded in characters and
-// cut at line boundaries so the model never sees half a line at either edge.
+// Extension side of fill-in-the-middle: the context sent with a request, text before and after
+// the cursor, bounded in characters and cut at line boundaries so the model never sees half a
+// line at either edge (the server fits it to the model's context, src/server/fim/).
 
 export interface FimContext {
   prefix: string;

@@ -1,6 +1,7 @@
-// Servers that refuse `suffix` are remembered and get prefix-only prompts from then on: vLLM's
-// /v1/completions rejects it ("suffix is not currently supported"), llama.cpp's server has FIM
-// only on /infill ("Unsupported param: suffix" on /v1/completions), and mlx-batch answers 400
+// Extension side of fill-in-the-middle: which servers take a `suffix`. Servers that refuse it
+// are remembered and get prefix-only prompts from then on: vLLM's /v1/completions rejects it
+// ("suffix is not currently supported"), llama.cpp's server has FIM only on /infill
+// ("Unsupported param: suffix" on /v1/completions), and mlx-batch answers 400
 // unsupported_feature for a model without FIM tokens.
 import { ApiError } from '../client/api-error';
 

@@ -4,7 +4,7 @@
 // A FIM prefix loses its trailing blanks (typed-blanks.ts).
 import { MlxBatchError } from '../../shared/errors';
 import type { ChatMessage } from '../../shared/protocol';
-import { fitFimText } from '../tokenizer/fim';
+import { fitFimText } from '../fim';
 import { splitTrailingBlanks } from './typed-blanks';
 import type { InferenceService } from './service';
 

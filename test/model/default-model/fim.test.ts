@@ -6,10 +6,10 @@ import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tok
 import { collectCorpus } from '../../../src/training/corpus';
 import { BatchKVCache } from '../../../src/server/cache/batch-kv-cache';
 import { mx } from '../../../src/server/mlx';
-import { buildFimPrompt } from '../../../src/server/tokenizer/fim';
+import { buildFimPrompt } from '../../../src/server/fim';
 import { completeFim, heldOutFimCases } from '../../../src/training/evaluate';
 import { firstLineBeams } from '../../../src/training/first-line-beam';
-import { firstLine, scoreFim } from '../../../src/training/fim';
+import { firstLine, scoreFim } from '../../../src/training/fim-examples';
 
 const MODEL_DIR = process.env.MLX_BATCH_DEFAULT_MODEL_DIR ?? path.join(process.cwd(), 'models', 'default');
 

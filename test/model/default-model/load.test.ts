@@ -6,7 +6,7 @@ import { BatchKVCache } from '../../../src/server/cache/batch-kv-cache';
 import { MlxEngine } from '../../../src/server/engine/mlx-engine';
 import { loadModel, type LoadedModel } from '../../../src/server/loader';
 import { mx } from '../../../src/server/mlx';
-import { detectFim } from '../../../src/server/tokenizer/fim';
+import { detectFim } from '../../../src/server/fim';
 import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tokenizer';
 import { collectCorpus } from '../../../src/training/corpus';
 

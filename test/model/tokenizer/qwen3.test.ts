@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tokenizer';
 import { encodeChat, renderChat } from '../../../src/server/tokenizer/chat-template';
-import { buildFimPrompt, detectFim } from '../../../src/server/tokenizer/fim';
+import { buildFimPrompt, detectFim } from '../../../src/server/fim';
 import { QWEN3_DIR, stream } from '../helpers/tokenizers';
 
 describe('Qwen3 tokenizer (real tokenizer.json)', function () {

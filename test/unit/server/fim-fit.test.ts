@@ -1,7 +1,7 @@
 // Fitting fill-in-the-middle context into a token budget: what is nearest the cursor stays, the
 // suffix gets at most a quarter, cuts land on line boundaries. One token per character here.
 import assert from 'node:assert/strict';
-import { fitFimText } from '../../../src/server/tokenizer/fim';
+import { fitFimText } from '../../../src/server/fim';
 
 const MARKERS = 3;
 const count = (p: string, s: string) => MARKERS + [...p].length + [...s].length;

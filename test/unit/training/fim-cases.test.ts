@@ -2,7 +2,7 @@
 // lines), and scored on the first line: exact, indentation, first 8 characters, and what the
 // "indent like the line above" rule would get.
 import assert from 'node:assert/strict';
-import { cutFimCase, fimPrompt, scoreFim } from '../../../src/training/fim';
+import { cutFimCase, fimPrompt, scoreFim } from '../../../src/training/fim-examples';
 import { Rng } from '../../../src/training/rng';
 
 const FILE = Array.from({ length: 40 }, (_, i) => `export function f${i}(a: number): number {\n  return a * ${i};\n}\n`).join('');

@@ -1,6 +1,7 @@
-// Fill-in-the-middle cases cut from a source file the way an editor asks: the cursor at a line
-// start (sometimes inside a line), the middle one or a few lines, bounded prefix and suffix.
-import type { FimLayout } from '../server/tokenizer/fim';
+// Training data's side of fill-in-the-middle: cases cut from a source file the way an editor
+// asks (the cursor at a line start, sometimes inside a line; the middle one or a few lines;
+// bounded prefix and suffix), their training text, and how a model's answers score.
+import type { FimLayout } from '../server/fim';
 import type { Rng } from './rng';
 
 export interface FimCase {

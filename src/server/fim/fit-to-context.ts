@@ -1,0 +1,41 @@
+// Server side of fill-in-the-middle: prefix and suffix text cut to fit the model's context.
+
+/** Prefix and suffix text cut to fit a token budget. */
+export interface FittedFimText {
+  prefix: string;
+  suffix: string;
+}
+
+/** How far a cut may move to land on a line boundary. */
+const LINE_SNAP_CHARS = 240;
+
+/**
+ * Cuts FIM context to `budget` tokens, keeping what is nearest the cursor, the way editors
+ * budget infill prompts: the suffix keeps its start and gets at most a quarter of the budget,
+ * the prefix keeps its end and gets the rest. Cuts move to a line boundary when one is near.
+ * `count(prefix, suffix)` is the whole prompt's token count; prefix and suffix are encoded
+ * apart in every FIM layout, so each side is counted on its own (one encode per step).
+ */
+export function fitFimText(prefix: string, suffix: string, budget: number, count: (prefix: string, suffix: string) => number): FittedFimText {
+  let p = prefix;
+  let s = suffix;
+  const overhead = count('', '');
+  let pTokens = count(p, '') - overhead;
+  let sTokens = count('', s) - overhead;
+  if (overhead + pTokens + sTokens <= budget) return { prefix: p, suffix: s };
+  const suffixBudget = Math.floor(budget / 4);
+  for (let i = 0; i < 12 && s.length > 0 && sTokens > suffixBudget; i++) {
+    const keep = Math.floor(s.length * (suffixBudget / sTokens) * 0.95);
+    const nl = s.lastIndexOf('\n', keep - 1);
+    s = s.slice(0, nl >= 0 && keep - nl <= LINE_SNAP_CHARS ? nl + 1 : keep);
+    sTokens = count('', s) - overhead;
+  }
+  for (let i = 0; i < 12 && p.length > 0 && overhead + pTokens + sTokens > budget; i++) {
+    const room = Math.max(0, budget - overhead - sTokens);
+    const cut = p.length - Math.floor(p.length * (room / Math.max(1, pTokens)) * 0.95);
+    const nl = p.indexOf('\n', cut);
+    p = p.slice(nl >= 0 && nl < p.length - 1 && nl - cut < LINE_SNAP_CHARS ? nl + 1 : cut);
+    pTokens = count(p, '') - overhead;
+  }
+  return { prefix: p, suffix: s };
+}
