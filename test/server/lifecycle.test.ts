@@ -141,3 +141,53 @@ describe('server process: lifecycle', function () {
   });
 });
 
+
+describe('server process: draining', function () {
+  this.timeout(60_000);
+
+  /** A server with one row and slow steps, a running stream and a queued one. */
+  async function busy(extra: string[] = [], runningTokens = 40) {
+    const s = spawnServer(SCRIPT, ['--model', 'm', '--token-file', tokenFile(), '--max-batch', '1', ...extra], { FAKE_STEP_MS: '10' });
+    const { url } = await s.event(isListening);
+    await s.event(isReady);
+    const run = (n: number) => post(`${url}/v1/completions`, { prompt: 'a', max_tokens: n }, auth)
+      .then(async (r) => ({ status: r.status, text: r.status === 200 ? (await r.json()).choices[0].text as string : '' }), () => ({ status: 0, text: '' }));
+    const running = run(runningTokens);
+    await new Promise((r) => setTimeout(r, 100));
+    const queued = run(20);
+    await new Promise((r) => setTimeout(r, 50));
+    return { s, url, running, queued };
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal}: the running and the queued request both finish, then exit 0`, async () => {
+      const { s, running, queued } = await busy();
+      s.child.kill(signal);
+      const [a, b] = await Promise.all([running, queued]);
+      assert.deepEqual([a.status, a.text.length, b.status, b.text.length], [200, 40, 200, 20]);
+      assert.deepEqual(await s.exit, { code: 0, signal: null });
+      assert.match(s.stderr(), new RegExp(`shutting down \\(${signal}\\): draining for up to 30s`));
+    });
+  }
+
+  it('--drain-timeout expires: the rest are closed and the server exits', async () => {
+    // 300 tokens of 10 ms: 3 s of work, more than the 1 s the drain may take.
+    const { s, running } = await busy(['--drain-timeout', '1'], 300);
+    const t0 = Date.now();
+    s.child.kill('SIGTERM');
+    await running;
+    const exit = await s.exit;
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - t0 < 5000, `exited ${Date.now() - t0} ms after SIGTERM`);
+    assert.match(s.stderr(), /drain timeout: closing the remaining requests/);
+  });
+
+  it('a second signal while draining exits at once with code 1', async () => {
+    const { s } = await busy();
+    s.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    s.child.kill('SIGTERM');
+    assert.deepEqual(await s.exit, { code: 1, signal: null });
+    assert.match(s.stderr(), /SIGTERM again: exiting now/);
+  });
+});

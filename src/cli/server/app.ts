@@ -82,7 +82,6 @@ export async function startServer(options: ServeOptions, load: ServiceLoader, lo
     shuttingDown ??= (async () => {
       log.info(orphaned ? `shutting down (${reason})` : `shutting down (${reason}): draining for up to ${options.drainTimeoutMs / 1000}s`);
       state.status = 'draining';
-      for (const c of cleanups) c();
       let code = 0;
       if (state.service && !orphaned) {
         const drained = await Promise.race([
@@ -96,6 +95,8 @@ export async function startServer(options: ServeOptions, load: ServiceLoader, lo
       // An orphan keeps its watchdog: if anything still holds the process, it is killed.
       if (!orphaned) stopWatching();
       if (state.loadError) code = 1;
+      // Signal handlers stay until here: a second signal during the drain exits at once.
+      for (const c of cleanups) c();
       log.info('stopped');
       resolveDone(code);
       return code;
