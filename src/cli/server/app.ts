@@ -1,6 +1,6 @@
 // The server process's life: bind, announce the URL on stdout, load the model (reporting
 // progress), serve, drain on SIGTERM, and exit at once when the parent process goes away.
-import { MlxBatchError } from '../../shared/errors';
+import { MlxBatchError, toMlxBatchError } from '../../shared/errors';
 import type { ServerEvent } from '../../shared/protocol';
 import { readTokenFile } from '../../server/http/auth';
 import { ServerState, type Logger } from '../../server/http/context';
@@ -131,10 +131,10 @@ export async function startServer(options: ServeOptions, load: ServiceLoader, lo
       announce({ event: 'ready', model: service.model.id, contextLength: service.model.contextLength });
       log.info(`model ${service.model.id} ready in ${((performance.now() - t0) / 1000).toFixed(1)}s (context ${service.model.contextLength})`);
     } catch (e) {
-      const err = e instanceof MlxBatchError ? e : new MlxBatchError('internal', (e as Error)?.message ?? String(e));
+      const err = toMlxBatchError(e);
       state.loadError = err;
       announce({ event: 'error', message: err.message, type: err.type });
-      log.error(`loading ${options.model} failed: ${err.message}`);
+      log.error(`loading ${options.model} failed: ${err.type === 'internal' ? err.stack ?? err.message : err.message}`);
       throw err;
     }
   })();
