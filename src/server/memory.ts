@@ -8,7 +8,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { currentDevice, metalAvailable } from './device';
-import { mx } from './mlx';
+import { blasShim, mx } from './mlx';
 
 type GcFn = () => void;
 
@@ -61,6 +61,18 @@ export const hasGc = gc !== undefined;
 export function memoryInUse(): number {
   if (currentDevice() === 'gpu') return mx.metal.getActiveMemory();
   return process.memoryUsage().rss;
+}
+
+/**
+ * Bytes of MLX buffers: Metal's active memory on a GPU; on the CPU, where MLX's counters are 0,
+ * what malloc holds (MLX allocates its CPU buffers with malloc), read by the native shim.
+ * Undefined when neither is available. For leak checks: it falls when a buffer is freed, which
+ * the resident set size often does not.
+ */
+export function mlxBufferBytes(): number | undefined {
+  if (currentDevice() === 'gpu') return mx.metal.getActiveMemory();
+  const bytes = blasShim?.mallocBytes?.();
+  return bytes !== undefined && bytes >= 0 ? bytes : undefined;
 }
 
 /** Memory a model may use, and where the figure came from (for messages). */

@@ -16,6 +16,8 @@ export interface BlasShim {
   setBlasThreads(n: number): void;
   /** [products on the one-row sgemv route, products passed to sgemm, products done by the small-M kernel] so far. */
   counts(): [number, number, number];
+  /** Bytes malloc holds for the process (MLX's CPU buffers among them); -1 without glibc. Absent in a shim built before it existed. */
+  mallocBytes?(): number;
 }
 
 const FILE = path.join('build', 'native', 'skinny-gemm.node');

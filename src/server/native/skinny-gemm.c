@@ -10,8 +10,11 @@
 // threads do not compete.
 // It is also an N-API addon (prototypes declared here, so no node headers are needed):
 //   setEnabled(on: boolean): void, setBlasThreads(n: number): void,
-//   counts(): [routed to sgemv, passed to sgemm, done by small_gemm]
+//   counts(): [routed to sgemv, passed to sgemm, done by small_gemm],
+//   mallocBytes(): bytes malloc has handed out and not taken back (glibc's mallinfo2), -1 elsewhere;
+//   MLX's CPU buffers are malloc'd, so this counts them (mx.metal's counters are 0 on the CPU).
 #include <dlfcn.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -126,9 +129,22 @@ static napi_value js_counts(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+static napi_value js_malloc_bytes(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  struct mallinfo2 m = mallinfo2();
+  napi_create_double(env, (double)(m.uordblks + m.hblkhd), &v);
+#else
+  napi_create_double(env, -1, &v);
+#endif
+  return v;
+}
+
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   struct { const char *name; napi_callback cb; } fns[] = {
-      {"setEnabled", js_set_enabled}, {"setBlasThreads", js_set_blas_threads}, {"counts", js_counts}};
+      {"setEnabled", js_set_enabled}, {"setBlasThreads", js_set_blas_threads}, {"counts", js_counts},
+      {"mallocBytes", js_malloc_bytes}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     napi_create_function(env, fns[i].name, (size_t)-1, fns[i].cb, NULL, &f);

@@ -1,7 +1,8 @@
 // The BLAS shim sends products of 1-48 rows against a transposed weight to its small-M kernel and
 // the other one-row / one-column products down its sgemv route: same numbers as sgemm, really used.
 import assert from 'node:assert/strict';
-import { blasShim, mx } from '../../../src/server/mlx';
+import { MemoryReclaimer, mlxBufferBytes, yieldToEventLoop } from '../../../src/server/memory';
+import { blasShim, mx, type MxArray } from '../../../src/server/mlx';
 
 describe('BLAS shim', () => {
   before(function () {
@@ -66,5 +67,24 @@ describe('BLAS shim', () => {
     mx.eval(mx.matmul(mx.ones([4, 32]), mx.ones([32, 16])));
     assert.equal(shim.counts()[1] - passed0, 2);
     assert.equal(shim.counts()[2], small0);
+  });
+
+  it('counts MLX buffers in mallocBytes (mlxBufferBytes): up by what is allocated, down when it is freed', async () => {
+    const settle = async () => {
+      for (let i = 0; i < 3; i++) {
+        new MemoryReclaimer().collect();
+        await yieldToEventLoop();
+      }
+      return mlxBufferBytes()!;
+    };
+    const base = await settle();
+    // 100 small buffers (kept in malloc's heap) and 4 large ones (mapped): 0.4 MiB + 16 MiB.
+    let held: MxArray[] | undefined = [...Array.from({ length: 100 }, () => mx.ones([1024])), ...Array.from({ length: 4 }, () => mx.ones([1024, 1024]))];
+    mx.eval(...held);
+    const grown = mlxBufferBytes()! - base;
+    assert.ok(grown >= 16.4 * 2 ** 20 && grown < 17 * 2 ** 20, `${grown} bytes for 16.4 MiB of arrays`);
+    held = undefined;
+    const left = (await settle()) - base;
+    assert.ok(Math.abs(left) < 0.25 * 2 ** 20, `${left} bytes left once the arrays are collected`);
   });
 });
