@@ -1,11 +1,10 @@
 // Fits a tokenized prompt into the model's context: a prompt that leaves no room to generate is
 // a 400, unless the client asked for `truncate_prompt: "left"` (the oldest text goes; for
 // fill-in-the-middle, the far ends of prefix and suffix); max_tokens is then capped by the room left.
-// A FIM prefix loses its trailing blanks (typed-blanks.ts).
+// A FIM prefix loses its trailing blanks (src/server/fim/typed-blanks.ts).
 import { MlxBatchError } from '../../shared/errors';
 import type { ChatMessage } from '../../shared/protocol';
-import { fitFimText } from '../fim';
-import { splitTrailingBlanks } from './typed-blanks';
+import { fitFimText, splitTrailingBlanks } from '../fim';
 import type { InferenceService } from './service';
 
 export interface FittedPrompt {

@@ -2,7 +2,7 @@
 // loses as much of them as the model writes again, however the text is split into deltas.
 import assert from 'node:assert/strict';
 import type { GenerationEvent } from '../../../src/batching/runner';
-import { dropTypedStart, splitTrailingBlanks } from '../../../src/server/http/typed-blanks';
+import { dropTypedStart, splitTrailingBlanks } from '../../../src/server/fim/typed-blanks';
 
 async function run(deltas: string[], typed: string): Promise<GenerationEvent[]> {
   async function* events(): AsyncIterable<GenerationEvent> {

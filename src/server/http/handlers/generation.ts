@@ -10,7 +10,7 @@ import type { CommonOptions } from '../requests';
 import type { FittedPrompt } from '../prompt';
 import type { InferenceService } from '../service';
 import { SseStream } from '../sse';
-import { dropTypedStart } from '../typed-blanks';
+import { dropTypedStart } from '../../fim';
 
 /** How one endpoint shapes its chunks and its final response. */
 export interface ResponseFormat {

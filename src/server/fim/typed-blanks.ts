@@ -1,7 +1,7 @@
-// Whitespace healing for fill-in-the-middle: an editor cursor often sits after blanks the user
-// (or auto-indent) typed. Tokenizers glue a space to the word after it, so a prompt ending in
-// bare blanks is one a model rarely saw in training. The prompt goes without them; the model
-// writes them again, and the answer's start loses as much of them as it repeats.
+// Server side of fill-in-the-middle, whitespace healing: an editor cursor often sits after blanks
+// the user (or auto-indent) typed. Tokenizers glue a space to the word after it, so a prompt
+// ending in bare blanks is one a model rarely saw in training. The prompt goes without them; the
+// model writes them again, and the answer's start loses as much of them as it repeats.
 import type { GenerationEvent } from '../../batching/runner';
 
 /** The prefix without its trailing spaces and tabs, and those blanks. */
