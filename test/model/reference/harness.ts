@@ -1,9 +1,8 @@
-// Tiny random-weight models and the float64 views of them that the reference needs.
+// Tiny random-weight models in memory (for the cache tests) and float64 views of logits.
 import { mx, type MxArray } from '../../../src/server/mlx';
 import { checkModelConfig } from '../../../src/server/loader/config';
 import { createModel, parseModelArgs } from '../../../src/server/model';
 import type { LanguageModel } from '../../../src/server/model/types';
-import type { Weights } from './transformer';
 
 export const TINY = {
   hidden_size: 32,
@@ -48,15 +47,6 @@ export function tinyModel(config: Record<string, unknown>, seed = 7): LanguageMo
 
 function flat(a: MxArray): Float64Array {
   return Float64Array.from((a.astype(mx.float32).tolist() as unknown[]).flat(Infinity) as number[]);
-}
-
-/** The model's parameters by checkpoint name, as float64. */
-export function referenceWeights(model: LanguageModel): Weights {
-  const out: Weights = new Map();
-  for (const [name, p] of namedParameters(model)) {
-    out.set(name, { data: flat(p), shape: p.shape });
-  }
-  return out;
 }
 
 /** logits [B, L, V] -> rows[b][l] as float64. */

@@ -1,6 +1,22 @@
 // An independent float64 reference of the llama / qwen2 / qwen3 forward pass in plain
-// TypeScript (no MLX), for tiny shapes: the whole sequence at once, positions 0..n-1.
-import type { ModelArgs } from '../../../src/server/model/types';
+// TypeScript (no MLX, none of the project's code), for tiny shapes: the whole sequence at once,
+// positions 0..n-1.
+
+/** What the reference needs of config.json, read by model-folder.ts from the raw file. */
+export interface ReferenceArgs {
+  hiddenSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling?: Record<string, unknown>;
+  tieWordEmbeddings: boolean;
+  /** RMSNorm of each query and key head (qwen3). */
+  qkNorm: boolean;
+}
 
 export interface Tensor {
   data: Float64Array;
@@ -37,7 +53,7 @@ function rmsNorm(x: Float64Array, w: Tensor, eps: number, offset = 0, dims = x.l
 }
 
 /** HF-style inverse frequencies, written independently of src/server/model/rope.ts. */
-export function referenceInvFreq(args: ModelArgs): Float64Array {
+export function referenceInvFreq(args: ReferenceArgs): Float64Array {
   const dims = args.headDim;
   const base = Array.from({ length: dims / 2 }, (_, i) => Math.pow(args.ropeTheta, -(2 * i) / dims));
   const s = args.ropeScaling;
@@ -76,7 +92,7 @@ function rope(x: Float64Array, offset: number, dims: number, pos: number, inv: F
 }
 
 /** Logits [n][vocab] for every position of `tokens`. */
-export function referenceLogits(args: ModelArgs, w: Weights, tokens: readonly number[]): Float64Array[] {
+export function referenceLogits(args: ReferenceArgs, w: Weights, tokens: readonly number[]): Float64Array[] {
   const d = args.hiddenSize;
   const hd = args.headDim;
   const nh = args.numAttentionHeads;
