@@ -14,6 +14,8 @@ export type ErrorType =
   | 'invalid_tokenizer'
   /** The weights plus the KV cache need more memory than the machine has available. */
   | 'insufficient_memory'
+  /** node-mlx's native module does not load here: a binary of another platform, or a missing system library. */
+  | 'mlx_unavailable'
   // requests
   | 'validation'
   | 'context_length_exceeded'
@@ -38,6 +40,7 @@ const STATUS: Record<ErrorType, number> = {
   tokenizer_missing: 500,
   invalid_tokenizer: 500,
   insufficient_memory: 500,
+  mlx_unavailable: 500,
   validation: 400,
   context_length_exceeded: 400,
   unsupported_feature: 400,

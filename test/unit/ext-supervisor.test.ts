@@ -108,6 +108,16 @@ describe('extension server launch', () => {
     assert.equal(policy.restarts, 0, 'no restart was spent on it');
   });
 
+  it('shows a node-mlx that cannot load here once, with no restart and no retry', async () => {
+    const message = "node-mlx's native module /x/mlx.node was built for another platform or CPU: it is a macOS arm64 binary (Mach-O), and this machine is linux-x64";
+    const script = fakeServer(`console.log(JSON.stringify({ event: 'listening', url: 'http://127.0.0.1:1', model: 'm' }));
+      console.log(JSON.stringify({ event: 'error', message: ${JSON.stringify(message)}, type: 'mlx_unavailable' })); process.exit(1);`);
+    const exit = await new ServerProcess({ command: process.execPath, args: [script], env: process.env }, { log: () => undefined }).exited;
+    const policy = new RestartPolicy(3, 100);
+    assert.deepEqual(decideAfterExit(exit, policy, 50), { restart: false, message, actions: ['Use Remote Server', 'Show Logs'] });
+    assert.equal(policy.restarts, 0);
+  });
+
   it('does not retry a model that failed to load, nor a server killed while loading; retries a crash', async () => {
     const policy = new RestartPolicy(2, 100);
     const exit = (o: Partial<Parameters<typeof decideAfterExit>[0]>) => ({ reason: 'why', reported: false, signal: null, ready: false, ...o });

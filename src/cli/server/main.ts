@@ -1,16 +1,24 @@
 // The server process (dist/server.js), started by the extension with `mlx-batch serve`'s
 // arguments. stdout carries only JSON event lines (ServerEvent); logs go to stderr.
-import { MlxBatchError } from '../../shared/errors';
+// node-mlx is reached only through load-service, imported inside the guarded load: a native
+// module that cannot load here becomes one `error` event (mlx_unavailable), not a crash.
+import { toMlxBatchError } from '../../shared/errors';
+import type { ServiceLoader } from '../../server/load-service';
 import { announce, runServe } from './app';
-import { loadInferenceService } from '../../server/load-service';
 import { stderrOutput } from './output';
 
-runServe(process.argv.slice(2), loadInferenceService).then(
+const load: ServiceLoader = async (options, progress, log) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here, not when the bundle loads
+  const { loadInferenceService } = require('../../server/load-service') as typeof import('../../server/load-service');
+  return loadInferenceService(options, progress, log);
+};
+
+runServe(process.argv.slice(2), load).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    const err = e instanceof MlxBatchError ? e : new MlxBatchError('internal', (e as Error)?.message ?? String(e));
+    const err = toMlxBatchError(e);
     announce({ event: 'error', message: err.message, type: err.type });
-    stderrOutput().write(`mlx-batch server: ${e instanceof MlxBatchError ? e.message : (e as Error)?.stack ?? String(e)}\n`);
+    stderrOutput().write(`mlx-batch server: ${err.type === 'internal' ? err.stack ?? err.message : err.message}\n`);
     process.exit(err.type === 'validation' ? 2 : 1);
   },
 );

@@ -54,6 +54,8 @@ const TOO_BIG: FailAction[] = ['Select Model', 'Use Remote Server', 'Show Logs']
  */
 export function decideAfterExit(info: Pick<ExitInfo, 'reason' | 'reported' | 'errorType' | 'signal' | 'ready'>, policy: RestartPolicy, uptimeMs: number): ExitDecision {
   if (info.errorType === 'insufficient_memory') return { restart: false, message: info.reason, actions: TOO_BIG };
+  // node-mlx's native module does not load on this machine: every start fails the same way.
+  if (info.errorType === 'mlx_unavailable') return { restart: false, message: info.reason, actions: ['Use Remote Server', 'Show Logs'] };
   if (info.reported) {
     const model = info.errorType !== undefined && MODEL_ERRORS.has(info.errorType);
     return { restart: false, message: info.reason, actions: model ? ['Select Model', 'Show Logs', 'Retry'] : ['Show Logs', 'Retry'] };
