@@ -18,6 +18,7 @@ import { ServerState } from '../src/server/http/context';
 import { RunnerService, type PromptTokenizer } from '../src/server/http/runner-service';
 import { ApiServer } from '../src/server/http/server';
 import { loadTokenizer } from '../src/server/tokenizer/tokenizer';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_COMPLETION_TOKENS, DEFAULT_STATS_INTERVAL_MS } from '../src/shared/server-defaults';
 
 const { values: opt } = parseArgs({
   options: {
@@ -103,7 +104,9 @@ async function startInline(runner: Runner, tokenizer: PromptTokenizer, id: strin
   const state = new ServerState(id);
   state.ready(new RunnerService({ id, contextLength, created: Math.floor(Date.now() / 1000) }, runner, tokenizer, { backend: 'cpu', benchmarkConcurrency: [CONCURRENCY], benchmarkMaxTokens: MAX_TOKENS }));
   const quiet = { info: () => undefined, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
-  const api = new ApiServer(state, { token: undefined, bodyLimit: 1 << 20, defaultCompletionTokens: 16, statsIntervalMs: 500, allowedHosts: new Set() }, quiet);
+  const api = new ApiServer(state, {
+    token: undefined, bodyLimit: DEFAULT_BODY_LIMIT_BYTES, defaultCompletionTokens: DEFAULT_COMPLETION_TOKENS, statsIntervalMs: DEFAULT_STATS_INTERVAL_MS, allowedHosts: new Set(),
+  }, quiet);
   const url = await api.listen('127.0.0.1', 0);
   return { url, stop: () => api.close() };
 }

@@ -11,6 +11,7 @@ import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
 import { Request, type TokenOutcome } from './request';
 import { PRIORITY_CLASSES } from '../shared/protocol';
+import { DEFAULT_BATCHING, DEFAULT_KV_BUDGET_TOKENS, DEFAULT_MAX_BATCH, DEFAULT_MAX_WAITING } from '../shared/server-defaults';
 import { RequestStatus, type FinishReason } from './request-types';
 
 export interface SchedulerOptions {
@@ -42,13 +43,13 @@ export interface SchedulerOptions {
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
-  maxBatch: 8,
-  kvBudgetTokens: 65_536,
+  maxBatch: DEFAULT_MAX_BATCH,
+  kvBudgetTokens: DEFAULT_KV_BUDGET_TOKENS,
   prefillChunkTokens: 128,
   maxStepTokens: 256,
   agingMs: 10_000,
-  maxWaiting: 256,
-  batching: true,
+  maxWaiting: DEFAULT_MAX_WAITING,
+  batching: DEFAULT_BATCHING,
   now: () => performance.now(),
 };
 

@@ -1,5 +1,8 @@
 // The one Settings type and its sanitiser: raw `mlxBatch.*` values in, safe values out.
-// vscode-free so it is unit-tested; config.ts reads the raw values from the editor.
+// vscode-free so it is unit-tested; config.ts reads the raw values from the editor. The
+// fallbacks are package.json's defaults (a unit test checks they agree); the server's own come
+// from src/shared/server-defaults.ts.
+import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH } from '../shared/server-defaults';
 
 export type Backend = 'local' | 'remote';
 
@@ -94,10 +97,10 @@ export function sanitizeSettings(get: RawGetter): Settings {
     remote: { url: normaliseBaseUrl(get('remote.url')), model: str(get('remote.model')) },
     server: {
       autoStart: bool(get('server.autoStart'), true),
-      maxBatch: int(get('server.maxBatch'), 8, 1, 64),
+      maxBatch: int(get('server.maxBatch'), DEFAULT_MAX_BATCH, 1, 64),
       device: get('server.device') === 'cpu' || get('server.device') === 'gpu' ? (get('server.device') as ServerDevice) : 'auto',
       kvBudget: int(get('server.kvBudget'), 0, 0, 10_000_000),
-      batching: bool(get('server.batching'), true),
+      batching: bool(get('server.batching'), DEFAULT_BATCHING),
       maxRestarts: int(get('server.maxRestarts'), 3, 0, 20),
       nodePath: str(get('server.nodePath')),
     },

@@ -1,8 +1,8 @@
 // Will the model fit? From config.json and the safetensors headers only (no weight data is
 // read): the weights as they will be held, plus the KV cache, against the memory available.
 // Refuses with the figures, or picks the KV budget when the user gave none.
-import { DEFAULT_SCHEDULER_OPTIONS } from '../../batching/scheduler';
 import { MlxBatchError } from '../../shared/errors';
+import { DEFAULT_KV_BUDGET_TOKENS } from '../../shared/server-defaults';
 import type { AvailableMemory } from '../memory';
 import type { ModelArgs } from '../model/types';
 import type { Quantization } from './config';
@@ -146,7 +146,7 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   };
 
   if (left < 0) {
-    const kv = requestedKvTokens ?? Math.min(contextLength, DEFAULT_SCHEDULER_OPTIONS.kvBudgetTokens);
+    const kv = requestedKvTokens ?? Math.min(contextLength, DEFAULT_KV_BUDGET_TOKENS);
     refuse(kv, requestedKvTokens ? `the KV budget of ${tokens(kv)} you set` : `one context of ${tokens(kv)}`, 'the weights alone take more than there is', false);
   }
   if (requestedKvTokens !== undefined) {
@@ -163,7 +163,7 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   }
   // At least one full context when it fits (else as much as fits), at most the default cap.
   const share = Math.floor((KV_MEMORY_SHARE * left) / perToken);
-  return plan(Math.max(Math.min(contextLength, fitTokens), Math.min(DEFAULT_SCHEDULER_OPTIONS.kvBudgetTokens, share)), true);
+  return plan(Math.max(Math.min(contextLength, fitTokens), Math.min(DEFAULT_KV_BUDGET_TOKENS, share)), true);
 }
 
 function advice(input: MemoryPlanInput, maxBudget: number | undefined): string {

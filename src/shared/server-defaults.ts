@@ -1,0 +1,33 @@
+// The server's defaults, written once: what `mlx-batch serve` takes when a flag is absent, what
+// the scheduler starts with, and what the extension's settings fall back to. package.json's
+// `contributes.configuration` repeats the editor's; a unit test checks that they agree.
+
+/** Most requests running at once, the rows of the batch (`--max-batch`, `mlxBatch.server.maxBatch`). */
+export const DEFAULT_MAX_BATCH = 8;
+
+/**
+ * KV-cache token budget: the scheduler's, and the most the loader picks from the memory left after
+ * the weights when none is given (`--kv-budget`; `mlxBatch.server.kvBudget` 0).
+ */
+export const DEFAULT_KV_BUDGET_TOKENS = 65_536;
+
+/** Most requests waiting for a row; past it, 429 (`--max-waiting`). */
+export const DEFAULT_MAX_WAITING = 256;
+
+/** Continuous batching on (`--no-batching` turns it off; `mlxBatch.server.batching`). */
+export const DEFAULT_BATCHING = true;
+
+/** Address the server binds (`--host`): loopback only. */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** Largest request body in bytes (`--body-limit`). */
+export const DEFAULT_BODY_LIMIT_BYTES = 1 << 20;
+
+/** max_tokens of /v1/completions when the request names none (`--max-tokens-default`; OpenAI's is 16). */
+export const DEFAULT_COMPLETION_TOKENS = 16;
+
+/** How long SIGTERM waits for running requests, in seconds (`--drain-timeout`). */
+export const DEFAULT_DRAIN_TIMEOUT_S = 30;
+
+/** Interval of GET /v1/stats/stream events in milliseconds (`--stats-interval-ms`). */
+export const DEFAULT_STATS_INTERVAL_MS = 500;
