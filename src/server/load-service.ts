@@ -7,7 +7,7 @@ import { RunnerService } from './http/runner-service';
 import { openInference } from './inference';
 import { backendName, selectDevice, type Device } from './device';
 import { encodeChat } from './tokenizer/chat-template';
-import { buildFimPrompt, detectFim } from './tokenizer/fim';
+import { buildFimPrompt, detectFim } from './fim';
 import type { Tokenizer } from './tokenizer/tokenizer';
 
 /** What loading the service needs of the server's options (`mlx-batch serve`'s flags). */
