@@ -93,13 +93,34 @@ export function checkModelConfig(config: unknown, file = 'config.json'): ModelCo
   return config as ModelConfig;
 }
 
+/**
+ * The quantization node-mlx 0.0.7's MLX runs: bits and group sizes its quantize and dequantize
+ * accept, and the fewest input features a packed layer may have at each width (its quantize
+ * refuses fewer; measured on the CPU build). mlx-lm also writes 3, 5 and 6 bits.
+ */
+export const MLX_QUANTIZATION = {
+  bits: [2, 4, 8],
+  groupSizes: [32, 64, 128],
+  minFeatures: { 2: 512, 4: 256, 8: 128 } as Readonly<Record<number, number>>,
+} as const;
+
 function quantParams(v: JsonObject, where: string, file: string): QuantParams {
   const { group_size: groupSize, bits } = v;
   if (!(typeof groupSize === 'number' && Number.isSafeInteger(groupSize) && groupSize > 0)) {
     throw new MlxBatchError('invalid_config', `config.json: ${where}.group_size must be a positive integer (got ${JSON.stringify(groupSize)})`, file);
   }
-  if (!(typeof bits === 'number' && [2, 3, 4, 5, 6, 8].includes(bits))) {
-    throw new MlxBatchError('invalid_config', `config.json: ${where}.bits must be 2, 3, 4, 5, 6 or 8 (got ${JSON.stringify(bits)})`, file);
+  if (!(typeof bits === 'number' && Number.isSafeInteger(bits) && bits > 0)) {
+    throw new MlxBatchError('invalid_config', `config.json: ${where}.bits must be a positive integer (got ${JSON.stringify(bits)})`, file);
+  }
+  const { bits: okBits, groupSizes } = MLX_QUANTIZATION;
+  if (!(okBits as readonly number[]).includes(bits) || !(groupSizes as readonly number[]).includes(groupSize)) {
+    throw new MlxBatchError(
+      'unsupported_model',
+      `config.json: the model is quantized with bits ${bits}, group_size ${groupSize} (${where}); the MLX in node-mlx runs bits ` +
+        `${okBits.join(', ')} with group_size ${groupSizes.join(', ')}: use a 4- or 8-bit conversion of the model ` +
+        '(e.g. `mlx_lm.convert -q --q-bits 4 --q-group-size 64`) or an unquantized one',
+      file,
+    );
   }
   return { groupSize, bits };
 }

@@ -2,7 +2,7 @@
 // `X.biases`. Either dequantized to float weights at load (CPU) or loaded into quantized modules.
 import { MlxBatchError } from '../../shared/errors';
 import { mx, nn, type MxArray } from '../mlx';
-import type { QuantParams, Quantization } from './config';
+import { MLX_QUANTIZATION, type QuantParams, type Quantization } from './config';
 
 /** Layer prefixes X that have an `X.scales` tensor. */
 export function quantizedPrefixes(names: Iterable<string>): string[] {
@@ -73,7 +73,16 @@ export function quantizeModule(model: nn.Module, weights: Map<string, MxArray>, 
   for (const prefix of quantizedPrefixes(weights.keys())) {
     const p = layerParams(requireQuantization(q, prefix), prefix);
     if (p === false) throw new MlxBatchError('invalid_config', `config.json marks ${prefix} as not quantized, but the weights have ${prefix}.scales`);
-    checkQuantizedTriple(prefix, weights.get(`${prefix}.weight`), weights.get(`${prefix}.scales`) as MxArray, weights.get(`${prefix}.biases`), p);
+    const shape = checkQuantizedTriple(prefix, weights.get(`${prefix}.weight`), weights.get(`${prefix}.scales`) as MxArray, weights.get(`${prefix}.biases`), p);
+    const features = shape[shape.length - 1];
+    const min = MLX_QUANTIZATION.minFeatures[p.bits] ?? 0;
+    if (features < min) {
+      throw new MlxBatchError(
+        'unsupported_model',
+        `quantized layer ${prefix} has ${features} input features at ${p.bits} bits; MLX keeps a ${p.bits}-bit layer packed only from ${min} features: ` +
+          'load the model with --device cpu (it is dequantized at load) or use a wider quantization',
+      );
+    }
     const key = `${p.groupSize}/${p.bits}`;
     if (!byParams.has(key)) byParams.set(key, new Set());
     byParams.get(key)?.add(prefix);

@@ -67,7 +67,8 @@ describe('model config', () => {
     assert.deepEqual(q?.layers.get('model.layers.0.mlp.down_proj'), { groupSize: 64, bits: 4 });
     assert.equal(parseQuantization(CONFIG), undefined);
     await assertMlxError(() => parseQuantization({ quantization_config: { quant_method: 'gptq', bits: 4 } }), 'unsupported_model', 'gptq');
-    await assertMlxError(() => parseQuantization({ quantization: { group_size: 64, bits: 7 } }), 'invalid_config', 'bits');
+    await assertMlxError(() => parseQuantization({ quantization: { group_size: 64, bits: 'four' } }), 'invalid_config', 'bits must be a positive integer');
+    await assertMlxError(() => parseQuantization({ quantization: { group_size: 64, bits: 7 } }), 'unsupported_model', 'bits 7, group_size 64');
     await assertMlxError(() => parseQuantization({ quantization: { group_size: 64, bits: 4, mode: 'mxfp4' } }), 'unsupported_model', 'mxfp4');
   });
 });
