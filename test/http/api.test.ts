@@ -223,19 +223,48 @@ describe('server: OpenAI endpoints', () => {
     assert.equal(s.runner.batching, true);
   });
 
-  it('serves Prometheus metrics', async () => {
-    const res = await fetch(`${s.url}/metrics`);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-    const page = await res.text();
-    assert.ok(metric(page, 'mlx_batch_generated_tokens_total') > 20);
-    assert.equal(metric(page, 'mlx_batch_requests_running'), 0);
-    assert.equal(metric(page, 'mlx_batch_requests_waiting'), 0);
-    assert.ok(metric(page, 'mlx_batch_batch_size_bucket{le="+Inf"}') > 0);
-    assert.ok(metric(page, 'mlx_batch_time_to_first_token_seconds_count') > 0);
-    assert.ok(metric(page, 'mlx_batch_errors_total{type="validation"}') >= 4);
-    assert.ok(metric(page, 'mlx_batch_http_requests_total{route="/v1/completions",code="200"}') > 5);
-    for (const line of page.split('\n').filter((l) => l && !l.startsWith('#'))) {
-      assert.match(line, /^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eInfNa]+$/, line);
+  it('serves Prometheus metrics, each count exact on a known workload', async () => {
+    // A server of its own, so the counts are this workload's only.
+    const m = await startTestServer();
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await post(`${m.url}/v1/completions`, { prompt: 'a', max_tokens: 4 })).status, 200);
+      const chat = await post(`${m.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true });
+      assert.equal(chat.status, 200);
+      assert.equal((await readSse(chat)).at(-1), '[DONE]');
+      assert.equal((await post(`${m.url}/v1/completions`, { prompt: 'a', temperature: 'hot' })).status, 400);
+      assert.equal((await post(`${m.url}/v1/completions`, { prompt: 'a', top_p: 0 })).status, 400);
+      assert.equal((await post(`${m.url}/v1/completions`, { prompt: 'a', model: 'other' })).status, 404);
+      const res = await fetch(`${m.url}/metrics`);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      const page = await res.text();
+      const want: [string, number][] = [
+        ['mlx_batch_generated_tokens_total', 3 * 4 + 2],
+        // 'a' is one token; the chat prompt is '<user>hi<assistant>', 19.
+        ['mlx_batch_prompt_tokens_total', 3 * 1 + 19],
+        ['mlx_batch_requests_running', 0],
+        ['mlx_batch_requests_waiting', 0],
+        ['mlx_batch_requests_finished_total{reason="length"}', 4],
+        ['mlx_batch_time_to_first_token_seconds_count', 4],
+        // One request at a time: a step per token, one row each.
+        ['mlx_batch_steps_total', 14],
+        ['mlx_batch_batch_size_count', 14],
+        ['mlx_batch_batch_size_sum', 14],
+        ['mlx_batch_batch_size_bucket{le="1"}', 14],
+        ['mlx_batch_errors_total{type="validation"}', 2],
+        ['mlx_batch_errors_total{type="model_not_found"}', 1],
+        ['mlx_batch_http_requests_total{route="/v1/completions",code="200"}', 3],
+        ['mlx_batch_http_requests_total{route="/v1/completions",code="400"}', 2],
+        ['mlx_batch_http_requests_total{route="/v1/completions",code="404"}', 1],
+        ['mlx_batch_http_requests_total{route="/v1/chat/completions",code="200"}', 1],
+        ['mlx_batch_request_duration_seconds_count', 4],
+        ['mlx_batch_client_disconnects_total', 0],
+      ];
+      assert.deepEqual(want.map(([sample]) => [sample, metric(page, sample)]), want);
+      for (const line of page.split('\n').filter((l) => l && !l.startsWith('#'))) {
+        assert.match(line, /^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eInfNa]+$/, line);
+      }
+    } finally {
+      await m.close();
     }
   });
 

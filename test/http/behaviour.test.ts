@@ -261,20 +261,29 @@ describe('server: failures and states', () => {
     }
   });
 
-  it('streams a benchmark: progress, then the report, one at a time', async () => {
-    const res = await post(`${s.url}/v1/benchmark`, { concurrency: [2], max_tokens: 4, prompts: ['short'] });
-    assert.equal(res.status, 200);
-    const second = await post(`${s.url}/v1/benchmark`, { concurrency: [2], max_tokens: 4 });
-    assert.equal(second.status, 429);
-    await second.body?.cancel();
-    const frames = await readSse(res);
-    assert.equal(frames.at(-1), '[DONE]');
-    const events = sseJson(frames);
-    assert.ok(events.some((e) => e.type === 'progress' && e.mode === 'batched' && e.concurrency === 2));
-    const result = events.at(-1);
-    assert.equal(result.type, 'result');
-    assert.deepEqual(result.report.results.map((r: { mode: string }) => r.mode), ['sequential', 'batched']);
-    assert.ok(result.report.speedup['2'] > 0);
-    assert.equal((await post(`${s.url}/v1/benchmark`, { concurrency: [0] })).status, 400);
+  it('streams a benchmark: progress, then the report, one at a time; the speed-up is the step ratio', async () => {
+    // A fake engine whose step costs 25 ms whatever its size: 2 requests of 4 tokens take 8 steps
+    // one at a time and 4 steps batched, so the speed-up at concurrency 2 is 2.
+    const b = await startTestServer({ engine: { stepMs: 25 } });
+    try {
+      const res = await post(`${b.url}/v1/benchmark`, { concurrency: [2], max_tokens: 4, prompts: ['short'] });
+      assert.equal(res.status, 200);
+      const second = await post(`${b.url}/v1/benchmark`, { concurrency: [2], max_tokens: 4 });
+      assert.equal(second.status, 429);
+      await second.body?.cancel();
+      const frames = await readSse(res);
+      assert.equal(frames.at(-1), '[DONE]');
+      const events = sseJson(frames);
+      assert.ok(events.some((e) => e.type === 'progress' && e.mode === 'batched' && e.concurrency === 2));
+      const result = events.at(-1);
+      assert.equal(result.type, 'result');
+      assert.deepEqual(result.report.results.map((r: { mode: string }) => r.mode), ['sequential', 'batched']);
+      const speedup = result.report.speedup['2'] as number;
+      assert.ok(speedup > 1.7 && speedup < 2.2, `speed-up ${speedup} at concurrency 2 (8 steps against 4)`);
+      assert.equal((await post(`${b.url}/v1/benchmark`, { concurrency: [0] })).status, 400);
+    } finally {
+      await b.close();
+    }
   });
+
 });

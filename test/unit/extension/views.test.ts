@@ -104,12 +104,24 @@ describe('extension chat store', () => {
     assert.equal(st.chats.length, 1);
     assert.equal(st.chats[0].messages.length, 1);
     assert.equal(st.activeId, 'a');
+    // 36 chats made (q0 .. q34, then an empty one): the 30 newest stay, the oldest go first.
     const s = new ChatStore(undefined, () => undefined);
     for (let i = 0; i < MAX_CHATS + 5; i++) {
       s.addUser(s.active().id, `q${i}`);
       s.create();
     }
-    assert.ok(s.summaries(() => false).length <= MAX_CHATS);
+    const titles = s.summaries(() => false).map((c) => c.title);
+    assert.deepEqual(titles, [...Array.from({ length: MAX_CHATS - 1 }, (_, i) => `q${i + 6}`), 'New chat']);
+    assert.equal(s.active().title, 'New chat');
+    // A chat still streaming is not dropped: the next oldest goes instead.
+    const streaming = s.summaries(() => false)[0].id;
+    s.addUser(s.active().id, 'q35');
+    s.create((id) => id === streaming);
+    const after = s.summaries(() => false).map((c) => c.title);
+    assert.deepEqual(after, ['q6', ...Array.from({ length: MAX_CHATS - 3 }, (_, i) => `q${i + 8}`), 'q35', 'New chat']);
+    // Stored state longer than the bound keeps its newest MAX_CHATS chats.
+    const stored = Array.from({ length: MAX_CHATS + 10 }, (_, i) => ({ id: `id${i}`, title: `t${i}`, messages: [] }));
+    assert.deepEqual(sanitizeChatState({ chats: stored }).chats.map((c) => c.id), stored.slice(10).map((c) => c.id));
   });
 });
 
