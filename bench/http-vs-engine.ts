@@ -8,7 +8,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchmarkPrompts, runBenchmark, runnerTarget, type BenchmarkTarget } from '../src/batching/benchmark';
+import { runBenchmark, type BenchmarkTarget } from '../src/batching/benchmark/driver';
+import { benchmarkPrompts } from '../src/batching/benchmark/prompts';
+import { runnerTarget } from '../src/batching/benchmark/runner-target';
 import { Runner } from '../src/batching/runner';
 import { MlxEngine } from '../src/server/engine/mlx-engine';
 import { ensureFixtureModel, type FixtureArch, type FixtureSize } from '../src/server/fixtures';

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchmarkPrompts } from '../src/batching/benchmark';
+import { benchmarkPrompts } from '../src/batching/benchmark/prompts';
 import { GREEDY } from '../src/batching/request-types';
 import { Runner } from '../src/batching/runner';
 import { MlxEngine } from '../src/server/engine/mlx-engine';

@@ -3,9 +3,13 @@
 import fs from 'node:fs';
 import { MlxBatchError } from '../shared/errors';
 import type { BenchmarkPromptSet } from '../shared/protocol';
-import { benchmarkPrompts, formatProgress, formatReport, runComparisonBenchmark, runnerTarget } from '../batching/benchmark';
+import { benchmarkPrompts } from '../batching/benchmark/prompts';
+import { runComparisonBenchmark } from '../batching/benchmark/report';
+import { runnerTarget } from '../batching/benchmark/runner-target';
+import { formatProgress, formatReport } from '../batching/benchmark/terminal';
 import { backendName, selectDevice } from '../server/device';
 import { openInference } from '../server/inference';
+import { describeMachine } from '../server/machine';
 import { deviceFlag, intFlag, modelFlag, parseFlags, type Command } from './command';
 
 const USAGE = 'mlx-batch bench [--model M] [--device cpu|gpu] [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache] [--json] [--out FILE]';
@@ -59,7 +63,7 @@ export const benchCommand: Command = {
       concurrencies,
       maxTokens,
       prompts: benchmarkPrompts(sets),
-      backend: backendName(),
+      machine: describeMachine(backendName()),
       onProgress: (p) => {
         const line = formatProgress(p);
         if (tty) log(`\r${line}\x1b[K`);

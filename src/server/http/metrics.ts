@@ -1,7 +1,7 @@
 // What /metrics reports: the runner's counters (running, waiting, batch sizes, tokens, time to
 // first token) plus what the HTTP layer sees (requests by route and status, errors by type).
 import type { HistogramSnapshot } from '../../batching/stats';
-import type { RunnerMetrics, RunnerStats } from '../../batching/runner';
+import type { RunnerMetrics, RunnerStats } from '../../batching/runner-metrics';
 import type { ErrorType } from '../../shared/errors';
 import { Exposition, Histogram } from './prometheus';
 

@@ -1,9 +1,12 @@
 // InferenceService over the batch runner (src/batching/runner.ts) and a model's tokenizer.
 import type { IncrementalDecoder } from '../../batching/request-types';
-import { runComparisonBenchmark, runnerTarget, benchmarkPrompts } from '../../batching/benchmark';
+import { benchmarkPrompts } from '../../batching/benchmark/prompts';
+import { runComparisonBenchmark } from '../../batching/benchmark/report';
+import { runnerTarget } from '../../batching/benchmark/runner-target';
 import type { Runner } from '../../batching/runner';
 import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage } from '../../shared/protocol';
-import type { GenerationEvent } from '../../batching/runner';
+import { describeMachine } from '../machine';
+import type { GenerationEvent } from '../../batching/generation-stream';
 import type { GenerationRequest, InferenceService, ModelInfo } from './service';
 
 /** What the service needs of a tokenizer. */
@@ -72,7 +75,7 @@ export class RunnerService implements InferenceService {
       concurrencies: req.concurrency ?? this.options.benchmarkConcurrency,
       maxTokens: req.max_tokens ?? this.options.benchmarkMaxTokens,
       prompts: benchmarkPrompts(req.prompts ?? ['short', 'medium']),
-      backend: this.options.backend,
+      machine: describeMachine(this.options.backend),
       signal,
       onProgress: (p) => onEvent({ type: 'progress', mode: p.mode, concurrency: p.concurrency, done: p.done, total: p.total }),
     });

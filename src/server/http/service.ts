@@ -2,7 +2,8 @@
 // generation as a stream of events, live counters, the batching switch and the benchmark.
 // runner-service.ts implements it over the batch runner and the model's tokenizer.
 import type { GenerateParams } from '../../batching/request-types';
-import type { GenerationEvent, RunnerMetrics, RunnerStats } from '../../batching/runner';
+import type { GenerationEvent } from '../../batching/generation-stream';
+import type { RunnerMetrics, RunnerStats } from '../../batching/runner-metrics';
 import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage } from '../../shared/protocol';
 
 /**

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import {
-  BENCHMARK_PROMPTS, benchmarkPrompts, formatProgress, formatReport, runBenchmark, runComparisonBenchmark, runnerTarget, speedupOf,
-  type BenchmarkProgress, type BenchmarkResult,
-} from '../../../src/batching/benchmark';
+import { runBenchmark, type BenchmarkProgress, type BenchmarkResult } from '../../../src/batching/benchmark/driver';
+import { BENCHMARK_PROMPTS, benchmarkPrompts } from '../../../src/batching/benchmark/prompts';
+import { runComparisonBenchmark, speedupOf } from '../../../src/batching/benchmark/report';
+import { runnerTarget } from '../../../src/batching/benchmark/runner-target';
+import { formatProgress, formatReport } from '../../../src/batching/benchmark/terminal';
 import { Runner } from '../../../src/batching/runner';
 import { FakeEngine } from './helpers/fake-engine';
 import { FakeClock } from './helpers/scheduling';
 
 const STEP_MS = 10;
+const MACHINE = { platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'test cpu', memoryGb: 4, backend: 'cpu' };
 const encoder = { encode: (text: string): number[] => [...text.slice(0, 40)].map((c) => c.charCodeAt(0)) };
 
 /** A runner on a fake engine whose every step takes STEP_MS of fake time, whatever its batch. */
@@ -54,7 +56,7 @@ describe('benchmark', () => {
   it('compares sequential with batched and computes the speed-up', async () => {
     const { engine, runner } = target();
     const report = await runComparisonBenchmark(runnerTarget(runner, encoder), {
-      model: 'fake', backend: 'cpu', concurrencies: [1, 4], maxTokens: 6, prompts: benchmarkPrompts(), now: runner.scheduler.options.now,
+      model: 'fake', machine: MACHINE, concurrencies: [1, 4], maxTokens: 6, prompts: benchmarkPrompts(), now: runner.scheduler.options.now,
     });
     assert.deepEqual(report.results.map((r) => [r.mode, r.concurrency, r.requests, r.totalTokens]),
       [['sequential', 1, 1, 6], ['batched', 1, 1, 6], ['sequential', 4, 4, 24], ['batched', 4, 4, 24]]);
@@ -67,7 +69,7 @@ describe('benchmark', () => {
     const json = JSON.parse(JSON.stringify(report)) as typeof report;
     assert.equal(json.results[3].mode, 'batched');
     for (const k of ['avg', 'p50', 'p90', 'p99']) assert.equal(typeof (json.results[3].latencyMs as Record<string, number>)[k], 'number');
-    assert.equal(typeof json.machine.cpus, 'number');
+    assert.deepEqual(json.machine, MACHINE);
     assert.match(formatReport(report), /x4: 4\.00x/);
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Runner, type GenerationEvent } from '../../../src/batching/runner';
+import type { GenerationEvent } from '../../../src/batching/generation-stream';
+import { Runner } from '../../../src/batching/runner';
 import { MlxBatchError } from '../../../src/shared/errors';
 import { FakeEngine, type FakeEngineOptions } from './helpers/fake-engine';
 import { FakeDecoder, prompt } from './helpers/scheduling';

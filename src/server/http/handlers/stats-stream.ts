@@ -1,5 +1,5 @@
 // GET /v1/stats/stream: live stats as server-sent events for the editor's status bar.
-import type { RunnerStats } from '../../../batching/runner';
+import type { RunnerStats } from '../../../batching/runner-metrics';
 import type { LiveStats } from '../../../shared/protocol';
 import type { Handler } from '../context';
 import { SseStream } from '../sse';

@@ -1,7 +1,7 @@
 // The benchmark's prompts: code-flavoured, as an editor sends them. Completion-style code
 // prefixes and chat-style questions; short (one line or so), medium (a function or a
 // paragraph with code) and long (a file-sized context).
-import type { BenchmarkPromptSet } from '../shared/protocol';
+import type { BenchmarkPromptSet } from '../../shared/protocol';
 
 const SHORT = [
   'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n',

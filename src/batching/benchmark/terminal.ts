@@ -1,0 +1,26 @@
+// The benchmark on a terminal: a progress line and the report as a plain-text table.
+import type { BenchmarkReport } from '../../shared/protocol';
+import type { BenchmarkProgress } from './driver';
+
+/** One terminal line: `batched    x8  [########--------]  5/8   412 tok   96.1 tok/s  4.3s`. */
+export function formatProgress(p: BenchmarkProgress, width = 24): string {
+  const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 1;
+  const filled = Math.round(frac * width);
+  const secs = p.elapsedMs / 1000;
+  const rate = secs > 0 ? p.tokens / secs : 0;
+  return `${p.mode.padEnd(10)} x${String(p.concurrency).padEnd(3)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ` +
+    `${String(p.done).padStart(3)}/${p.total}  ${String(p.tokens).padStart(6)} tok  ${rate.toFixed(1).padStart(7)} tok/s  ${secs.toFixed(1)}s`;
+}
+
+/** A plain-text table of a report, for the terminal when --json is not asked for. */
+export function formatReport(report: BenchmarkReport): string {
+  const f = (n: number, d = 1): string => n.toFixed(d);
+  const head = 'mode        conc  requests  tokens   tok/s   lat p50   lat p99  ttft p50  ttft p99   itl avg  peak MB';
+  const rows = report.results.map((r) =>
+    [r.mode.padEnd(10), String(r.concurrency).padStart(5), String(r.requests).padStart(9), String(r.totalTokens).padStart(7),
+      f(r.tokensPerSecond).padStart(7), f(r.latencyMs.p50, 0).padStart(9), f(r.latencyMs.p99, 0).padStart(9),
+      f(r.ttftMs.p50, 0).padStart(9), f(r.ttftMs.p99, 0).padStart(9), f(r.interTokenMs.avg).padStart(9), f(r.peakMemoryMb, 0).padStart(8)].join(' '));
+  const speed = Object.entries(report.speedup).map(([c, s]) => `x${c}: ${s.toFixed(2)}x`).join('  ');
+  return [`model ${report.model}  (${report.machine.cpuModel}, ${report.machine.cpus} cpus, ${report.machine.backend})  max_tokens ${report.maxTokens}`,
+    head, ...rows, `speed-up (batched / sequential tok/s): ${speed}`].join('\n');
+}
