@@ -43,7 +43,11 @@ export interface Settings {
 export type RawGetter = (key: string) => unknown;
 
 export const DEFAULT_LANGUAGES: Record<string, boolean> = { '*': true, plaintext: false, markdown: false, scminput: false };
-/** Empty: no system message of ours, so the model's chat template applies its own default. */
+/**
+ * The default of `mlxBatch.chat.systemPrompt`: empty, so no system message of ours is sent and the
+ * model's chat template applies its own default (the shipped model's: CHAT_TEMPLATE_SYSTEM_PROMPT
+ * in src/training/tokenizer-spec.ts).
+ */
 export const DEFAULT_SYSTEM_PROMPT = '';
 
 function int(v: unknown, fallback: number, min: number, max: number): number {

@@ -12,12 +12,16 @@ export const SPECIAL_TOKENS = [
 ] as const;
 export type SpecialToken = (typeof SPECIAL_TOKENS)[number];
 
-export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful coding assistant.';
+/**
+ * The system message the shipped model's chat template writes when a chat has none (its training
+ * chats start with it). The editor sends none unless `mlxBatch.chat.systemPrompt` is set.
+ */
+export const CHAT_TEMPLATE_SYSTEM_PROMPT = 'You are a helpful coding assistant.';
 
 /** Qwen2.5's ChatML template, with a default system message. */
 export const CHAT_TEMPLATE =
   "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}" +
-  `{%- else %}{{- '<|im_start|>system\\n${DEFAULT_SYSTEM_PROMPT}<|im_end|>\\n' }}{%- endif %}` +
+  `{%- else %}{{- '<|im_start|>system\\n${CHAT_TEMPLATE_SYSTEM_PROMPT}<|im_end|>\\n' }}{%- endif %}` +
   "{%- for message in messages %}{%- if not (message.role == 'system' and loop.first) %}" +
   "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}" +
   "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
@@ -26,7 +30,7 @@ export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: s
 
 /** The same rendering as CHAT_TEMPLATE, in TypeScript (a test checks they agree). */
 export function renderChat(messages: ChatMessage[], addGenerationPrompt: boolean): string {
-  let out = messages[0]?.role === 'system' ? '' : `<|im_start|>system\n${DEFAULT_SYSTEM_PROMPT}<|im_end|>\n`;
+  let out = messages[0]?.role === 'system' ? '' : `<|im_start|>system\n${CHAT_TEMPLATE_SYSTEM_PROMPT}<|im_end|>\n`;
   for (const m of messages) out += `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`;
   return addGenerationPrompt ? `${out}<|im_start|>assistant\n` : out;
 }
