@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { metalAvailable } from '../../src/server/device';
 import { compiled, isError, isListening, spawnServer } from './helpers/spawn-server';
 
 const ROOT = compiled('..');
@@ -50,4 +51,14 @@ describe('server: node-mlx that cannot load on this machine', function () {
       assert.doesNotMatch(s.stderr(), /ERR_DLOPEN_FAILED|at Module\._extensions/, 'no stack trace');
     });
   }
+
+  it('--device gpu where Metal is unavailable: one validation error event naming the flag, exit 1', async function () {
+    if (metalAvailable()) this.skip();
+    const script = entries[0][1];
+    const s = spawnServer(script, ['--model', dir, '--port', '0', '--device', 'gpu']);
+    const err = await s.event(isError);
+    assert.equal(err.type, 'validation');
+    assert.equal(err.message, `--device gpu needs Metal, which this node-mlx build does not have here (${process.platform}-${process.arch}); use --device cpu`);
+    assert.deepEqual([(await s.exit).code], [1]);
+  });
 });
