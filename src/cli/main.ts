@@ -1,22 +1,18 @@
 // `mlx-batch <command>`: the command-line entry (dist/cli.js).
 import { MlxBatchError } from '../shared/errors';
 import { MODEL_FLAG_HELP, type Command } from './command';
-import { benchCommand } from './bench';
-import { generateCommand } from './generate';
-import { makeModelCommand } from './make-model';
-import { serveCommand } from './serve';
-import { trainCommand } from './train';
-import { evalModelCommand } from './eval-model';
-import { exportCheckpointCommand } from './export-checkpoint';
 
-const COMMANDS: Command[] = [generateCommand, benchCommand, serveCommand, makeModelCommand, trainCommand, evalModelCommand, exportCheckpointCommand];
+function loadCommands(): Command[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded inside main's error handling (node-mlx may not load)
+  return (require('./commands') as typeof import('./commands')).COMMANDS;
+}
 
-function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+function help(commands: Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'usage: mlx-batch <command> [options]',
     '',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'mlx-batch <command> --help shows the options of a command.',
   ].join('\n');
@@ -24,13 +20,21 @@ function help(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  let commands: Command[];
+  try {
+    commands = loadCommands();
+  } catch (e) {
+    if (!(e instanceof MlxBatchError)) throw e;
+    console.error(`mlx-batch: ${e.message}`);
+    return 1;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(help());
+    console.log(help(commands));
     return name ? 0 : 1;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    console.error(`mlx-batch: unknown command "${name}"\n\n${help()}`);
+    console.error(`mlx-batch: unknown command "${name}"\n\n${help(commands)}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -2,6 +2,7 @@
 // real server process: one `error` event typed mlx_unavailable that says what was found, what
 // this machine is and how to build the right .vsix, and exit code 1, instead of a crash at load.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,4 +62,15 @@ describe('server: node-mlx that cannot load on this machine', function () {
     assert.equal(err.message, `--device gpu needs Metal, which this node-mlx build does not have here (${process.platform}-${process.arch}); use --device cpu`);
     assert.deepEqual([(await s.exit).code], [1]);
   });
+
+  for (const [name, cli] of [['the compiled CLI', compiled('src', 'cli', 'main.js')], ['dist/cli.js', path.join(ROOT, 'dist', 'cli.js')]]) {
+    it(`${name}: the same message on stderr, exit 1, no stack trace`, function () {
+      if (!fs.existsSync(cli)) this.skip();
+      const r = spawnSync(process.execPath, [cli, 'generate', '--model', dir, '--prompt', 'x'], { encoding: 'utf8', env: { ...process.env, MLX_BATCH_MLX_MODULE: pkg } });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^mlx-batch: node-mlx's native module \S+mlx\.node was built for another platform or CPU: it is a macOS arm64 binary \(Mach-O\)/);
+      assert.ok(r.stderr.includes('`npm run package`'), r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
 });
