@@ -1,6 +1,10 @@
 // The options of `mlx-batch serve` (and of dist/server.js, which takes the same arguments).
 import { MlxBatchError } from '../../shared/errors';
 import type { Device } from '../../server/device';
+import {
+  DEFAULT_BODY_LIMIT_BYTES, DEFAULT_COMPLETION_TOKENS, DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_HOST, DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_WAITING, DEFAULT_STATS_INTERVAL_MS,
+} from '../../shared/server-defaults';
 import { deviceFlag, intFlag, modelFlag, parseFlags } from '../command';
 
 export interface ServeOptions {
@@ -33,9 +37,9 @@ export interface ServeOptions {
   watchStdin: boolean;
 }
 
-export const SERVE_USAGE = 'mlx-batch serve [--model M] [--device cpu|gpu] [--host 127.0.0.1] [--port 0] [--max-batch 8] [--kv-budget TOKENS] ' +
-  '[--max-waiting 256] [--no-batching] [--token-file F] [--allow-remote] [--body-limit 1048576] [--max-tokens-default 16] ' +
-  '[--drain-timeout 30] [--parent-pid PID] [--watch-stdin]';
+export const SERVE_USAGE = `mlx-batch serve [--model M] [--device cpu|gpu] [--host ${DEFAULT_HOST}] [--port 0] [--max-batch ${DEFAULT_MAX_BATCH}] [--kv-budget TOKENS] ` +
+  `[--max-waiting ${DEFAULT_MAX_WAITING}] [--no-batching] [--token-file F] [--allow-remote] [--body-limit ${DEFAULT_BODY_LIMIT_BYTES}] [--max-tokens-default ${DEFAULT_COMPLETION_TOKENS}] ` +
+  `[--drain-timeout ${DEFAULT_DRAIN_TIMEOUT_S}] [--parent-pid PID] [--watch-stdin]`;
 
 const FLAGS = {
   model: { type: 'string' },
@@ -64,18 +68,18 @@ export function parseServeOptions(argv: string[]): ServeOptions {
   return {
     model: modelFlag(f.model),
     device: deviceFlag(f.device),
-    host: f.host ?? '127.0.0.1',
+    host: f.host ?? DEFAULT_HOST,
     port,
-    maxBatch: intFlag(f['max-batch'], 'max-batch', 8, 1),
+    maxBatch: intFlag(f['max-batch'], 'max-batch', DEFAULT_MAX_BATCH, 1),
     kvBudgetTokens: f['kv-budget'] === undefined ? undefined : intFlag(f['kv-budget'], 'kv-budget', 0, 1),
-    maxWaiting: intFlag(f['max-waiting'], 'max-waiting', 256, 0),
+    maxWaiting: intFlag(f['max-waiting'], 'max-waiting', DEFAULT_MAX_WAITING, 0),
     batching: !f['no-batching'],
     tokenFile: f['token-file'],
     allowRemote: f['allow-remote'] ?? false,
-    bodyLimit: intFlag(f['body-limit'], 'body-limit', 1 << 20, 1024),
-    defaultCompletionTokens: intFlag(f['max-tokens-default'], 'max-tokens-default', 16, 1),
-    drainTimeoutMs: intFlag(f['drain-timeout'], 'drain-timeout', 30, 0) * 1000,
-    statsIntervalMs: intFlag(f['stats-interval-ms'], 'stats-interval-ms', 500, 50),
+    bodyLimit: intFlag(f['body-limit'], 'body-limit', DEFAULT_BODY_LIMIT_BYTES, 1024),
+    defaultCompletionTokens: intFlag(f['max-tokens-default'], 'max-tokens-default', DEFAULT_COMPLETION_TOKENS, 1),
+    drainTimeoutMs: intFlag(f['drain-timeout'], 'drain-timeout', DEFAULT_DRAIN_TIMEOUT_S, 0) * 1000,
+    statsIntervalMs: intFlag(f['stats-interval-ms'], 'stats-interval-ms', DEFAULT_STATS_INTERVAL_MS, 50),
     parentPid,
     watchStdin: f['watch-stdin'] ?? false,
   };
