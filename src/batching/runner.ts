@@ -18,10 +18,6 @@ export interface RunnerOptions extends SchedulerOptions {
 
 export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { ...DEFAULT_SCHEDULER_OPTIONS, statsWindowMs: 5_000 };
 
-// The types of what `submit`, `stats` and `metrics` return, for callers that import the runner.
-export type { GenerationEvent, GenerationResult, GenerationStream, RequestTiming } from './generation-stream';
-export type { RunnerMetrics, RunnerStats } from './runner-metrics';
-
 interface Entry {
   stream: GenerationStream;
   detach?: () => void;

@@ -2,7 +2,7 @@
 // the user (or auto-indent) typed. Tokenizers glue a space to the word after it, so a prompt
 // ending in bare blanks is one a model rarely saw in training. The prompt goes without them; the
 // model writes them again, and the answer's start loses as much of them as it repeats.
-import type { GenerationEvent } from '../../batching/runner';
+import type { GenerationEvent } from '../../batching/generation-stream';
 
 /** The prefix without its trailing spaces and tabs, and those blanks. */
 export function splitTrailingBlanks(prefix: string): { prefix: string; blanks: string } {

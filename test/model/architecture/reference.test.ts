@@ -10,22 +10,16 @@ import { BatchKVCache } from '../../../src/server/cache/batch-kv-cache';
 import { loadModel } from '../../../src/server/loader';
 import { mx } from '../../../src/server/mlx';
 import type { LanguageModel } from '../../../src/server/model/types';
-import { logitRows, relativeError, tokens } from '../reference/harness';
+import { logitRows, relativeError, TINY as HARNESS_TINY, tokens } from '../reference/harness';
 import { readReferenceArgs, readSafetensors, writeModelFolder } from '../reference/model-folder';
 import { referenceLogits } from '../reference/transformer';
 
 const TOLERANCE = 1e-4;
 const PROMPT = [5, 17, 3, 88, 42, 61, 0, 96, 23, 23, 7];
 
-const TINY = {
-  hidden_size: 32,
-  num_hidden_layers: 2,
-  intermediate_size: 48,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  vocab_size: 97,
-  max_position_embeddings: 64,
-};
+// The harness's tiny shape; every case below names its own rms_norm_eps.
+const { rms_norm_eps: _eps, ...TINY_SHAPE } = HARNESS_TINY;
+const TINY = { ...TINY_SHAPE, max_position_embeddings: 64 };
 
 // Every case names rms_norm_eps and rope_theta, at values far from every architecture's default
 // (an eps near the hidden states' mean square, a small theta), so a misread field moves the logits.

@@ -1,7 +1,7 @@
 // Whitespace healing: a FIM prefix's trailing blanks leave the prompt, and the answer's start
 // loses as much of them as the model writes again, however the text is split into deltas.
 import assert from 'node:assert/strict';
-import type { GenerationEvent } from '../../../src/batching/runner';
+import type { GenerationEvent } from '../../../src/batching/generation-stream';
 import { dropTypedStart, splitTrailingBlanks } from '../../../src/server/fim/typed-blanks';
 
 async function run(deltas: string[], typed: string): Promise<GenerationEvent[]> {

@@ -1,7 +1,7 @@
 // Runs one generation request for either OpenAI endpoint: submits it to the batch, streams
 // deltas as server-sent events or collects them, and cancels it when the client goes away.
 import { randomBytes } from 'node:crypto';
-import type { GenerationEvent } from '../../../batching/runner';
+import type { GenerationEvent } from '../../../batching/generation-stream';
 import type { TokenUsage } from '../../../batching/request-types';
 import type { ChoiceFinishReason, Usage } from '../../../shared/protocol';
 import type { RequestContext } from '../context';
