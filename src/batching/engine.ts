@@ -36,8 +36,10 @@ export interface StepOutput {
 }
 
 export interface EngineStats {
-  /** Bytes the engine holds for model, caches and scratch (MLX active memory). */
+  /** Bytes the engine's process holds for model, caches and scratch (the same figure on every backend). */
   memoryBytes: number;
+  /** The highest memoryBytes since the last resetPeakMemory(), moments inside steps included. */
+  peakMemoryBytes: number;
   /** Tokens held in per-request KV caches. */
   cacheTokens: number;
   /** Tokens held by the prefix-reuse store. */
@@ -59,4 +61,6 @@ export interface BatchEngine {
   /** Frees the request's row and cache at once (finished, cancelled or failed); never during a step. */
   release(id: RequestId): void;
   stats(): EngineStats;
+  /** Starts a new peak (benchmarks measure each mode's own). */
+  resetPeakMemory(): void;
 }

@@ -32,7 +32,6 @@ export class Runner {
   private draining = false;
   private nextId = 0;
   private lastMemory = 0;
-  private peakMemory = 0;
   private readonly counters: RunnerCounters;
 
   constructor(private readonly engine: BatchEngine, options: Partial<RunnerOptions> = {}) {
@@ -109,13 +108,13 @@ export class Runner {
     return this.counters.metrics(this.scheduler.numRunning, this.scheduler.numWaiting);
   }
 
-  /** Highest engine memory seen after a step since the last reset (benchmarks). */
+  /** The engine's highest memory since the last reset, inside steps included (benchmarks). */
   get peakMemoryBytes(): number {
-    return this.peakMemory;
+    return this.engine.stats().peakMemoryBytes;
   }
 
   resetPeakMemory(): void {
-    this.peakMemory = this.sampleMemory();
+    this.engine.resetPeakMemory();
   }
 
   /** Resolves when no request is waiting or running. */
@@ -208,7 +207,6 @@ export class Runner {
 
   private sampleMemory(): number {
     this.lastMemory = this.engine.stats().memoryBytes;
-    this.peakMemory = Math.max(this.peakMemory, this.lastMemory);
     return this.lastMemory;
   }
 }

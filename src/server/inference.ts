@@ -24,8 +24,13 @@ export interface Inference {
 export async function openInference(model: string, opts: InferenceOptions = {}): Promise<Inference> {
   const loaded = await loadModel(model, { ...opts.load, kvBudgetTokens: opts.runner?.kvBudgetTokens, contextLength: opts.engine?.contextLength });
   const tokenizer = await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig });
-  // The context served is what the KV budget holds, when that is less than the model's.
-  const engine = new MlxEngine(loaded.model, { ...opts.engine, contextLength: loaded.memory.contextTokens });
+  // The context served is what the KV budget holds, when that is less than the model's; MLX's
+  // buffer cache is bounded by the plan's share of headroom.
+  const engine = new MlxEngine(loaded.model, {
+    bufferCacheBytes: loaded.memory.bufferCacheBytes,
+    ...opts.engine,
+    contextLength: loaded.memory.contextTokens,
+  });
   const runner = new Runner(engine, { ...opts.runner, kvBudgetTokens: loaded.memory.kvBudgetTokens });
   return { loaded, tokenizer, engine, runner };
 }

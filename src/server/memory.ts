@@ -2,7 +2,8 @@
 // only when its JS wrapper is garbage-collected, and a synchronous loop frees nothing. Every
 // MLX loop calls `reclaim.step()` between steps: it yields to the event loop and runs a
 // full gc every few steps (docs/PERFORMANCE.md has the measurements behind the numbers).
-// Also the memory figures: in use, and available to a model about to load.
+// Also the memory available to a model about to load, and MLX's buffer bytes for leak checks
+// (the engine's own figures are in memory-meter.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import v8 from 'node:v8';
@@ -53,15 +54,6 @@ export class MemoryReclaimer {
 }
 
 export const hasGc = gc !== undefined;
-
-/**
- * Bytes in use: MLX's active memory on a GPU; on the CPU backend MLX reports 0, so the
- * process's resident set size.
- */
-export function memoryInUse(): number {
-  if (currentDevice() === 'gpu') return mx.metal.getActiveMemory();
-  return process.memoryUsage().rss;
-}
 
 /**
  * Bytes of MLX buffers: Metal's active memory on a GPU; on the CPU, where MLX's counters are 0,

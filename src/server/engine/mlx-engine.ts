@@ -7,7 +7,8 @@ import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
 import { BatchKVCache } from '../cache/batch-kv-cache';
 import { RowSampler, sampleBatch } from '../generate/sampler';
-import { MemoryReclaimer, memoryInUse } from '../memory';
+import { MemoryReclaimer } from '../memory';
+import { memoryMeter, type MemoryMeter } from '../memory-meter';
 import { mx } from '../mlx';
 import type { LanguageModel } from '../model/types';
 import { groupPrefills } from './prefill-groups';
@@ -26,6 +27,10 @@ export interface MlxEngineOptions {
    * chunk of a different length runs alone.
    */
   passOverheadTokens: number;
+  /** Bytes MLX's buffer cache may keep (freed buffers held for reuse); undefined: MLX's default. */
+  bufferCacheBytes?: number;
+  /** Where memory figures come from; default: the meter of the device MLX runs on. */
+  meter?: MemoryMeter;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, passOverheadTokens: 16 };
@@ -57,6 +62,7 @@ export class MlxEngine implements BatchEngine {
   private rows: RequestId[] = [];
   private batch: BatchKVCache;
   private readonly reclaim: MemoryReclaimer;
+  private readonly meter: MemoryMeter;
 
   constructor(readonly model: LanguageModel, options: Partial<MlxEngineOptions> = {}) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
@@ -64,6 +70,8 @@ export class MlxEngine implements BatchEngine {
     this.prefixStore = new PrefixStore(this.options.prefixCacheTokens);
     this.batch = new BatchKVCache(model.args.numHiddenLayers, []);
     this.reclaim = new MemoryReclaimer(this.options.gcEvery);
+    this.meter = this.options.meter ?? memoryMeter();
+    if (this.options.bufferCacheBytes !== undefined) this.meter.boundBufferCache(this.options.bufferCacheBytes);
   }
 
   add(req: EngineRequest): { cachedTokens: number } {
@@ -108,16 +116,23 @@ export class MlxEngine implements BatchEngine {
       this.rows.splice(row, 1);
     }
     this.reclaim.collect();
+    // Idle: nothing will reuse the buffers MLX cached, so give them back.
+    if (this.seqs.size === 0) this.meter.releaseBufferCache();
   }
 
   stats(): EngineStats {
     let prefilling = 0;
     for (const s of this.seqs.values()) prefilling += s.cache?.tokens ?? 0;
     return {
-      memoryBytes: memoryInUse(),
+      memoryBytes: this.meter.inUse(),
+      peakMemoryBytes: this.meter.peak(),
       cacheTokens: this.batch.tokens + prefilling,
       prefixStoreTokens: this.prefixStore.tokens,
     };
+  }
+
+  resetPeakMemory(): void {
+    this.meter.resetPeak();
   }
 
   /** Number of decoding rows in the batch cache. */
@@ -133,6 +148,7 @@ export class MlxEngine implements BatchEngine {
     const inputs = mx.array(seqs.map((s) => s.output[s.output.length - 1]), mx.int32).reshape([seqs.length, 1]);
     const logits = this.model.forward(inputs, this.batch);
     const next = sampleBatch(logits.reshape([seqs.length, -1]), seqs.map((s) => s.sampler));
+    this.meter.sample();
     this.rows.forEach((id, i) => {
       const s = seqs[i];
       s.computed += 1;
@@ -176,6 +192,7 @@ export class MlxEngine implements BatchEngine {
     });
     if (done.length === 0) {
       mx.eval(...cache.arrays());
+      this.meter.sample();
       if (chunks.length > 1) chunks.forEach((c, row) => (c.seq.cache = cache.extract(row)));
       return;
     }
@@ -183,6 +200,7 @@ export class MlxEngine implements BatchEngine {
     const picked = done.length === chunks.length ? rows : mx.take(rows, mx.array(done, mx.int32), 0);
     const next = sampleBatch(picked, done.map((row) => chunks[row].seq.sampler));
     mx.eval(...cache.arrays());
+    this.meter.sample();
     const finished = new Set(done);
     chunks.forEach((c, row) => {
       if (finished.has(row)) {

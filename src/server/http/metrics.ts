@@ -40,7 +40,7 @@ export class HttpMetrics {
       e.gauge('mlx_batch_tokens_per_second', 'Generated tokens per second over the last few seconds.', s.tokensPerSecond);
       e.gauge('mlx_batch_kv_reserved_tokens', 'KV-cache tokens reserved by running requests.', s.kvReservedTokens);
       e.gauge('mlx_batch_kv_budget_tokens', 'KV-cache token budget.', s.kvBudgetTokens);
-      e.gauge('mlx_batch_memory_bytes', 'Memory held by the engine (MLX active memory).', s.memoryBytes);
+      e.gauge('mlx_batch_memory_bytes', 'Memory the server process holds: MLX active + cached memory and the JS heap on Metal, the resident set on the CPU.', s.memoryBytes);
       e.counter('mlx_batch_generated_tokens_total', 'Tokens generated.', m.tokensGenerated);
       e.counter('mlx_batch_prompt_tokens_total', 'Prompt tokens of finished requests.', m.promptTokens);
       e.counter('mlx_batch_prompt_tokens_cached_total', 'Prompt tokens reused from the prefix cache.', m.promptTokensCached);

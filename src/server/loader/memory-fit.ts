@@ -90,6 +90,11 @@ export function headroomBytes(availableBytes: number): number {
   return Math.round(availableBytes * MEMORY_HEADROOM.share + MEMORY_HEADROOM.bytes);
 }
 
+/** The buffer cache's bound for a plan with this headroom. */
+export function bufferCacheBytes(headroom: number): number {
+  return Math.floor(headroom / 2);
+}
+
 export interface MemoryPlanInput {
   /** The model's name, for messages. */
   model: string;
@@ -118,6 +123,11 @@ export interface MemoryPlan {
   contextTokens: number;
   available: AvailableMemory;
   headroomBytes: number;
+  /**
+   * Bytes MLX's buffer cache may keep: half the headroom (the rest is a step's scratch), so
+   * weights, KV cache and cached buffers together stay inside the memory available.
+   */
+  bufferCacheBytes: number;
 }
 
 export function gb(bytes: number): string {
@@ -135,6 +145,7 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   const plan = (kvBudgetTokens: number, derived: boolean): MemoryPlan => ({
     weightBytes: weights.bytes, heldAs: weights.heldAs, kvBytesPerToken: perToken, kvBudgetTokens,
     kvBytes: kvBudgetTokens * perToken, derived, contextTokens: Math.min(contextLength, kvBudgetTokens), available, headroomBytes: headroom,
+    bufferCacheBytes: bufferCacheBytes(headroom),
   });
   const refuse = (kvTokens: number, kvWhat: string, problem: string, budgetHint: boolean): never => {
     throw new MlxBatchError('insufficient_memory', [
@@ -185,7 +196,8 @@ function advice(input: MemoryPlanInput, maxBudget: number | undefined): string {
 export function describePlan(plan: MemoryPlan): string {
   return `memory: weights ${gb(plan.weightBytes)} (${plan.heldAs}), KV cache ${gb(plan.kvBytes)} ` +
     `(budget ${tokens(plan.kvBudgetTokens)} x ${plan.kvBytesPerToken.toLocaleString('en-US')} bytes, ${plan.derived ? 'chosen from the memory left' : 'as set'}), ` +
-    `available ${gb(plan.available.bytes)} (${plan.available.source}), headroom ${gb(plan.headroomBytes)}`;
+    `available ${gb(plan.available.bytes)} (${plan.available.source}), headroom ${gb(plan.headroomBytes)} ` +
+    `(MLX's buffer cache at most ${gb(plan.bufferCacheBytes)})`;
 }
 
 /** A warning when the context served is shorter than the model's (undefined: it is not). */

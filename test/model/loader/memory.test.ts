@@ -113,7 +113,7 @@ describe('memory check: the KV budget and the refusal', () => {
     // 700 MB: headroom 70,000,000 + 536,870,912; left 700,000,000 - 606,870,912 - 5,772,288 = 87,356,800;
     // half of it holds 21,327 tokens of 2,048 bytes.
     const p = plan(700_000_000);
-    assert.deepEqual([p.kvBudgetTokens, p.derived, p.headroomBytes, p.kvBytes], [21_327, true, 606_870_912, 21_327 * 2048]);
+    assert.deepEqual([p.kvBudgetTokens, p.derived, p.headroomBytes, p.kvBytes, p.bufferCacheBytes], [21_327, true, 606_870_912, 21_327 * 2048, 303_435_456]);
     // A lot of memory: the cap of 65,536 tokens.
     assert.equal(plan(24e9).kvBudgetTokens, 65_536);
     // 620 MB: half of what is left holds 3,749 tokens, but never less than one full context (4,096).
@@ -152,7 +152,7 @@ describe('memory check: the KV budget and the refusal', () => {
     const lines: string[] = [];
     const loaded = await loadModel(dir, { device: 'cpu', availableMemory: mem(700_000_000), log: (l) => lines.push(l) });
     assert.equal(loaded.memory.kvBudgetTokens, 21_327);
-    assert.match(lines.join('\n'), /^memory: weights 0\.01 GB \(float32\), KV cache 0\.04 GB \(budget 21,327 tokens x 2,048 bytes, chosen from the memory left\), available 0\.70 GB \(test figure\), headroom 0\.61 GB$/);
+    assert.match(lines.join('\n'), /^memory: weights 0\.01 GB \(float32\), KV cache 0\.04 GB \(budget 21,327 tokens x 2,048 bytes, chosen from the memory left\), available 0\.70 GB \(test figure\), headroom 0\.61 GB \(MLX's buffer cache at most 0\.30 GB\)$/);
     await assertMlxError(() => loadModel(dir, { device: 'cpu', availableMemory: mem(700_000_000), kvBudgetTokens: 50_000 }), 'insufficient_memory', 'at most 42,654 tokens fit');
 
     const withTokenizer = await ensureFixtureModel('llama', 'tiny', { root: TEST_MODELS_ROOT });

@@ -172,7 +172,9 @@ describe('Runner', () => {
     assert.equal(s.waiting, 0);
     assert.equal(s.requestsTotal, 3);
     assert.ok(s.tokensPerSecond > 0);
-    assert.ok(runner.peakMemoryBytes >= 2000);
+    assert.equal(runner.peakMemoryBytes, 2000, 'the peak is the engine\'s: two rows at most (max batch 2), 1000 bytes each');
+    runner.resetPeakMemory();
+    assert.equal(runner.peakMemoryBytes, 0, 'after a reset, the engine\'s peak with no rows');
   });
 
   it('counts prompt tokens reused from the prefix store', async () => {

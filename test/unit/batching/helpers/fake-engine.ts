@@ -34,6 +34,8 @@ export class FakeEngine implements BatchEngine {
   /** Rows that were alive at each step (after the step's releases). */
   readonly occupancy: number[] = [];
   private steps = 0;
+  /** Memory is 1000 bytes per row; the peak counts rows alive at any add or step since the reset. */
+  private peak = 0;
 
   constructor(private readonly opts: FakeEngineOptions = {}) {
     this.contextLength = opts.contextLength ?? 4096;
@@ -45,6 +47,7 @@ export class FakeEngine implements BatchEngine {
     const cachedTokens = this.opts.cached?.(req) ?? 0;
     this.rows.set(req.id, { prompt: req.promptTokens, computed: Math.min(cachedTokens, req.promptTokens.length - 1), last: -1, sampled: 0 });
     this.added.push(req.id);
+    this.peak = Math.max(this.peak, this.rows.size * 1000);
     return { cachedTokens };
   }
 
@@ -54,7 +57,16 @@ export class FakeEngine implements BatchEngine {
   }
 
   stats(): EngineStats {
-    return { memoryBytes: this.rows.size * 1000, cacheTokens: [...this.rows.values()].reduce((a, r) => a + r.computed, 0), prefixStoreTokens: 0 };
+    return {
+      memoryBytes: this.rows.size * 1000,
+      peakMemoryBytes: Math.max(this.peak, this.rows.size * 1000),
+      cacheTokens: [...this.rows.values()].reduce((a, r) => a + r.computed, 0),
+      prefixStoreTokens: 0,
+    };
+  }
+
+  resetPeakMemory(): void {
+    this.peak = this.rows.size * 1000;
   }
 
   async step(plan: StepPlan): Promise<StepOutput> {
