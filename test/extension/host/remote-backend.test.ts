@@ -57,12 +57,14 @@ describe('extension host: remote backend', function () {
 
   after(async () => {
     status?.dispose();
+    if (vscode && api) {
+      await cfg().update('remote.url', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('backend', undefined, vscode.ConfigurationTarget.Global);
+      await setKey('');
+      await waitFor('the extension to read the local backend', () => api.settings().backend === 'local' && api.settings().remote.url === '', 30_000);
+      await waitForReady(api, 'the local server again');
+    }
     for (const undo of restore.splice(0).reverse()) undo();
-    if (!vscode || !api) return;
-    await cfg().update('backend', undefined, vscode.ConfigurationTarget.Global);
-    await cfg().update('remote.url', undefined, vscode.ConfigurationTarget.Global);
-    await setKey('');
-    await waitForReady(api, 'the local server again');
     remote?.child.kill('SIGTERM');
     await remote?.exit;
   });

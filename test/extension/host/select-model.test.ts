@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type * as VSCode from 'vscode';
 import type { MlxBatchApi } from '../../../src/extension/extension';
-import { activeApi, completeNow, hostVscode, replace, waitForReady } from './host';
+import { activeApi, completeNow, hostVscode, replace, waitFor, waitForReady } from './host';
 import { cachedRepo, linkedModel, tempDir } from './model-folders';
 
 const vscode = hostVscode();
@@ -25,7 +25,7 @@ describe('extension host: Select Model', function () {
     const source = api.settings().model;
     assert.ok(source && fs.existsSync(path.join(source, 'config.json')), `the editor runs a model folder (${source})`);
     const hub = tempDir('hub');
-    chat = cachedRepo(hub, 'someone/tiny-chat', (dir) => linkedModel(source, dir));
+    chat = cachedRepo(hub, 'acme/tiny-chat', (dir) => linkedModel(source, dir));
     coder = cachedRepo(hub, 'mlx-community/tiny-coder', (dir) => linkedModel(source, dir));
     // A repo without weights is not an MLX model.
     cachedRepo(hub, 'mlx-community/config-only', (dir) => fs.copyFileSync(path.join(source, 'config.json'), path.join(dir, 'config.json')));
@@ -38,9 +38,9 @@ describe('extension host: Select Model', function () {
     if (hubBefore === undefined) delete process.env.HF_HUB_CACHE;
     else process.env.HF_HUB_CACHE = hubBefore;
     if (!vscode || !api) return;
-    const pid = api.backend.pid;
     await vscode.workspace.getConfiguration('mlxBatch').update('model', original, vscode.ConfigurationTarget.Global);
-    await waitForReady(api, 'the server on the original model', { notPid: pid });
+    await waitFor('the extension to read the original model', () => api.settings().model === (original ?? ''), 30_000);
+    await waitForReady(api, 'the server on the original model');
   });
 
   /** Runs the command; the quick pick shows its items to `choose`, which picks one (or none). */
@@ -64,7 +64,7 @@ describe('extension host: Select Model', function () {
     const { items, value } = await selectModel(() => undefined);
     assert.equal(value, undefined, 'nothing chosen, nothing changed');
     assert.deepEqual(entries(items).map((i) => i.label),
-      ['$(package) Shipped default model', 'mlx-community/tiny-coder', 'someone/tiny-chat', '$(folder-opened) Browse for a model folder…']);
+      ['$(package) Shipped default model', 'mlx-community/tiny-coder', 'acme/tiny-chat', '$(folder-opened) Browse for a model folder…'], 'mlx-community first');
     const [shipped, coderItem, chatItem] = entries(items);
     assert.equal(shipped.description, '', 'the shipped model is not the current one: the editor runs a model folder');
     assert.deepEqual([coderItem.description, coderItem.detail], ['qwen2', coder]);

@@ -19,9 +19,12 @@ describe('extension host: settings changes', function () {
   it('restarts the server when mlxBatch.server.maxBatch changes, and the new one serves with it', async () => {
     const original = cfg().inspect<number>('server.maxBatch')?.globalValue;
     const next = api.settings().server.maxBatch === 2 ? 3 : 2;
-    let pid = api.backend.pid;
+    const pid = api.backend.pid;
     try {
       await cfg().update('server.maxBatch', next, vscode!.ConfigurationTarget.Global);
+      await waitFor('the extension to read the new setting', () => api.settings().server.maxBatch === next, 30_000);
+      // The listener stops the old server at once (synchronously) when it restarts it.
+      assert.notEqual(api.backend.pid, pid, 'the old server is stopped');
       await waitForReady(api, 'the server with the new max batch', { notPid: pid });
       const client = (await api.backend.client())!;
       const stop = new AbortController();
@@ -32,9 +35,9 @@ describe('extension host: settings changes', function () {
       assert.equal(first.value?.max_batch, next, 'the new server runs with the new max batch');
       assert.ok((await completeNow(vscode!, api)).length > 0);
     } finally {
-      pid = api.backend.pid;
       await cfg().update('server.maxBatch', original, vscode!.ConfigurationTarget.Global);
-      await waitForReady(api, 'the server with the original max batch', { notPid: pid });
+      await waitFor('the extension to read the original setting', () => api.settings().server.maxBatch !== next, 30_000);
+      await waitForReady(api, 'the server with the original max batch');
     }
   });
 

@@ -79,6 +79,7 @@ describe('extension host: server supervisor', function () {
     } finally {
       status.dispose();
       await cfg().update('model', original, vscode!.ConfigurationTarget.Global);
+      await waitFor('the extension to read the original model', () => api.settings().model === (original ?? ''), 30_000);
       await waitForReady(api, 'the server on the original model');
     }
   });
