@@ -43,6 +43,7 @@ describe('extension host: remote backend', function () {
   before(async function () {
     if (!vscode) throw new Error('these tests run inside a VS Code extension host: the extension tier (test/extension/launch.test.ts) starts one');
     api = await activeApi(vscode);
+    await waitForReady(api, 'the local server');
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     // The remote serves the editor's model under a name of its own, so the name can only come from its /v1/models.
     const model = linkedModel(api.settings().model || path.join(ext.extensionPath, 'models', 'default'), path.join(tempDir('remote'), 'remote-tiny'));

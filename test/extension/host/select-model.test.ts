@@ -1,6 +1,7 @@
 // "Select Model" in the real extension host over a Hugging Face cache on disk: the items it offers
 // (the shipped model, the MLX models of the cache with type and folder, mlx-community first, a
-// browse entry; not a repo without weights), and that a choice is saved and the server restarted on it.
+// browse entry; not a repo without weights), a browsed folder checked, and that a choice is saved
+// and the server restarted on it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ describe('extension host: Select Model', function () {
   before(async function () {
     if (!vscode) throw new Error('these tests run inside a VS Code extension host: the extension tier (test/extension/launch.test.ts) starts one');
     api = await activeApi(vscode);
+    await waitForReady(api, 'the local server');
     original = vscode.workspace.getConfiguration('mlxBatch').inspect<string>('model')?.globalValue;
     const source = api.settings().model;
     assert.ok(source && fs.existsSync(path.join(source, 'config.json')), `the editor runs a model folder (${source})`);
@@ -69,6 +71,24 @@ describe('extension host: Select Model', function () {
     assert.equal(shipped.description, '', 'the shipped model is not the current one: the editor runs a model folder');
     assert.deepEqual([coderItem.description, coderItem.detail], ['qwen2', coder]);
     assert.deepEqual([chatItem.description, chatItem.detail], ['qwen2', chat]);
+  });
+
+  it('refuses a browsed folder that is not an MLX model, naming what it lacks, and keeps the setting', async () => {
+    const folder = linkedModel(api.settings().model, path.join(tempDir('no-tokenizer'), 'no-tokenizer'));
+    fs.rmSync(path.join(folder, 'tokenizer.json'));
+    const errors: string[] = [];
+    const undo = [
+      replace(vscode!.window, 'showOpenDialog', (async () => [vscode!.Uri.file(folder)]) as typeof VSCode.window.showOpenDialog),
+      replace(vscode!.window, 'showErrorMessage', (async (m: string) => { errors.push(m); return undefined; }) as typeof VSCode.window.showErrorMessage),
+    ];
+    try {
+      const { value } = await selectModel((items) => items.find((i) => /Browse for a model folder/.test(i.label)));
+      assert.equal(value, undefined);
+      assert.deepEqual(errors, [`MLX Batch: ${folder} is not an MLX model folder: it has no tokenizer.json.`]);
+      assert.equal(vscode!.workspace.getConfiguration('mlxBatch').inspect('model')?.globalValue, original);
+    } finally {
+      for (const u of undo) u();
+    }
   });
 
   it('saves the chosen model and restarts the server on it, which then serves', async () => {

@@ -70,10 +70,9 @@ describe('extension host: server supervisor', function () {
       const failed = await waitFor('the notification of the failed load', () => shown[before], 120_000);
       assert.match(failed.message, /no-such-architecture/);
       assert.deepEqual(failed.actions, ['Select Model', 'Show Logs', 'Retry']);
-      // A restart would come after the first back-off delay (500 ms): wait well past it.
-      await new Promise((r) => setTimeout(r, 3000));
-      assert.equal(shown.length, before + 1, `one notification: ${shown.slice(before).map((s) => s.message).join(' | ')}`);
-      assert.deepEqual(status.events.filter((s) => s.state === 'starting' && /^starting /.test(s.message)).length, 1, 'one start');
+      // The supervisor decides when the server exits, in one step: a restart shows "restarting"
+      // and schedules the next start; showing the error schedules nothing.
+      assert.equal(status.events.filter((s) => s.state === 'starting' && /^starting /.test(s.message)).length, 1, 'one start');
       assert.ok(!status.events.some((s) => s.state === 'starting' && /restarting/.test(s.message)), 'no restart');
       assert.deepEqual([api.backend.status.state, api.backend.pid], ['error', undefined]);
     } finally {
