@@ -1,7 +1,7 @@
 // The remote backend in the real extension host, against our own server process started with a
 // token (it answers 401 to a missing or wrong key): the key goes through "Set Remote API Key" into
 // SecretStorage, is read back on every connect and sent; an empty entry removes it; an empty
-// `remote.model` means the first model the remote lists.
+// `remote.model` means the first model the remote lists; a set one is sent with each request.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -100,5 +100,16 @@ describe('extension host: remote backend', function () {
     await setKey(TOKEN);
     await nextStatus('the reconnection with the right key', from, 'ready');
     assert.ok((await completeNow(vscode!, api)).length > 0);
+  });
+
+  it('sends a set mlxBatch.remote.model as the model of each request, and the user sees the remote refuse one it does not serve', async () => {
+    await cfg().update('remote.model', 'not-served', vscode!.ConfigurationTarget.Global);
+    try {
+      await waitFor('the extension to read the model name', () => api.settings().remote.model === 'not-served', 30_000);
+      const answer = await api.chat.ask('Say hi.', { chatId: api.chat.newChat() });
+      assert.match(answer.error ?? '', /model "not-served" is not loaded; this server serves "remote-tiny"/);
+    } finally {
+      await cfg().update('remote.model', undefined, vscode!.ConfigurationTarget.Global);
+    }
   });
 });
