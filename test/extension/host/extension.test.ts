@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MlxBatchApi } from '../../../src/extension/extension';
-import { activeApi, hostVscode, waitFor } from './host';
+import { activeApi, hostVscode, waitFor, waitForReady } from './host';
 
 const vscode = hostVscode();
 
@@ -16,8 +16,7 @@ describe('extension host: mlx-batch', function () {
     if (!vscode) throw new Error('these tests run inside a VS Code extension host: the extension tier (test/extension/launch.test.ts) starts one');
     api = await activeApi(vscode!);
     await api.backend.start();
-    await waitFor('the backend to be ready', () => api.backend.status.state === 'ready' || (api.backend.status.state === 'error' && new Error(api.backend.status.message)));
-    if (api.backend.status.state !== 'ready') throw new Error(`backend failed: ${JSON.stringify(api.backend.status)}`);
+    await waitForReady(api, 'the backend');
   });
 
   it('registers every command it contributes', async () => {
@@ -123,7 +122,7 @@ describe('extension host: mlx-batch', function () {
     const pid = api.backend.pid;
     assert.ok(pid);
     process.kill(pid, 'SIGKILL');
-    await waitFor('a restarted server', () => api.backend.status.state === 'ready' && api.backend.pid !== pid);
+    await waitForReady(api, 'a restarted server', { notPid: pid });
     api.completions.pipeline.cache.clear();
     const doc = await vscode!.workspace.openTextDocument({ language: 'typescript', content: 'const greeting = \n' });
     const items = await api.completions.provider.provideInlineCompletionItems(doc, new vscode!.Position(0, 17), { triggerKind: vscode!.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, new vscode!.CancellationTokenSource().token);
