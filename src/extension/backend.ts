@@ -26,6 +26,10 @@ export class Backend implements vscode.Disposable {
   /** Bumped by every start/stop so late events of an older run are ignored. */
   private generation = 0;
   private disposed = false;
+  /** The first model the remote server listed (requests name it when `remote.model` is empty). */
+  private listed: string | undefined;
+  /** Restarts run one after another, so the last settings given are the ones that stay. */
+  private restarting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -58,12 +62,24 @@ export class Backend implements vscode.Disposable {
     return this.starting;
   }
 
-  /** Stops and starts again with (possibly new) settings; resets the restart budget. */
-  async restart(settings: Settings = this.settings): Promise<void> {
-    await this.stop();
-    this.settings = settings;
-    this.policy = new RestartPolicy(settings.server.maxRestarts);
-    await this.start();
+  /** The model a remote server listed first, for requests when `remote.model` is empty. */
+  get listedModel(): string | undefined {
+    return this.listed;
+  }
+
+  /**
+   * Stops and starts again with (possibly new) settings; resets the restart budget. Calls made
+   * while one is under way run after it, in order, so two quick setting changes end on the later.
+   */
+  restart(settings: Settings = this.settings): Promise<void> {
+    const run = this.restarting.then(async () => {
+      await this.stop();
+      this.settings = settings;
+      this.policy = new RestartPolicy(settings.server.maxRestarts);
+      await this.start();
+    });
+    this.restarting = run.catch(() => undefined);
+    return run;
   }
 
   async stop(): Promise<void> {
@@ -73,6 +89,7 @@ export class Backend implements vscode.Disposable {
     const proc = this.proc;
     this.proc = undefined;
     this.api = undefined;
+    this.listed = undefined;
     this.starting = undefined;
     if (proc) {
       this.output.info(`stopping the server (pid ${proc.pid})`);
@@ -109,7 +126,8 @@ export class Backend implements vscode.Disposable {
     try {
       const models = await client.models(AbortSignal.timeout(15_000));
       if (gen !== this.generation) return undefined;
-      const model = this.settings.remote.model || models.data[0]?.id || 'remote';
+      this.listed = models.data[0]?.id;
+      const model = this.settings.remote.model || this.listed || 'remote';
       this.api = client;
       this.output.info(`connected to ${url} (models: ${models.data.map((m) => m.id).join(', ') || 'none listed'})`);
       this.set({ state: 'ready', url, model, remote: true });

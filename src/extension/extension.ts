@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): MlxBatchApi {
       debounceMs: settings.completion.debounceMs,
       maxTokens: settings.completion.maxTokens,
       temperature: settings.completion.temperature,
-      ...backendRequestFields(settings),
+      ...backendRequestFields(settings, b.listedModel),
     }),
     log: (m) => output.info(m),
   });

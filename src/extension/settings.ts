@@ -132,17 +132,21 @@ export function sanitizeSettings(get: RawGetter): Settings {
 
 /** True when a change between two settings needs the local server restarted. */
 export function needsRestart(a: Settings, b: Settings): boolean {
-  return a.backend !== b.backend || a.model !== b.model || a.remote.url !== b.remote.url ||
+  return a.backend !== b.backend || a.model !== b.model || a.remote.url !== b.remote.url || a.remote.model !== b.remote.model ||
     a.server.maxBatch !== b.server.maxBatch || a.server.device !== b.server.device || a.server.kvBudget !== b.server.kvBudget ||
     a.server.batching !== b.server.batching || a.server.nodePath !== b.server.nodePath;
 }
 
 /**
  * What every generation request carries for the configured backend: the model name a remote
- * server needs, and whether to ask the server to fit prompts to the model's context
- * (`truncate_prompt`, our own server's extension, so never sent to a remote one).
+ * server needs (`remote.model`, else the first model the remote listed, `listedModel`), and
+ * whether to ask the server to fit prompts to the model's context (`truncate_prompt`, our own
+ * server's extension, so never sent to a remote one).
  */
-export function backendRequestFields(s: Settings): { model?: string; truncatePrompt: boolean } {
-  if (s.backend === 'remote') return s.remote.model ? { model: s.remote.model, truncatePrompt: false } : { truncatePrompt: false };
+export function backendRequestFields(s: Settings, listedModel?: string): { model?: string; truncatePrompt: boolean } {
+  if (s.backend === 'remote') {
+    const model = s.remote.model || listedModel;
+    return model ? { model, truncatePrompt: false } : { truncatePrompt: false };
+  }
   return { truncatePrompt: true };
 }

@@ -120,7 +120,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     try {
       const client = await this.backend.client();
       if (!client) throw new Error(this.backend.status.state === 'error' ? this.backend.status.message : 'the model server is not available');
-      const fields = backendRequestFields(settings);
+      const fields = backendRequestFields(settings, this.backend.listedModel);
       const stream = client.streamChat({
         messages: this.store.requestMessages(chatId, settings.chat.systemPrompt),
         max_tokens: settings.chat.maxTokens,

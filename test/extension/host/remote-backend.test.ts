@@ -81,6 +81,7 @@ describe('extension host: remote backend', function () {
     const listed = await (await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { data: { id: string }[] };
     assert.equal(listed.data[0].id, 'remote-tiny');
     assert.equal(ready.model, 'remote-tiny', 'an empty mlxBatch.remote.model is the first model /v1/models lists');
+    assert.equal(api.backend.listedModel, 'remote-tiny', 'requests name the first listed model');
     assert.equal(api.backend.pid, undefined, 'no local server runs for a remote backend');
     assert.ok((await completeNow(vscode!, api)).length > 0);
   });

@@ -1,5 +1,6 @@
 // Settings changes in the real extension host: one the server is started with (max batch) replaces
-// the server process, which then serves with it; one it is not (completion length) leaves it be.
+// the server process, which then serves with it (two quick changes end on the later one); one it
+// is not (completion length) leaves it be.
 import assert from 'node:assert/strict';
 import type { MlxBatchApi } from '../../../src/extension/extension';
 import { activeApi, completeNow, hostVscode, recordStatus, waitFor, waitForReady } from './host';
@@ -9,6 +10,16 @@ const vscode = hostVscode();
 describe('extension host: settings changes', function () {
   let api: MlxBatchApi;
   const cfg = () => vscode!.workspace.getConfiguration('mlxBatch');
+  /** The max batch the running server reports in its first live-stats event. */
+  const maxBatchServed = async (): Promise<number | undefined> => {
+    const client = (await api.backend.client())!;
+    const stop = new AbortController();
+    const stats = client.stats(stop.signal);
+    const first = await stats.next();
+    stop.abort();
+    await stats.return(undefined).catch(() => undefined);
+    return first.value?.max_batch;
+  };
 
   before(async function () {
     if (!vscode) throw new Error('these tests run inside a VS Code extension host: the extension tier (test/extension/launch.test.ts) starts one');
@@ -26,17 +37,33 @@ describe('extension host: settings changes', function () {
       // The listener stops the old server at once (synchronously) when it restarts it.
       assert.notEqual(api.backend.pid, pid, 'the old server is stopped');
       await waitForReady(api, 'the server with the new max batch', { notPid: pid });
-      const client = (await api.backend.client())!;
-      const stop = new AbortController();
-      const stats = client.stats(stop.signal);
-      const first = await stats.next();
-      stop.abort();
-      await stats.return(undefined).catch(() => undefined);
-      assert.equal(first.value?.max_batch, next, 'the new server runs with the new max batch');
+      assert.equal(await maxBatchServed(), next, 'the new server runs with the new max batch');
       assert.ok((await completeNow(vscode!, api)).length > 0);
     } finally {
       await cfg().update('server.maxBatch', original, vscode!.ConfigurationTarget.Global);
       await waitFor('the extension to read the original setting', () => api.settings().server.maxBatch !== next, 30_000);
+      await waitForReady(api, 'the server with the original max batch');
+    }
+  });
+
+  it('two quick changes end on the later one, also for the restart after a crash', async () => {
+    const original = cfg().inspect<number>('server.maxBatch')?.globalValue;
+    const [first, last] = api.settings().server.maxBatch === 2 ? [3, 5] : [2, 5];
+    try {
+      // No wait between the two: the second change arrives while the first restart stops the server.
+      await cfg().update('server.maxBatch', first, vscode!.ConfigurationTarget.Global);
+      await cfg().update('server.maxBatch', last, vscode!.ConfigurationTarget.Global);
+      await waitFor('the extension to read the later setting', () => api.settings().server.maxBatch === last, 30_000);
+      await waitForReady(api, 'the server after both changes');
+      assert.equal(await maxBatchServed(), last, 'the server runs with the later setting');
+      // The supervisor restarts a crashed server with the settings it holds: the later ones.
+      const pid = api.backend.pid!;
+      process.kill(pid, 'SIGKILL');
+      await waitForReady(api, 'the server restarted after the crash', { notPid: pid });
+      assert.equal(await maxBatchServed(), last, 'the restart after a crash went back to the earlier setting');
+    } finally {
+      await cfg().update('server.maxBatch', original, vscode!.ConfigurationTarget.Global);
+      await waitFor('the extension to read the original setting', () => api.settings().server.maxBatch !== last, 30_000);
       await waitForReady(api, 'the server with the original max batch');
     }
   });

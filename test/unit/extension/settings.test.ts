@@ -45,11 +45,16 @@ describe('extension settings', () => {
     assert.equal(needsRestart(a, from({ model: '/m' })), true);
     assert.equal(needsRestart(a, from({ 'server.device': 'cpu' })), true);
     assert.equal(needsRestart(a, from({ 'server.maxBatch': 4 })), true);
+    assert.equal(needsRestart(a, from({ 'remote.model': 'qwen' })), true, 'a remote model name reconnects, so the status shows it');
   });
 
   it('asks only its own server to fit prompts, and names the model only to a remote one', () => {
     assert.deepEqual(backendRequestFields(from({})), { truncatePrompt: true });
     assert.deepEqual(backendRequestFields(from({ backend: 'remote', 'remote.model': 'qwen' })), { model: 'qwen', truncatePrompt: false });
     assert.deepEqual(backendRequestFields(from({ backend: 'remote' })), { truncatePrompt: false });
+    assert.deepEqual(backendRequestFields(from({ backend: 'remote' }), 'listed-first'), { model: 'listed-first', truncatePrompt: false },
+      'an empty remote.model sends the first model the remote listed');
+    assert.deepEqual(backendRequestFields(from({ backend: 'remote', 'remote.model': 'qwen' }), 'listed-first'), { model: 'qwen', truncatePrompt: false });
+    assert.deepEqual(backendRequestFields(from({}), 'listed-first'), { truncatePrompt: true });
   });
 });
