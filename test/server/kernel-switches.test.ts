@@ -4,10 +4,10 @@
 // replacements). A row limit the BLAS shim would misread stops the start with a clear error.
 import assert from 'node:assert/strict';
 import { ensureFixtureModel } from '../../src/server/fixtures';
-import type { KernelChoices } from '../../src/shared/protocol';
+import type { KernelChoices, ServerEvent } from '../../src/shared/protocol';
 import { post } from '../http/helpers/harness';
 import { AUTH, MAIN, startRealServer, stopRealServer, type RealServer } from './helpers/real-server';
-import { isError, spawnServer } from './helpers/spawn-server';
+import { isError, isReady, spawnServer } from './helpers/spawn-server';
 
 const linux = process.platform === 'linux';
 const DEFAULTS: KernelChoices = { blasShim: linux, smallGemmRows: linux ? 48 : null, compiledSwiglu: true };
@@ -66,9 +66,14 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
 
   it('MLX_BATCH_SMALL_GEMM_ROWS=abc: a validation error event naming the variable, exit 1', async () => {
     const s = spawnServer(MAIN, ['--model', model, '--port', '0'], { MLX_BATCH_SMALL_GEMM_ROWS: 'abc' });
-    const err = await s.event(isError);
-    assert.deepEqual(err, { event: 'error', type: 'validation', message: 'MLX_BATCH_SMALL_GEMM_ROWS must be a whole number of rows, 0 to turn the small-M kernel off (got "abc")' });
-    assert.deepEqual([(await s.exit).code], [1]);
-    assert.ok(s.stderr().includes('MLX_BATCH_SMALL_GEMM_ROWS must be a whole number'), s.stderr());
+    try {
+      // `ready` instead would be the bug: the start must fail before the model is served.
+      const first = await s.event((e): e is Extract<ServerEvent, { event: 'error' | 'ready' }> => isError(e) || isReady(e));
+      assert.deepEqual(first, { event: 'error', type: 'validation', message: 'MLX_BATCH_SMALL_GEMM_ROWS must be a whole number of rows, 0 to turn the small-M kernel off (got "abc")' });
+      assert.deepEqual([(await s.exit).code], [1]);
+      assert.ok(s.stderr().includes('MLX_BATCH_SMALL_GEMM_ROWS must be a whole number'), s.stderr());
+    } finally {
+      s.child.kill('SIGKILL');
+    }
   });
 });
