@@ -8,6 +8,7 @@ import { openInference } from './inference';
 import { backendName, selectDevice, type Device } from './device';
 import { encodeChat } from './tokenizer/chat-template';
 import { buildFimPrompt, detectFim } from './fim';
+import { describeKernels, kernelChoices } from './kernels';
 import type { Tokenizer } from './tokenizer/tokenizer';
 
 /** What loading the service needs of the server's options (`mlx-batch serve`'s flags). */
@@ -57,10 +58,12 @@ export const loadInferenceService: ServiceLoader = async (options, progress, log
     },
   });
   log.info(`loaded ${loaded.id} (${loaded.modelType}, ${Math.round(loaded.weightBytes / 2 ** 20)} MB) from ${loaded.dir} in ${(loaded.loadMs / 1000).toFixed(1)}s`);
+  const kernels = kernelChoices();
+  log.info(`kernels: ${describeKernels(kernels)}`);
   return new RunnerService(
     { id: loaded.id, contextLength: engine.contextLength, created: Math.floor(Date.now() / 1000) },
     runner,
     promptTokenizer(tokenizer),
-    { backend: backendName(device), benchmarkConcurrency: [1, 4, 8], benchmarkMaxTokens: 64 },
+    { backend: backendName(device), benchmarkConcurrency: [1, 4, 8], benchmarkMaxTokens: 64, kernels },
   );
 };

@@ -203,13 +203,24 @@ export type BenchmarkEvent =
   | { type: 'result'; report: BenchmarkReport }
   | { type: 'error'; error: ErrorBody['error'] };
 
+/** The CPU kernels a server process runs with, as its environment chose them (docs/CONFIGURATION.md). */
+export interface KernelChoices {
+  /** The BLAS shim is loaded: false with MLX_BATCH_SKINNY_GEMM=0, off Linux, or without build/native/skinny-gemm.node. */
+  blasShim: boolean;
+  /** Most rows of a product the shim's small-M kernel takes (MLX_BATCH_SMALL_GEMM_ROWS; 0: off); null without the shim. */
+  smallGemmRows: number | null;
+  /** SwiGLU runs as one kernel fused by mx.compile: false with MLX_BATCH_COMPILE=0, or when MLX cannot compile here. */
+  compiledSwiglu: boolean;
+}
+
 /**
  * Lines the server prints on stdout for its parent (one JSON object per line), in this order:
  * `listening` as soon as the port is bound (requests then get 503 until the model is loaded),
  * `loading` progress, then `ready` (or `error` if loading failed, and the process exits 1).
+ * `ready` names the CPU kernels the process chose (`kernels`, absent for a service without MLX).
  */
 export type ServerEvent =
   | { event: 'listening'; url: string; model: string }
   | { event: 'loading'; progress: number; message: string }
-  | { event: 'ready'; model: string; contextLength: number }
+  | { event: 'ready'; model: string; contextLength: number; kernels?: KernelChoices }
   | { event: 'error'; message: string; type: ErrorType };

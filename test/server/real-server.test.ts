@@ -2,35 +2,11 @@
 // over HTTP and with the official `openai` client: streaming chat, completion with suffix,
 // abort, errors, and identical greedy answers under concurrency.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import OpenAI from 'openai';
 import { ensureFixtureModel } from '../../src/server/fixtures';
 import { metric, post, waitFor } from '../http/helpers/harness';
-import { compiled, isReady, isListening, spawnServer, type SpawnedServer } from './helpers/spawn-server';
-
-const MAIN = compiled('src', 'cli', 'server', 'main.js');
-const TOKEN = 'real-server-token-0123456789';
-
-function tokenFile(): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-batch-real-')), 'token');
-  fs.writeFileSync(file, TOKEN, { mode: 0o600 });
-  return file;
-}
-
-async function start(model: string, extra: string[] = []): Promise<{ server: SpawnedServer; url: string }> {
-  const server = spawnServer(MAIN, ['--model', model, '--token-file', tokenFile(), '--max-batch', '8', ...extra]);
-  const { url } = await server.event(isListening, 120_000);
-  await server.event(isReady, 120_000);
-  return { server, url };
-}
-
-async function stop(server: SpawnedServer): Promise<void> {
-  server.child.kill('SIGTERM');
-  const exit = await server.exit;
-  assert.equal(exit.code, 0, server.stderr());
-}
+import { TOKEN, startRealServer as start, stopRealServer as stop } from './helpers/real-server';
+import type { SpawnedServer } from './helpers/spawn-server';
 
 describe('real server on the tiny qwen2 fixture', function () {
   this.timeout(180_000);

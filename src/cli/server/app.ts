@@ -128,7 +128,8 @@ export async function startServer(options: ServeOptions, load: ServiceLoader, lo
       const service = await load(options, progress, log);
       if (shuttingDown) return;
       state.ready(service);
-      announce({ event: 'ready', model: service.model.id, contextLength: service.model.contextLength });
+      const { kernels } = service;
+      announce({ event: 'ready', model: service.model.id, contextLength: service.model.contextLength, ...(kernels ? { kernels } : {}) });
       log.info(`model ${service.model.id} ready in ${((performance.now() - t0) / 1000).toFixed(1)}s (context ${service.model.contextLength})`);
     } catch (e) {
       const err = toMlxBatchError(e);

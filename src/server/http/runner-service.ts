@@ -4,7 +4,7 @@ import { benchmarkPrompts } from '../../batching/benchmark/prompts';
 import { runComparisonBenchmark } from '../../batching/benchmark/report';
 import { runnerTarget } from '../../batching/benchmark/runner-target';
 import type { Runner } from '../../batching/runner';
-import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage } from '../../shared/protocol';
+import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, KernelChoices } from '../../shared/protocol';
 import { describeMachine } from '../machine';
 import type { GenerationEvent } from '../../batching/generation-stream';
 import type { GenerationRequest, InferenceService, ModelInfo } from './service';
@@ -29,6 +29,8 @@ export interface RunnerServiceOptions {
   /** Defaults of POST /v1/benchmark. */
   benchmarkConcurrency: number[];
   benchmarkMaxTokens: number;
+  /** The CPU kernels the engine runs with (none for an engine without MLX). */
+  kernels?: KernelChoices;
 }
 
 export class RunnerService implements InferenceService {
@@ -38,6 +40,10 @@ export class RunnerService implements InferenceService {
     private readonly tokenizer: PromptTokenizer,
     private readonly options: RunnerServiceOptions,
   ) {}
+
+  get kernels(): KernelChoices | undefined {
+    return this.options.kernels;
+  }
 
   completionPrompt(prompt: string, suffix: string | undefined): number[] {
     return suffix === undefined ? this.tokenizer.encode(prompt) : this.tokenizer.encodeFim(prompt, suffix);

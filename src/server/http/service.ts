@@ -4,7 +4,7 @@
 import type { GenerateParams } from '../../batching/request-types';
 import type { GenerationEvent } from '../../batching/generation-stream';
 import type { RunnerMetrics, RunnerStats } from '../../batching/runner-metrics';
-import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage } from '../../shared/protocol';
+import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, KernelChoices } from '../../shared/protocol';
 
 /**
  * One generation request as the HTTP layer hands it over: tokenized, fitted into the context and
@@ -29,6 +29,8 @@ export interface ModelInfo {
 
 export interface InferenceService {
   readonly model: ModelInfo;
+  /** The CPU kernels generation runs on, when it runs on MLX. */
+  readonly kernels?: KernelChoices;
   /** Tokens of a plain prompt, or of a fill-in-the-middle prompt when `suffix` is given. */
   completionPrompt(prompt: string, suffix: string | undefined): number[];
   /** Tokens of a chat rendered by the model's chat template, ready for the assistant's turn. */

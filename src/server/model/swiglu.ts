@@ -22,6 +22,12 @@ function compileOnce(): Binary | null {
   }
 }
 
+/** Whether SwiGLU runs as the fused kernel (compiled on the first call, here or in `swiglu`). */
+export function swigluCompiled(): boolean {
+  if (fused === undefined) fused = compileOnce();
+  return fused !== null;
+}
+
 export function swiglu(gate: MxArray, up: MxArray): MxArray {
   if (fused === undefined) fused = compileOnce();
   return (fused ?? plain)(gate, up);

@@ -4,9 +4,12 @@
 // and the one-row sgemv route (skinny-gemm.c, which also holds the interposer) sends the other
 // one-row / one-column products to OpenBLAS sgemv, 2-3x faster here than its sgemm
 // (docs/PERFORMANCE.md). Linux only; no shim = plain MLX. MLX_BATCH_SKINNY_GEMM=0 turns it off.
+// MLX_BATCH_SMALL_GEMM_ROWS, read by the shim itself (atoi), is checked here first, so that a value
+// it would misread fails the start instead of quietly turning the kernel off.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MlxBatchError } from '../../shared/errors';
 
 export interface BlasShim {
   path: string;
@@ -21,6 +24,20 @@ export interface BlasShim {
 }
 
 const FILE = path.join('build', 'native', 'skinny-gemm.node');
+
+/** small_m_max of skinny-gemm.c: the most rows the small-M kernel takes when the variable is unset. */
+const SMALL_GEMM_ROWS_DEFAULT = 48;
+const SMALL_GEMM_ROWS = 'MLX_BATCH_SMALL_GEMM_ROWS';
+
+/** The small-M kernel's row limit as the shim reads it from the environment; throws on a value it would misread. */
+function smallGemmRowsFromEnv(): number {
+  const v = process.env[SMALL_GEMM_ROWS];
+  if (v === undefined || v === '') return SMALL_GEMM_ROWS_DEFAULT;
+  if (!/^\d{1,9}$/.test(v)) {
+    throw new MlxBatchError('validation', `${SMALL_GEMM_ROWS} must be a whole number of rows, 0 to turn the small-M kernel off (got ${JSON.stringify(v)})`, SMALL_GEMM_ROWS);
+  }
+  return Number(v);
+}
 
 /** build/native/skinny-gemm.node in the first folder above this module that has one. */
 function findShim(): string | undefined {
@@ -49,4 +66,6 @@ function load(): BlasShim | undefined {
   return { path: file, ...mod.exports };
 }
 
+/** Most rows of a product the small-M kernel takes (0: none). */
+export const smallGemmRows = smallGemmRowsFromEnv();
 export const blasShim: BlasShim | undefined = load();

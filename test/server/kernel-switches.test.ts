@@ -1,0 +1,79 @@
+// The kernel switches of the server's environment (docs/CONFIGURATION.md) set on a real server
+// process: its `ready` event reports the kernels it chose, each following its variable, and the
+// greedy tokens stay those of the default kernels with each switch off (the kernels are exact
+// replacements). A row limit the BLAS shim would misread stops the start with a clear error.
+import assert from 'node:assert/strict';
+import { ensureFixtureModel } from '../../src/server/fixtures';
+import type { KernelChoices, ServerEvent } from '../../src/shared/protocol';
+import { post } from '../http/helpers/harness';
+import { AUTH, MAIN, startRealServer, stopRealServer, type RealServer } from './helpers/real-server';
+import { isError, isReady, spawnServer } from './helpers/spawn-server';
+
+const linux = process.platform === 'linux';
+const DEFAULTS: KernelChoices = { blasShim: linux, smallGemmRows: linux ? 48 : null, compiledSwiglu: true };
+
+// Run together, so decode products have 4 rows (past MLX_BATCH_SMALL_GEMM_ROWS=2 below) and the
+// prompts' prefill products more.
+const PROMPTS = ['function quickSort(arr) {', 'def fibonacci(n):', 'SELECT name FROM users WHERE', 'The quick brown fox'];
+
+async function greedyTexts(url: string): Promise<string[]> {
+  return Promise.all(PROMPTS.map(async (prompt) => {
+    const res = await post(`${url}/v1/completions`, { prompt, max_tokens: 8, ignore_eos: true, temperature: 0 }, AUTH);
+    assert.equal(res.status, 200);
+    return (await res.json()).choices[0].text as string;
+  }));
+}
+
+describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_ROWS, MLX_BATCH_COMPILE)', function () {
+  this.timeout(120_000);
+  let model: string;
+  let reference: string[];
+
+  before(async () => {
+    model = await ensureFixtureModel('llama', 'tiny');
+  });
+
+  describe('no variable set', () => {
+    let s: RealServer;
+    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_SKINNY_GEMM: '', MLX_BATCH_SMALL_GEMM_ROWS: '', MLX_BATCH_COMPILE: '' }); });
+    after(async () => { if (s) await stopRealServer(s.server); });
+
+    it('reports the BLAS shim on, the small-M kernel up to 48 rows and SwiGLU compiled', async () => {
+      assert.deepEqual(s.ready.kernels, DEFAULTS);
+      reference = await greedyTexts(s.url);
+      assert.equal(new Set(reference).size, PROMPTS.length, `four different texts: ${JSON.stringify(reference)}`);
+    });
+  });
+
+  const switches: [string, NodeJS.ProcessEnv, KernelChoices][] = [
+    ['MLX_BATCH_SKINNY_GEMM=0', { MLX_BATCH_SKINNY_GEMM: '0' }, { ...DEFAULTS, blasShim: false, smallGemmRows: null }],
+    ['MLX_BATCH_SMALL_GEMM_ROWS=2', { MLX_BATCH_SMALL_GEMM_ROWS: '2' }, { ...DEFAULTS, smallGemmRows: linux ? 2 : null }],
+    ['MLX_BATCH_COMPILE=0', { MLX_BATCH_COMPILE: '0' }, { ...DEFAULTS, compiledSwiglu: false }],
+  ];
+  for (const [name, env, expected] of switches) {
+    describe(name, () => {
+      let s: RealServer;
+      before(async () => { s = await startRealServer(model, [], env); });
+      after(async () => { if (s) await stopRealServer(s.server); });
+
+      it('reports the kernel it switched, and generates the same greedy tokens', async () => {
+        assert.deepEqual(s.ready.kernels, expected);
+        assert.ok(reference, 'the default server ran first');
+        assert.deepEqual(await greedyTexts(s.url), reference);
+      });
+    });
+  }
+
+  it('MLX_BATCH_SMALL_GEMM_ROWS=abc: a validation error event naming the variable, exit 1', async () => {
+    const s = spawnServer(MAIN, ['--model', model, '--port', '0'], { MLX_BATCH_SMALL_GEMM_ROWS: 'abc' });
+    try {
+      // `ready` instead would be the bug: the start must fail before the model is served.
+      const first = await s.event((e): e is Extract<ServerEvent, { event: 'error' | 'ready' }> => isError(e) || isReady(e));
+      assert.deepEqual(first, { event: 'error', type: 'validation', message: 'MLX_BATCH_SMALL_GEMM_ROWS must be a whole number of rows, 0 to turn the small-M kernel off (got "abc")' });
+      assert.deepEqual([(await s.exit).code], [1]);
+      assert.ok(s.stderr().includes('MLX_BATCH_SMALL_GEMM_ROWS must be a whole number'), s.stderr());
+    } finally {
+      s.child.kill('SIGKILL');
+    }
+  });
+});
