@@ -1,5 +1,6 @@
 // The server process's life, in a real child process: stdout events, token file, refusing a
-// remote bind, SIGTERM draining, exit with the parent, and a model that fails to load.
+// remote bind, SIGTERM draining, exit with the parent (the watchdog's kill when the main thread
+// cannot exit), and a model that fails to load.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -110,6 +111,27 @@ describe('server process: lifecycle', function () {
     const exit = await s.exit;
     assert.equal(exit.code, 0);
     assert.match(s.stderr(), /parent process is gone/);
+  });
+
+  it('is killed by its watchdog when its main thread never comes back after the parent is gone', async () => {
+    // The main thread spins for ever, as in a step that never ends: only the watchdog thread can
+    // end the process, so its exit shows the kill and no timing is involved.
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const watched = `const { watchParent } = require(${JSON.stringify(compiled('src', 'cli', 'server', 'parent-watch.js'))});
+      watchParent({ parentPid: ${sleeper.pid}, watchStdin: false }, () => {}, { info() {}, warn() {}, error() {} });
+      console.log('blocking');
+      for (;;);`;
+    const child = spawn(process.execPath, ['-e', watched], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    try {
+      await new Promise<void>((r) => child.stdout.once('data', () => r()));
+      sleeper.kill('SIGKILL');
+      await waitFor(() => child.exitCode !== null || child.signalCode !== null, 'the blocked process to be killed by its watchdog', { timeoutMs: 20_000 });
+      assert.deepEqual(await exit, { code: null, signal: 'SIGKILL' });
+    } finally {
+      child.kill('SIGKILL');
+      sleeper.kill('SIGKILL');
+    }
   });
 
   it('refuses a non-loopback address without --allow-remote, and warns with it', async () => {

@@ -23,9 +23,9 @@ const SERVER = compiled('src', 'cli', 'server', 'main.js');
 const PARENT = compiled('test', 'server', 'helpers', 'parent-main.js');
 const HOST = compiled('test', 'server', 'helpers', 'extension-host-main.js');
 // Gone "at once" means without draining for its readers (up to the drain timeout) and without
-// waiting for a step to end. Half the drain timeout is a hang check a loaded machine does not
-// reach (the watchdog polls every 200 ms and kills 1 s after telling the main thread); during a
-// long prefill the limit is the length of a step, measured on this machine.
+// waiting for the work in hand. Half the drain timeout is a hang check a loaded machine does not
+// reach (the watchdog polls every 200 ms and kills 1 s after telling the main thread). That the
+// watchdog kills a main thread held by a step is shown without timing in lifecycle.test.ts.
 const EXIT_LIMIT_MS = (DEFAULT_DRAIN_TIMEOUT_S * 1000) / 2;
 const EXIT_LIMIT = `half the ${DEFAULT_DRAIN_TIMEOUT_S} s drain timeout`;
 
@@ -63,15 +63,15 @@ function refused(url: string): Promise<boolean> {
   });
 }
 
-/** The process has exited (a zombie at most) and its port is closed, within `limitMs` of `since`. */
-async function assertGone(pid: number, url: string, since: number, limitMs = EXIT_LIMIT_MS, limit = EXIT_LIMIT): Promise<void> {
+/** The process has exited (a zombie at most) and its port is closed, within the limit from `since`. */
+async function assertGone(pid: number, url: string, since: number): Promise<void> {
   // A killed process shows as a zombie while its other threads still exit and hold its files.
   await waitFor(async () => !running(pid) && (await refused(url)), `the server (pid ${pid}) to exit and close ${url} after its parent died`, {
-    timeoutMs: limitMs + 5000,
+    timeoutMs: EXIT_LIMIT_MS + 5000,
     state: () => ({ running: running(pid), ms: Date.now() - since }),
   });
   const took = Date.now() - since;
-  assert.ok(took <= limitMs, `the server took ${took} ms to exit and close its port, more than ${limit} (${limitMs} ms)`);
+  assert.ok(took <= EXIT_LIMIT_MS, `the server took ${took} ms to exit and close its port, more than ${EXIT_LIMIT}`);
 }
 
 /** A process that prints one fact per line; `line` waits for the first line matching `re`. */
@@ -193,7 +193,7 @@ describe('server process: never outlives its parent', function () {
     await assertGone(pid, url, p.kill());
   });
 
-  it('exits before the step ends when its parent is killed during a long prefill, as a step begins', async () => {
+  it('exits at once when its parent is killed during a long prefill, as a step begins', async () => {
     // Two prompts of about 1,500 tokens each on the 0.5b shape: one step computes two 128-token
     // chunks and holds the main thread for 3-5 s, longer as the prompts grow; the whole prefill
     // takes tens of seconds.
@@ -202,23 +202,17 @@ describe('server process: never outlives its parent', function () {
     const [pid, url] = [await p.pid, await p.url];
     await p.line(/^EVENT \{"event":"ready"/);
     // A /health answer that waited for a step comes between two steps: after the third, kill as
-    // the fourth begins. The fourth lasts at least as long as the longest wait seen (steps grow
-    // with the prompts): a server that waited for it to end would take that long.
-    let longestHold = 0;
+    // the fourth begins.
     for (let held = 0, start = Date.now(); held < 3;) {
       const t = Date.now();
       await fetch(`${url}/health`).catch(() => undefined);
-      const hold = Date.now() - t;
-      if (hold > 1000) {
-        held += 1;
-        longestHold = Math.max(longestHold, hold);
-      }
+      if (Date.now() - t > 1000) held += 1;
       assert.ok(Date.now() - start < 120_000, 'the prefill steps did not hold the server');
       await sleep(20);
     }
     const t0 = p.kill();
     assert.ok(!p.lines.some((l) => l.startsWith('STREAMING')), 'killed before the first token');
-    await assertGone(pid, url, t0, longestHold, 'the longest prefill step seen');
+    await assertGone(pid, url, t0);
   });
 
   it('exits at once when its parent is killed while it streams tokens, to the parent and to another client', async () => {
