@@ -3,7 +3,8 @@
 // buffers themselves (Metal's active memory, or malloc's bytes in use on the CPU, where MLX's own
 // counters are 0); the resident set size is checked too, loosely, as glibc keeps freed pages.
 import assert from 'node:assert/strict';
-import { greedy, makeRunner, prompt, sleep } from './helpers';
+import { waitFor } from '../helpers/wait-for';
+import { greedy, makeRunner, prompt } from './helpers';
 import { MemoryReclaimer, mlxBufferBytes, yieldToEventLoop } from '../../src/server/memory';
 
 const MiB = 2 ** 20;
@@ -81,24 +82,23 @@ describe('engine: memory', function () {
     };
     await Promise.all([0, 1, 2, 3].map((i) => stream(1000 + i)));
     const before = await settled();
-    let peak = 0;
     for (let i = 0; i < 64; i += 8) {
       const wave = Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((j) => stream(i + j)));
       if (i === 0) {
         // While the streams run their caches are counted: the measure sees them.
-        while (runner.stats().running < 3) await sleep(5);
-        await sleep(200);
-        peak = mlxBufferBytes()!;
+        const held = () => mlxBufferBytes()! - before.mlx;
+        await waitFor(() => held() > 200 * KV_BYTES_PER_TOKEN, 'the running streams\' caches to show in the MLX buffers', {
+          timeoutMs: 60_000,
+          state: () => ({ running: runner.stats().running, held: mib(held()) }),
+        });
       }
       const results = await wave;
       for (const r of results) assert.equal(r.reason, 'abort');
     }
-    await sleep(20);
+    await waitFor(() => engine.batchSize === 0, 'every row to be freed', { state: () => engine.batchSize });
     const after = await settled();
-    assert.equal(engine.batchSize, 0, 'every row is freed');
     assert.equal(runner.stats().running, 0);
     assert.equal(runner.stats().kvReservedTokens, 0);
-    assert.ok(peak - before.mlx > 200 * KV_BYTES_PER_TOKEN, `running streams held only ${mib(peak - before.mlx)} of MLX buffers`);
     // Measured: 0.13 MiB; keeping the aborted streams' caches: 17 MiB.
     assert.ok(after.mlx - before.mlx < 1 * MiB, `MLX buffers grew ${mib(after.mlx - before.mlx)} after 64 aborted streams`);
   });

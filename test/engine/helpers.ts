@@ -31,5 +31,3 @@ export function prompt(seed: number, n: number): number[] {
 export function greedy(promptTokens: number[], maxTokens: number, extra: Partial<GenerateParams> = {}): GenerateParams {
   return { promptTokens, maxTokens, ignoreEos: true, sampling: { temperature: 0, topP: 1, topK: 0 }, ...extra };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

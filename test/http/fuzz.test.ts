@@ -3,7 +3,7 @@
 // request: no answer at all), while the server keeps serving.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { post, startTestServer, type TestServer } from './helpers/harness';
+import { post, startTestServer, waitFor, type TestServer } from './helpers/harness';
 
 /** Small seeded PRNG (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -301,8 +301,7 @@ describe('server: fuzzing with bad requests', () => {
     });
     assert.match(garbage, /^HTTP\/1\.1 400/);
     assert.equal((await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 1 })).status, 200);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(s.runner.stats().running, 0);
+    await waitFor(() => s.runner.stats().running === 0, 'no request left running', { state: () => s.runner.stats() });
     assert.ok(!s.logs.some((l) => l.startsWith('error')), s.logs.join('\n'));
   });
 });

@@ -2,8 +2,9 @@
 // started with the extension's stdio (stdin, stdout and stderr pipes) by a parent that is then
 // SIGKILLed while the model loads, while idle, during a long prefill and while streaming, and
 // started by the extension's own spawn code in a stand-in extension host that is SIGKILLed: each
-// time the server is gone within 3 s and its port refuses connections. Servers spawned by the
-// test itself show that the exit is the server's own (code 0), not its watchdog's kill.
+// time the server is gone without draining its readers and its port refuses connections. Servers
+// spawned by the test itself show that the exit is the server's own (code 0), not its watchdog's
+// kill.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +12,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureFixtureModel } from '../../src/server/fixtures';
+import { DEFAULT_DRAIN_TIMEOUT_S } from '../../src/shared/server-defaults';
 import { post } from '../http/helpers/harness';
+import { waitFor } from '../helpers/wait-for';
 import type { ParentPlan } from './helpers/parent-main';
 import { compiled, isListening, isReady, spawnServer, type SpawnedServer } from './helpers/spawn-server';
 
@@ -19,7 +22,12 @@ const CLI = compiled('src', 'cli', 'main.js');
 const SERVER = compiled('src', 'cli', 'server', 'main.js');
 const PARENT = compiled('test', 'server', 'helpers', 'parent-main.js');
 const HOST = compiled('test', 'server', 'helpers', 'extension-host-main.js');
-const DEADLINE_MS = 3000;
+// Gone "at once" means without draining for its readers (up to the drain timeout) and without
+// waiting for the work in hand. Half the drain timeout is a hang check a loaded machine does not
+// reach (the watchdog polls every 200 ms and kills 1 s after telling the main thread). That the
+// watchdog kills a main thread held by a step is shown without timing in lifecycle.test.ts.
+const EXIT_LIMIT_MS = (DEFAULT_DRAIN_TIMEOUT_S * 1000) / 2;
+const EXIT_LIMIT = `half the ${DEFAULT_DRAIN_TIMEOUT_S} s drain timeout`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,15 +63,15 @@ function refused(url: string): Promise<boolean> {
   });
 }
 
-/** The process has exited (a zombie at most) and its port is closed, within the deadline. */
+/** The process has exited (a zombie at most) and its port is closed, within the limit from `since`. */
 async function assertGone(pid: number, url: string, since: number): Promise<void> {
   // A killed process shows as a zombie while its other threads still exit and hold its files.
-  const gone = async () => !running(pid) && (await refused(url));
-  while (!(await gone()) && Date.now() - since < DEADLINE_MS + 5000) await sleep(20);
+  await waitFor(async () => !running(pid) && (await refused(url)), `the server (pid ${pid}) to exit and close ${url} after its parent died`, {
+    timeoutMs: EXIT_LIMIT_MS + 5000,
+    state: () => ({ running: running(pid), ms: Date.now() - since }),
+  });
   const took = Date.now() - since;
-  assert.ok(!running(pid), `the server (pid ${pid}) still runs ${took} ms after its parent died`);
-  assert.ok(await refused(url), `${url} still accepts connections ${took} ms after the parent died`);
-  assert.ok(took <= DEADLINE_MS, `the server took ${took} ms to exit and close its port`);
+  assert.ok(took <= EXIT_LIMIT_MS, `the server took ${took} ms to exit and close its port, more than ${EXIT_LIMIT}`);
 }
 
 /** A process that prints one fact per line; `line` waits for the first line matching `re`. */
@@ -131,13 +139,15 @@ function underParent(model: string, requests?: ParentPlan['requests']): Launched
   };
 }
 
-/** Reads a response body to its end or failure (the server went away mid-stream). */
-async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+/** Reads a response body to its end or failure (the server went away mid-stream); true if it ended with [DONE]. */
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
+  let text = '';
   try {
-    while (!(await reader.read()).done);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += Buffer.from(r.value).toString();
   } catch {
     // the connection was reset
   }
+  return text.includes('data: [DONE]');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -165,7 +175,7 @@ describe('server process: never outlives its parent', function () {
     strays.clear();
   });
 
-  it('exits within 3 s when its parent is killed while the model loads', async () => {
+  it('exits at once when its parent is killed while the model loads', async () => {
     const p = underParent(big);
     const [pid, url] = [await p.pid, await p.url];
     await p.line(/^EVENT \{"event":"loading"/);
@@ -174,15 +184,16 @@ describe('server process: never outlives its parent', function () {
     await assertGone(pid, url, t0);
   });
 
-  it('exits within 3 s when its parent is killed while it idles after ready', async () => {
+  it('exits at once when its parent is killed while it idles after ready', async () => {
     const p = underParent(small);
     const [pid, url] = [await p.pid, await p.url];
     await p.line(/^EVENT \{"event":"ready"/);
+    // Idles a moment after ready, the state under test: the wait cannot help the exit checks pass.
     await sleep(300);
     await assertGone(pid, url, p.kill());
   });
 
-  it('exits within 3 s when its parent is killed during a long prefill, as a step begins', async () => {
+  it('exits at once when its parent is killed during a long prefill, as a step begins', async () => {
     // Two prompts of about 1,500 tokens each on the 0.5b shape: one step computes two 128-token
     // chunks and holds the main thread for 3-5 s, longer as the prompts grow; the whole prefill
     // takes tens of seconds.
@@ -204,7 +215,7 @@ describe('server process: never outlives its parent', function () {
     await assertGone(pid, url, t0);
   });
 
-  it('exits within 3 s when its parent is killed while it streams tokens, to the parent and to another client', async () => {
+  it('exits at once when its parent is killed while it streams tokens, to the parent and to another client', async () => {
     const p = underParent(small, [{ prompt: 'def main():', max_tokens: 3000 }]);
     const [pid, url] = [await p.pid, await p.url];
     await p.line(/^STREAMING 0$/);
@@ -213,10 +224,10 @@ describe('server process: never outlives its parent', function () {
     const reader = res.body!.getReader();
     assert.equal((await reader.read()).done, false);
     await assertGone(pid, url, p.kill());
-    await withTimeout(readAll(reader), 2000, 'the end of the other client\'s stream');
+    assert.equal(await withTimeout(readAll(reader), 2000, 'the end of the other client\'s stream'), false, 'the other client\'s stream was cut, not drained');
   });
 
-  it('exits within 3 s when the extension host that started it is killed mid-stream', async () => {
+  it('exits at once when the extension host that started it is killed mid-stream', async () => {
     // The extension's own spawn path (launchSpec + ServerProcess) in a plain node process;
     // its dist/server.js runs the freshly compiled server entry.
     const ext = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-batch-ext-'));
@@ -252,8 +263,9 @@ describe('server process: never outlives its parent', function () {
       s.child.stderr!.destroy();
       sleeper.kill('SIGKILL');
       const t0 = Date.now();
-      assert.deepEqual(await withTimeout(s.exit, DEADLINE_MS + 5000, 'exit'), { code: 0, signal: null });
-      assert.ok(Date.now() - t0 <= DEADLINE_MS, `took ${Date.now() - t0} ms`);
+      assert.deepEqual(await withTimeout(s.exit, EXIT_LIMIT_MS + 5000, 'exit'), { code: 0, signal: null });
+      assert.ok(Date.now() - t0 <= EXIT_LIMIT_MS, `took ${Date.now() - t0} ms, more than ${EXIT_LIMIT}`);
+      assert.equal(await readAll(reader), false, 'the stream was cut, not drained');
       assert.ok(await refused(url));
     });
 
@@ -263,8 +275,8 @@ describe('server process: never outlives its parent', function () {
       await s.event(isReady, 120_000);
       s.child.stdin!.end();
       const t0 = Date.now();
-      assert.deepEqual(await withTimeout(s.exit, DEADLINE_MS + 5000, 'exit'), { code: 0, signal: null });
-      assert.ok(Date.now() - t0 <= DEADLINE_MS, `took ${Date.now() - t0} ms`);
+      assert.deepEqual(await withTimeout(s.exit, EXIT_LIMIT_MS + 5000, 'exit'), { code: 0, signal: null });
+      assert.ok(Date.now() - t0 <= EXIT_LIMIT_MS, `took ${Date.now() - t0} ms, more than ${EXIT_LIMIT}`);
       assert.match(s.stderr(), /parent process is gone \(stdin closed\): exiting without waiting/);
       assert.ok(await refused(url));
     });
@@ -277,6 +289,8 @@ describe('server process: never outlives its parent', function () {
       s.child.stderr!.destroy();
       // Each toggle logs a line to the dead stderr.
       for (const enabled of [false, true]) assert.equal((await post(`${url}/v1/batching`, { enabled })).status, 200);
+      // Sleeps measure what must not happen (spinning on the dead pipes): a spinning server uses
+      // about a second of CPU in this second, so waiting cannot make the check pass by luck.
       await sleep(200);
       const pid = s.child.pid!;
       const cpu0 = cpuSeconds(pid);

@@ -71,10 +71,4 @@ export function metric(page: string, sample: string): number {
   return Number(line.slice(sample.length + 1));
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+export { waitFor } from '../../helpers/wait-for';

@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
+import type http from 'node:http';
 import { ApiClient } from '../../../src/extension/client/api-client';
 import { CompletionPipeline, type CompletionQuery } from '../../../src/extension/completion/completion-pipeline';
+import { waitFor } from '../../helpers/wait-for';
 import { FakeServer, completionChunk, sleep, sse } from './helpers/fake-openai-server';
 
-/** A server that streams `tokens` one every `delayMs`, or refuses suffix when `noSuffix`. */
-function completionServer(tokens: string[], delayMs: number, noSuffix = false) {
-  return new FakeServer({
+/** In a token list: the stream stops here until the test calls `release()` or the client closes it. */
+const HOLD = Symbol('hold');
+
+/** A completion server for `tokens`, one every `delayMs`; `noSuffix`: it refuses suffix. */
+function completionServer(tokens: (string | typeof HOLD)[], delayMs: number, noSuffix = false) {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const closed = (res: http.ServerResponse) => new Promise<void>((r) => res.once('close', r));
+  const server = new FakeServer({
     'POST /v1/completions': async (req, res) => {
       if (noSuffix && req.body.suffix !== undefined) {
         res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'suffix is not currently supported', type: 'BadRequestError' } }));
@@ -14,6 +22,10 @@ function completionServer(tokens: string[], delayMs: number, noSuffix = false) {
       const send = sse(res);
       for (const t of tokens) {
         if (res.destroyed) return;
+        if (t === HOLD) {
+          await Promise.race([released, closed(res)]);
+          continue;
+        }
         send(completionChunk(t));
         await sleep(delayMs);
       }
@@ -21,7 +33,20 @@ function completionServer(tokens: string[], delayMs: number, noSuffix = false) {
       send('[DONE]');
       res.end();
     },
-  }).start();
+  });
+  return server.start().then((s) => Object.assign(s, { release }));
+}
+
+/** The real client, counting the chunks the pipeline has taken from its streams. */
+class CountingClient extends ApiClient {
+  taken = 0;
+
+  override async *streamCompletion(...args: Parameters<ApiClient['streamCompletion']>): ReturnType<ApiClient['streamCompletion']> {
+    for await (const chunk of super.streamCompletion(...args)) {
+      yield chunk;
+      this.taken += 1;
+    }
+  }
 }
 
 function query(prefix: string, over: Partial<CompletionQuery> = {}): CompletionQuery {
@@ -31,16 +56,17 @@ function query(prefix: string, over: Partial<CompletionQuery> = {}): CompletionQ
 
 function pipeline(server: FakeServer, debounceMs = 20, truncatePrompt?: boolean) {
   const logs: string[] = [];
+  const client = new CountingClient({ baseUrl: server.url });
   const p = new CompletionPipeline({
-    client: async () => new ApiClient({ baseUrl: server.url }),
+    client: async () => client,
     options: () => ({ debounceMs, maxTokens: 16, temperature: 0, ...(truncatePrompt === undefined ? {} : { truncatePrompt }) }),
     log: (m) => logs.push(m),
   });
-  return { p, logs };
+  return { p, logs, client };
 }
 
 describe('extension completion pipeline', () => {
-  let server: FakeServer;
+  let server: FakeServer & { release(): void };
   afterEach(async () => server?.stop());
 
   it('sends one interactive FIM request and cuts a single-line answer at the newline', async () => {
@@ -73,41 +99,42 @@ describe('extension completion pipeline', () => {
   });
 
   it('reuses the in-flight request when the user types what it is predicting', async () => {
-    server = await completionServer(['comp', 'ute', '(1);'], 60);
-    const { p } = pipeline(server, 10);
+    server = await completionServer(['comp', HOLD, 'ute', '(1);'], 1);
+    const { p, client } = pipeline(server, 10);
     const ac = new AbortController();
     const first = p.complete(query('const x = ', { signal: ac.signal }));
-    await sleep(90);
+    await waitFor(() => client.taken === 1, 'the first token to reach the pipeline');
     ac.abort(); // the editor cancels the first request on the next keystroke
     assert.equal(await first, undefined);
-    const second = await p.complete(query('const x = co'));
-    assert.deepEqual(second, { text: 'mpute(1);', source: 'inflight' });
+    const second = p.complete(query('const x = co'));
+    server.release();
+    assert.deepEqual(await second, { text: 'mpute(1);', source: 'inflight' });
     assert.equal(server.requests.length, 1);
   });
 
   it('latest wins: a query that disagrees aborts the stale request so the server frees it', async () => {
-    server = await completionServer(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 40);
-    const { p } = pipeline(server, 10);
-    const ac = new AbortController();
-    const first = p.complete(query('let y = ', { signal: ac.signal }));
-    await sleep(70);
-    ac.abort();
-    await first;
+    // The first caller still waits, so only the disagreeing query can end its request (no
+    // grace period after the last waiter leaves is running).
+    server = await completionServer(['a', HOLD, 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 1);
+    const { p, client } = pipeline(server, 10);
+    const first = p.complete(query('let y = '));
+    await waitFor(() => client.taken === 1, 'the first token to reach the pipeline');
     const second = p.complete(query('let y = zz'));
-    await sleep(60);
-    assert.equal(server.closedEarly, 1, 'the stale request was closed');
+    await waitFor(() => server.closedEarly === 1, 'the stale request to be closed', { state: () => ({ requests: server.requests.length, closedEarly: server.closedEarly }) });
+    assert.equal(await first, undefined, 'the superseded query gets nothing');
+    server.release();
     assert.deepEqual(await second, { text: 'abcdefgh', source: 'request' });
     assert.equal(server.requests.length, 2);
   });
 
   it('stops generating at the end of the block and aborts the request', async () => {
-    server = await completionServer(['\n  return 1;\n', '}\n', 'function g() {\n', 'never'], 30);
+    server = await completionServer(['\n  return 1;\n', '}\n', HOLD, 'function g() {\n', 'never'], 1);
     const { p } = pipeline(server);
-    const a = await p.complete(query('function f() {', { manual: true }));
-    assert.deepEqual(a, { text: '\n  return 1;\n}', source: 'request' });
+    const answer = p.complete(query('function f() {', { manual: true }));
+    // The stream holds after the closing brace: only the client can end it.
+    await waitFor(() => server.closedEarly === 1, 'the request to be closed at the end of the block');
+    assert.deepEqual(await answer, { text: '\n  return 1;\n}', source: 'request' });
     assert.deepEqual(server.requests[0].body.stop, ['\n\n\n']);
-    await sleep(50);
-    assert.equal(server.closedEarly, 1);
     assert.equal(p.counters.aborted, 1);
   });
 

@@ -7,6 +7,7 @@ import { buildFimContext } from '../../../src/extension/completion/fim-context';
 import { isLanguageEnabled } from '../../../src/extension/completion/languages';
 import { FimSupport, rejectsSuffix } from '../../../src/extension/completion/fim-support';
 import { ApiError } from '../../../src/extension/client/api-error';
+import { ManualClock, settle } from './helpers/manual-clock';
 
 describe('extension completion: FIM context', () => {
   it('keeps everything when within bounds and reports the cursor line', () => {
@@ -70,14 +71,24 @@ describe('extension completion: mode and block end', () => {
 });
 
 describe('extension completion: debounce, cache, languages, FIM support', () => {
-  it('latest wins: an older wait resolves false as soon as a newer one starts', async () => {
-    const d = new LatestWinsDebouncer();
-    const t0 = Date.now();
-    const first = d.wait(200);
-    const second = d.wait(30);
-    assert.equal(await first, false);
-    assert.ok(Date.now() - t0 < 100, 'the superseded wait returns at once');
-    assert.equal(await second, true);
+  it('latest wins: an older wait resolves false as soon as a newer one starts; the newer one fires once, after its own delay', async () => {
+    const clock = new ManualClock();
+    const d = new LatestWinsDebouncer(clock);
+    const settled: string[] = [];
+    void d.wait(200).then((v) => settled.push(`first ${v}`));
+    void d.wait(30).then((v) => settled.push(`second ${v}`));
+    await settle();
+    assert.deepEqual(settled, ['first false'], 'the superseded wait returns with no time passed');
+    assert.equal(clock.pending, 1, "the superseded wait's timer is cleared");
+    clock.advance(29);
+    await settle();
+    assert.deepEqual(settled, ['first false'], 'the newer wait lasts its whole delay');
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(settled, ['first false', 'second true']);
+    clock.advance(1000);
+    await settle();
+    assert.deepEqual(settled, ['first false', 'second true'], 'nothing fires later');
   });
 
   it('serves the rest of a completion while the user types what it predicted', () => {
