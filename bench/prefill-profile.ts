@@ -4,14 +4,19 @@
 // RoPE, the SwiGLU and residual elementwise work, the cache update), times its count per pass.
 // What the parts leave of the whole is the rest: copies of transposed views, allocation, graph
 // scheduling. Medians of interleaved rounds; the load average is printed.
-//   npx tsc -p . && node --expose-gc out/bench/prefill-profile.js [--model 0.5b|small|tiny|default|DIR] [--tokens 256,1024] [--rounds 5]
+// Then, through the engine the server runs (Runner + MlxEngine, the scheduler's 128-token chunks),
+// time to first token with prompt passes evaluated every 4 layers and their intermediates released
+// between (the default) against one graph per pass (reclaimEveryLayers 0), rounds interleaved.
+//   npx tsc -p . && node --expose-gc out/bench/prefill-profile.js [--model 0.5b|small|tiny|default|DIR] [--tokens 256,1024] [--rounds 5] [--parts false]
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BatchKVCache } from '../src/server/cache/batch-kv-cache';
 import { ensureFixtureModel } from '../src/server/fixtures';
 import { FIXTURE_SIZES, type FixtureSize } from '../src/server/fixtures/presets';
-import { loadModel } from '../src/server/loader';
+import { loadModel, type LoadedModel } from '../src/server/loader';
+import { MlxEngine } from '../src/server/engine/mlx-engine';
+import { Runner } from '../src/batching/runner';
 import { MemoryReclaimer } from '../src/server/memory';
 import { mx, nn, type MxArray } from '../src/server/mlx';
 import { Attention, Model as LlamaModelRoot, TransformerBlock } from '../src/server/model/llama';
@@ -24,6 +29,7 @@ const { values: opt } = parseArgs({
     model: { type: 'string', default: '0.5b' },
     tokens: { type: 'string', default: '256,1024' },
     rounds: { type: 'string', default: '5' },
+    parts: { type: 'string', default: 'true' },
   },
 });
 
@@ -110,14 +116,42 @@ function layerParts(model: LlamaModelRoot, block: TransformerBlock, t: number): 
 async function main(): Promise<void> {
   const dir = await modelDir(opt.model);
   const loaded = await loadModel(dir);
-  const model = loaded.model as unknown as LlamaModelRoot;
-  const block = model.model.layers[0];
   const rounds = Number(opt.rounds);
   const reclaim = new MemoryReclaimer();
-  const a = model.args;
+  const a = loaded.model.args;
   console.log(`prefill profile: ${loaded.id} (${loaded.modelType}: D${a.hiddenSize} L${a.numHiddenLayers} H${a.numAttentionHeads} KVH${a.numKeyValueHeads} F${a.intermediateSize} V${a.vocabSize}), ${rounds} rounds, medians`);
   console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} cores`);
 
+  if (opt.parts !== 'false') profileParts(loaded, rounds, reclaim);
+  await compareReclaim(loaded, rounds);
+  console.log(`\nload average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+/** Time to first token through Runner + MlxEngine, every 4 layers released vs one graph, interleaved. */
+async function compareReclaim(loaded: LoadedModel, rounds: number): Promise<void> {
+  const a = loaded.model.args;
+  const runners = [4, 0].map((every) => ({ every, runner: new Runner(new MlxEngine(loaded.model, { prefixCacheTokens: 0, reclaimEveryLayers: every })) }));
+  console.log('\nthrough the engine (128-token chunks): time to first token, ms');
+  console.log('| prompt tokens | released every 4 layers | one graph per pass | ratio |\n|---|---|---|---|');
+  for (const t of opt.tokens.split(',').map(Number)) {
+    const ms: number[][] = runners.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, { runner }] of runners.entries()) {
+        const ids = Array.from({ length: t }, (_, k) => 3 + ((k * 7919 + r * 104729 + i) % (a.vocabSize - 3)));
+        const t0 = performance.now();
+        await runner.submit({ promptTokens: ids, maxTokens: 1, ignoreEos: true, sampling: { temperature: 0, topP: 1, topK: 0 } }).collect();
+        ms[i].push(performance.now() - t0);
+      }
+    }
+    const [on, off] = ms.map(median);
+    console.log(`| ${t} | ${on.toFixed(0)} | ${off.toFixed(0)} | ${(off / on).toFixed(2)}x |`);
+  }
+}
+
+function profileParts(loaded: LoadedModel, rounds: number, reclaim: MemoryReclaimer): void {
+  const model = loaded.model as unknown as LlamaModelRoot;
+  const block = model.model.layers[0];
+  const a = model.args;
   for (const t of opt.tokens.split(',').map(Number)) {
     const prompt = randomTokens(t, a.vocabSize, t);
     mx.eval(prompt);
@@ -171,7 +205,6 @@ async function main(): Promise<void> {
     console.log('| work | ms per pass | share | rate |\n|---|---|---|---|');
     for (const [name, ms, rate] of rows) console.log(`| ${name} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)}% | ${rate} |`);
   }
-  console.log(`\nload average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 main().catch((e) => {

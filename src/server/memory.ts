@@ -11,7 +11,7 @@ import vm from 'node:vm';
 import { currentDevice, metalAvailable } from './device';
 import { blasShim, mx } from './mlx';
 
-type GcFn = () => void;
+type GcFn = (options?: { type: 'minor' | 'major' }) => void;
 
 function exposeGc(): GcFn | undefined {
   const g = (globalThis as { gc?: GcFn }).gc;
@@ -41,6 +41,21 @@ export class MemoryReclaimer {
   /** Call once per MLX step: yields, and collects garbage every `gcEvery` steps. */
   async step(): Promise<void> {
     if (++this.steps % this.gcEvery === 0) this.collect();
+    await yieldToEventLoop();
+  }
+
+  /**
+   * Frees the intermediates of work just evaluated: a minor collection (their JS wrappers are
+   * young) and a turn of the event loop (node-mlx frees a buffer in its wrapper's finalizer,
+   * which runs after the collection). Inside a long pass this lets the next layers reuse that
+   * memory instead of faulting in fresh pages for every output.
+   */
+  async releaseIntermediates(): Promise<void> {
+    if (gc) {
+      const t = performance.now();
+      gc({ type: 'minor' });
+      this.gcMs += performance.now() - t;
+    }
     await yieldToEventLoop();
   }
 

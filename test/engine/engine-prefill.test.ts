@@ -9,18 +9,24 @@ import { prompt, tinyModel } from './helpers';
 const GREEDY = { temperature: 0, topP: 1, topK: 0 };
 const STEPS = 6;
 
-/** Counts forward passes of the model while `fn` runs. */
+/** Counts forward passes of the model while `fn` runs (whole, or a layer at a time as prompts run). */
 async function countPasses<T>(model: LanguageModel, fn: () => Promise<T>): Promise<[T, number]> {
-  const orig = model.forward.bind(model);
+  const forward = model.forward;
+  const forwardSteps = model.forwardSteps;
   let n = 0;
   model.forward = (...args) => {
     n += 1;
-    return orig(...args);
+    return forward.apply(model, args);
+  };
+  model.forwardSteps = (...args) => {
+    n += 1;
+    return forwardSteps.apply(model, args);
   };
   try {
     return [await fn(), n];
   } finally {
-    model.forward = orig;
+    model.forward = forward;
+    model.forwardSteps = forwardSteps;
   }
 }
 

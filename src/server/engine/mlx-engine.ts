@@ -9,7 +9,7 @@ import { BatchKVCache } from '../cache/batch-kv-cache';
 import { RowSampler, sampleBatch } from '../generate/sampler';
 import { MemoryReclaimer } from '../memory';
 import { memoryMeter, type MemoryMeter } from '../memory-meter';
-import { mx } from '../mlx';
+import { mx, type MxArray } from '../mlx';
 import type { LanguageModel } from '../model/types';
 import { groupPrefills } from './prefill-groups';
 import { PrefixStore } from './prefix-store';
@@ -27,13 +27,18 @@ export interface MlxEngineOptions {
    * chunk of a different length runs alone.
    */
   passOverheadTokens: number;
+  /**
+   * A prompt pass is evaluated every this many layers, its intermediates released between
+   * (MemoryReclaimer.releaseIntermediates); 0: the pass runs as one graph.
+   */
+  reclaimEveryLayers: number;
   /** Bytes MLX's buffer cache may keep (freed buffers held for reuse); undefined: MLX's default. */
   bufferCacheBytes?: number;
   /** Where memory figures come from; default: the meter of the device MLX runs on. */
   meter?: MemoryMeter;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, passOverheadTokens: 16 };
+export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, passOverheadTokens: 16, reclaimEveryLayers: 4 };
 
 interface Chunk {
   id: RequestId;
@@ -94,7 +99,7 @@ export class MlxEngine implements BatchEngine {
   async step(plan: StepPlan): Promise<StepOutput> {
     const tokens = new Map<RequestId, number>();
     if (plan.decode.length > 0) this.decode(plan.decode, tokens);
-    if (plan.prefill.length > 0) this.prefill(plan.prefill, tokens);
+    if (plan.prefill.length > 0) await this.prefill(plan.prefill, tokens);
     await this.reclaim.step();
     return { tokens };
   }
@@ -157,7 +162,7 @@ export class MlxEngine implements BatchEngine {
     });
   }
 
-  private prefill(plan: StepPlan['prefill'], out: Map<RequestId, number>): void {
+  private async prefill(plan: StepPlan['prefill'], out: Map<RequestId, number>): Promise<void> {
     const chunks: Chunk[] = plan.map(({ id, start, end }) => {
       const seq = this.seq(id);
       if (start !== seq.computed || end <= start || end > seq.prompt.length) {
@@ -167,12 +172,12 @@ export class MlxEngine implements BatchEngine {
     });
     const items = chunks.map((c) => ({ length: c.end - c.start, fresh: c.seq.computed === 0 }));
     for (const group of groupPrefills(items, this.options.passOverheadTokens)) {
-      this.prefillPass(group.map((i) => chunks[i]), out);
+      await this.prefillPass(group.map((i) => chunks[i]), out);
     }
   }
 
   /** One forward pass over these chunks, left-padded to the longest (only fresh rows get padding). */
-  private prefillPass(chunks: Chunk[], out: Map<RequestId, number>): void {
+  private async prefillPass(chunks: Chunk[], out: Map<RequestId, number>): Promise<void> {
     const layers = this.model.args.numHiddenLayers;
     const width = Math.max(...chunks.map((c) => c.end - c.start));
     let cache: BatchKVCache;
@@ -184,7 +189,7 @@ export class MlxEngine implements BatchEngine {
       for (const c of chunks) cache.insert(c.seq.cache ?? new BatchKVCache(layers, [width - (c.end - c.start)]));
     }
     const ids = chunks.flatMap((c) => [...new Array<number>(width - (c.end - c.start)).fill(0), ...c.seq.prompt.slice(c.start, c.end)]);
-    const logits = this.model.forward(mx.array(ids, mx.int32).reshape([chunks.length, width]), cache, { lastOnly: true });
+    const logits = await this.forwardReclaiming(mx.array(ids, mx.int32).reshape([chunks.length, width]), cache);
     const done: number[] = [];
     chunks.forEach((c, row) => {
       c.seq.computed = c.end;
@@ -216,6 +221,21 @@ export class MlxEngine implements BatchEngine {
     });
     if (done.length < chunks.length) cache.keep(done);
     this.batch.insert(cache);
+  }
+
+  /** A prompt pass, evaluated every `reclaimEveryLayers` layers with its intermediates released between. */
+  private async forwardReclaiming(inputs: MxArray, cache: BatchKVCache): Promise<MxArray> {
+    const every = this.options.reclaimEveryLayers;
+    const steps = this.model.forwardSteps(inputs, cache, { lastOnly: true });
+    for (let layer = 1; ; layer++) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      if (every > 0 && layer % every === 0) {
+        mx.eval(r.value, ...cache.arrays());
+        this.meter.sample();
+        await this.reclaim.releaseIntermediates();
+      }
+    }
   }
 
   private seq(id: RequestId): Sequence {

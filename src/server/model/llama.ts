@@ -125,6 +125,11 @@ export class LlamaModel extends nn.Module {
   }
 
   forward(inputs: MxArray, ctx: Omit<LayerContext, 'tables' | 'mask'>, heads: number, kvHeads: number): MxArray {
+    return runSteps(this.steps(inputs, ctx, heads, kvHeads));
+  }
+
+  /** The pass as a generator: yields the hidden state after each layer, returns the normed output. */
+  *steps(inputs: MxArray, ctx: Omit<LayerContext, 'tables' | 'mask'>, heads: number, kvHeads: number): Generator<MxArray, MxArray> {
     let h = this.embedTokens.forward(inputs);
     const [b, l] = inputs.shape;
     const step = ctx.cache.beginForward(l, h.dtype);
@@ -132,8 +137,19 @@ export class LlamaModel extends nn.Module {
     // [B, 1, 1, L, S]: a 4-D one is broadcast against the wrong axes.
     const mask = step.mask && heads !== kvHeads ? step.mask.reshape([b, 1, 1, l, -1]) : step.mask;
     const full: LayerContext = { ...ctx, tables: ctx.rope.tables(step.positions, h.dtype), mask };
-    for (const layer of this.layers) h = layer.forward(h, full);
+    for (const layer of this.layers) {
+      h = layer.forward(h, full);
+      yield h;
+    }
     return this.norm.forward(h);
+  }
+}
+
+/** Runs a pass generator to its end without stopping between layers. */
+function runSteps<T>(steps: Generator<MxArray, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
   }
 }
 
@@ -153,7 +169,15 @@ export class Model extends nn.Module implements LanguageModel {
   }
 
   forward(inputs: MxArray, cache: KVCache, options: ForwardOptions = {}): MxArray {
-    let h = this.model.forward(inputs, { rope: this.#rope, cache }, this.args.numAttentionHeads, this.args.numKeyValueHeads);
+    return runSteps(this.#pass(inputs, cache, options));
+  }
+
+  forwardSteps(inputs: MxArray, cache: KVCache, options: ForwardOptions = {}): Generator<MxArray, MxArray> {
+    return this.#pass(inputs, cache, options);
+  }
+
+  *#pass(inputs: MxArray, cache: KVCache, options: ForwardOptions): Generator<MxArray, MxArray> {
+    let h = yield* this.model.steps(inputs, { rope: this.#rope, cache }, this.args.numAttentionHeads, this.args.numKeyValueHeads);
     if (options.lastOnly) {
       const l = h.shape[1];
       h = h.index(mx.Slice(), mx.Slice(l - 1, l));

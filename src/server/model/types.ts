@@ -62,6 +62,11 @@ export interface LanguageModel extends nn.Module {
    * [B, 1, vocab] with `lastOnly`.
    */
   forward(inputs: MxArray, cache: KVCache, options?: ForwardOptions): MxArray;
+  /**
+   * The same pass, a layer at a time: yields the hidden state after each layer (the caller may
+   * evaluate it and let what came before be collected) and returns the logits.
+   */
+  forwardSteps(inputs: MxArray, cache: KVCache, options?: ForwardOptions): Generator<MxArray, MxArray>;
   /** Maps checkpoint tensor names to this module's (drops rotary buffers, tied lm_head...). */
   sanitize(weights: Map<string, MxArray>): Map<string, MxArray>;
 }
