@@ -91,7 +91,7 @@ export function parseVmHwm(status: string): number | undefined {
 }
 
 export const procSelf: ProcessMemorySource = {
-  rss: () => process.memoryUsage().rss,
+  rss: () => process.memoryUsage.rss(),
   highWaterMark: () => {
     try {
       return parseVmHwm(fs.readFileSync('/proc/self/status', 'utf8'));
@@ -137,7 +137,8 @@ export class ProcessMeter implements MemoryMeter {
   }
 
   sample(): void {
-    this.sampledPeak = Math.max(this.sampledPeak, this.proc.rss());
+    // With the kernel's high-water mark nothing needs sampling (this runs after every pass).
+    if (!this.hwm) this.sampledPeak = Math.max(this.sampledPeak, this.proc.rss());
   }
 
   // MLX's cache limit is one setting for every backend; this CPU build keeps no freed buffers
