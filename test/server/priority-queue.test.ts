@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { ensureFixtureModel } from '../../src/server/fixtures';
 import { PRIORITY_HEADER, type PriorityClass } from '../../src/shared/protocol';
-import { metric, post, waitFor } from '../http/helpers/harness';
-import { AUTH, scrape, startRealServer, stopRealServer, type RealServer } from './helpers/real-server';
+import { metric, post } from '../http/helpers/harness';
+import { AUTH, scrape, startRealServer, stopRealServer, waitForQueue, type RealServer } from './helpers/real-server';
 import { openStream, type OpenStream } from './helpers/streams';
 
 // Its greedy first token on llama-tiny decodes to text, so every stream's first token is a frame.
@@ -16,14 +16,6 @@ const headers = (priority: PriorityClass) => ({ ...AUTH, [PRIORITY_HEADER]: prio
 
 /** A stream that holds its row until aborted (the context is 4096 tokens). */
 const blocker = (url: string, onFirst?: () => void) => openStream(url, { prompt: PROMPT, max_tokens: 4000, ignore_eos: true, temperature: 0 }, headers('background'), onFirst);
-
-async function waitForQueue(url: string, running: number, waiting: number): Promise<void> {
-  let page = '';
-  await waitFor(async () => {
-    page = await scrape(url);
-    return metric(page, 'mlx_batch_requests_running') === running && metric(page, 'mlx_batch_requests_waiting') === waiting;
-  }, 30_000).catch(() => assert.fail(`expected ${running} running and ${waiting} waiting; /metrics:\n${page.split('\n').filter((l) => /requests_(running|waiting)/.test(l)).join('\n')}`));
-}
 
 describe('real server: priority classes across 64 streams (max batch 4)', function () {
   this.timeout(120_000);

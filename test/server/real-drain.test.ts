@@ -5,9 +5,9 @@
 // factor.)
 import assert from 'node:assert/strict';
 import { ensureFixtureModel } from '../../src/server/fixtures';
-import { metric, post } from '../http/helpers/harness';
+import { post } from '../http/helpers/harness';
 import { waitFor } from '../helpers/wait-for';
-import { AUTH, scrape, startRealServer, type RealServer } from './helpers/real-server';
+import { AUTH, startRealServer, waitForQueue, type RealServer } from './helpers/real-server';
 import { openStream } from './helpers/streams';
 
 const PROMPT = 'function quickSort(arr) {';
@@ -26,11 +26,7 @@ describe('real server: SIGTERM drains the running and the queued request (max ba
     const running = openStream(url, body(300), AUTH);
     await running.first;
     const queued = openStream(url, body(20), AUTH);
-    let page = '';
-    await waitFor(async () => {
-      page = await scrape(url);
-      return metric(page, 'mlx_batch_requests_running') === 1 && metric(page, 'mlx_batch_requests_waiting') === 1;
-    }, 'one request running and one waiting', { timeoutMs: 60_000, state: () => page.split('\n').filter((l) => /requests_(running|waiting) /.test(l)).join('; ') });
+    await waitForQueue(url, 1, 1);
     s.server.child.kill('SIGTERM');
     await waitFor(() => s!.server.stderr().includes('shutting down (SIGTERM)'), '"shutting down (SIGTERM)" on stderr', { timeoutMs: 60_000, state: s.server.stderr });
     const refused = await post(`${url}/v1/completions`, body(1), AUTH).then((r) => r.status, () => 'refused');

@@ -10,6 +10,12 @@ const vscode = hostVscode();
 describe('extension host: settings changes', function () {
   let api: MlxBatchApi;
   const cfg = () => vscode!.workspace.getConfiguration('mlxBatch');
+  /** Puts server.maxBatch back (it was changed to `changed`) and waits for the server it restarts. */
+  const restoreMaxBatch = async (original: number | undefined, changed: number): Promise<void> => {
+    await cfg().update('server.maxBatch', original, vscode!.ConfigurationTarget.Global);
+    await waitFor('the extension to read the original setting', () => api.settings().server.maxBatch !== changed, 30_000);
+    await waitForReady(api, 'the server with the original max batch');
+  };
   /** The max batch the running server reports in its first live-stats event. */
   const maxBatchServed = async (): Promise<number | undefined> => {
     const client = (await api.backend.client())!;
@@ -40,9 +46,7 @@ describe('extension host: settings changes', function () {
       assert.equal(await maxBatchServed(), next, 'the new server runs with the new max batch');
       assert.ok((await completeNow(vscode!, api)).length > 0);
     } finally {
-      await cfg().update('server.maxBatch', original, vscode!.ConfigurationTarget.Global);
-      await waitFor('the extension to read the original setting', () => api.settings().server.maxBatch !== next, 30_000);
-      await waitForReady(api, 'the server with the original max batch');
+      await restoreMaxBatch(original, next);
     }
   });
 
@@ -62,9 +66,7 @@ describe('extension host: settings changes', function () {
       await waitForReady(api, 'the server restarted after the crash', { notPid: pid });
       assert.equal(await maxBatchServed(), last, 'the restart after a crash went back to the earlier setting');
     } finally {
-      await cfg().update('server.maxBatch', original, vscode!.ConfigurationTarget.Global);
-      await waitFor('the extension to read the original setting', () => api.settings().server.maxBatch !== last, 30_000);
-      await waitForReady(api, 'the server with the original max batch');
+      await restoreMaxBatch(original, last);
     }
   });
 

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServerEvent } from '../../../src/shared/protocol';
+import { metric } from '../../http/helpers/harness';
+import { waitFor } from '../../helpers/wait-for';
 import { compiled, isListening, isReady, spawnServer, type SpawnedServer } from './spawn-server';
 
 export const MAIN = compiled('src', 'cli', 'server', 'main.js');
@@ -41,4 +43,16 @@ export async function stopRealServer(server: SpawnedServer): Promise<void> {
 /** The /metrics page. */
 export async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`, { headers: AUTH })).text();
+}
+
+/** Waits until /metrics shows exactly this many requests running and waiting. */
+export async function waitForQueue(url: string, running: number, waiting: number): Promise<void> {
+  let page = '';
+  await waitFor(async () => {
+    page = await scrape(url);
+    return metric(page, 'mlx_batch_requests_running') === running && metric(page, 'mlx_batch_requests_waiting') === waiting;
+  }, `${running} running and ${waiting} waiting on /metrics`, {
+    timeoutMs: 60_000,
+    state: () => page.split('\n').filter((l) => /requests_(running|waiting) /.test(l)).join('; '),
+  });
 }
