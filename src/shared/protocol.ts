@@ -211,6 +211,8 @@ export interface KernelChoices {
   smallGemmRows: number | null;
   /** SwiGLU runs as one kernel fused by mx.compile: false with MLX_BATCH_COMPILE=0, or when MLX cannot compile here. */
   compiledSwiglu: boolean;
+  /** Flags added to the compiler MLX builds its fused CPU kernels with (`-O3 -march=native ...`); null: MLX's own command (MLX_BATCH_CPU_JIT=0, off Linux, or no g++). */
+  cpuJitFlags: string | null;
 }
 
 /**

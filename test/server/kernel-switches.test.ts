@@ -10,7 +10,9 @@ import { AUTH, MAIN, startRealServer, stopRealServer, type RealServer } from './
 import { isError, isReady, spawnServer } from './helpers/spawn-server';
 
 const linux = process.platform === 'linux';
-const DEFAULTS: KernelChoices = { blasShim: linux, smallGemmRows: linux ? 48 : null, compiledSwiglu: true };
+const DEFAULTS: KernelChoices = {
+  blasShim: linux, smallGemmRows: linux ? 48 : null, compiledSwiglu: true, cpuJitFlags: linux ? '-O3 -march=native -ffp-contract=off -fno-trapping-math -fno-math-errno' : null,
+};
 
 // Run together, so decode products have 4 rows (past MLX_BATCH_SMALL_GEMM_ROWS=2 below) and the
 // prompts' prefill products more.
@@ -24,7 +26,7 @@ async function greedyTexts(url: string): Promise<string[]> {
   }));
 }
 
-describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_ROWS, MLX_BATCH_COMPILE)', function () {
+describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_ROWS, MLX_BATCH_COMPILE, MLX_BATCH_CPU_JIT)', function () {
   this.timeout(120_000);
   let model: string;
   let reference: string[];
@@ -35,10 +37,10 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
 
   describe('no variable set', () => {
     let s: RealServer;
-    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_SKINNY_GEMM: '', MLX_BATCH_SMALL_GEMM_ROWS: '', MLX_BATCH_COMPILE: '' }); });
+    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_SKINNY_GEMM: '', MLX_BATCH_SMALL_GEMM_ROWS: '', MLX_BATCH_COMPILE: '', MLX_BATCH_CPU_JIT: '' }); });
     after(async () => { if (s) await stopRealServer(s.server); });
 
-    it('reports the BLAS shim on, the small-M kernel up to 48 rows and SwiGLU compiled', async () => {
+    it('reports the BLAS shim on, the small-M kernel up to 48 rows, SwiGLU compiled and the CPU kernel flags', async () => {
       assert.deepEqual(s.ready.kernels, DEFAULTS);
       reference = await greedyTexts(s.url);
       assert.equal(new Set(reference).size, PROMPTS.length, `four different texts: ${JSON.stringify(reference)}`);
@@ -49,6 +51,7 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
     ['MLX_BATCH_SKINNY_GEMM=0', { MLX_BATCH_SKINNY_GEMM: '0' }, { ...DEFAULTS, blasShim: false, smallGemmRows: null }],
     ['MLX_BATCH_SMALL_GEMM_ROWS=2', { MLX_BATCH_SMALL_GEMM_ROWS: '2' }, { ...DEFAULTS, smallGemmRows: linux ? 2 : null }],
     ['MLX_BATCH_COMPILE=0', { MLX_BATCH_COMPILE: '0' }, { ...DEFAULTS, compiledSwiglu: false }],
+    ['MLX_BATCH_CPU_JIT=0', { MLX_BATCH_CPU_JIT: '0' }, { ...DEFAULTS, cpuJitFlags: null }],
   ];
   for (const [name, env, expected] of switches) {
     describe(name, () => {
