@@ -5,8 +5,6 @@
 //     [--server process|inline] [--json]
 // The server runs as its own process (src/cli/server/main.ts, as the extension starts it); the
 // direct run loads the same model here. Rounds alternate direct / HTTP; medians are reported.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBenchmark, type BenchmarkTarget } from '../src/batching/benchmark/driver';
 import { benchmarkPrompts } from '../src/batching/benchmark/prompts';
@@ -20,6 +18,7 @@ import { ServerState } from '../src/server/http/context';
 import { RunnerService, type PromptTokenizer } from '../src/server/http/runner-service';
 import { ApiServer } from '../src/server/http/server';
 import { loadTokenizer } from '../src/server/tokenizer/tokenizer';
+import { startServer } from './lib/server-process';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_COMPLETION_TOKENS, DEFAULT_STATS_INTERVAL_MS } from '../src/shared/server-defaults';
 
 const { values: opt } = parseArgs({
@@ -80,27 +79,6 @@ function httpTarget(url: string): BenchmarkTarget {
   };
 }
 
-async function startServer(model: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const main = path.resolve(__dirname, '..', 'src', 'cli', 'server', 'main.js');
-  const child = spawn(process.execPath, ['--expose-gc', main, '--model', model, '--max-batch', String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let url = '';
-  await new Promise<void>((resolve, reject) => {
-    let rest = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      const lines = (rest + d).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) {
-        const e = JSON.parse(l);
-        if (e.event === 'listening') url = e.url;
-        if (e.event === 'ready') resolve();
-        if (e.event === 'error') reject(new Error(e.message));
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
-}
-
 /** An HTTP server in this process over the given runner (same engine, same caches). */
 async function startInline(runner: Runner, tokenizer: PromptTokenizer, id: string, contextLength: number): Promise<{ url: string; stop: () => Promise<void> }> {
   const state = new ServerState(id);
@@ -126,7 +104,7 @@ async function main(): Promise<void> {
   const engine = new MlxEngine(loaded.model);
   const runner = new Runner(engine, { maxBatch: CONCURRENCY });
   const direct = runnerTarget(runner, tokenizer, 'background');
-  const server = opt.server === 'inline' ? await startInline(runner, tokenizer, loaded.id, engine.contextLength) : await startServer(model);
+  const server = opt.server === 'inline' ? await startInline(runner, tokenizer, loaded.id, engine.contextLength) : await startServer(model, ['--max-batch', String(CONCURRENCY)]);
   const http = httpTarget(server.url);
   const run = (target: BenchmarkTarget) => runBenchmark(target, { mode: 'batched', concurrency: CONCURRENCY, maxTokens: MAX_TOKENS, prompts: PROMPTS, requests: REQUESTS });
   // Warm both paths (first-call setup is not measured).

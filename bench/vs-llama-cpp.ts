@@ -3,6 +3,9 @@
 //   bash bench/setup-llama-cpp.sh   # once: node-llama-cpp into bench/.deps (not in package.json)
 //   npx tsc -p . && node --expose-gc out/bench/vs-llama-cpp.js \
 //     [--shape small|0.5b] [--batch 1,4,8,16] [--tokens 64] [--prompt 32] [--rounds 3] [--threads 2[,1]] [--json]
+//   node --expose-gc out/bench/vs-llama-cpp.js --mode prompt --shape 0.5b [--prompt-tokens 256,1024,2048] [--tokens 64]
+// --mode prompt: time to first token per prompt length and single-stream decode, ours through the
+// real server process over HTTP (bench/lib/prompt-vs-llama-cpp.ts).
 // Decode tok/s = tokens generated after every request has its first token / time from then to
 // the end (prefill excluded), the same on both sides. Before timing, greedy tokens of both
 // engines are compared (same function: Q/K permuted for llama.cpp's RoPE). Rounds interleave
@@ -22,6 +25,7 @@ import { loadModel } from '../src/server/loader';
 import { MemoryReclaimer, hasGc } from '../src/server/memory';
 import { loadTokenizer, type Tokenizer } from '../src/server/tokenizer/tokenizer';
 import { LlamaCppBatch, openLlamaCpp } from './lib/llama-cpp-side';
+import { runPromptComparison } from './lib/prompt-vs-llama-cpp';
 import { writeLlamaGguf } from './lib/llama-gguf';
 
 const { values: opt } = parseArgs({
@@ -34,6 +38,8 @@ const { values: opt } = parseArgs({
     threads: { type: 'string', default: '2' },
     'check-tokens': { type: 'string', default: '16' },
     json: { type: 'boolean', default: false },
+    mode: { type: 'string', default: 'decode' },
+    'prompt-tokens': { type: 'string', default: '256,1024,2048' },
   },
 });
 const SHAPE = opt.shape as FixtureSize;
@@ -42,6 +48,9 @@ const TOKENS = Number(opt.tokens), PROMPT = Number(opt.prompt), ROUNDS = Number(
 const THREADS = opt.threads.split(',').map(Number);
 const CHECK_TOKENS = Number(opt['check-tokens']);
 if (SHAPE !== 'small' && SHAPE !== '0.5b') throw new Error('--shape is small or 0.5b');
+if (opt.mode !== 'decode' && opt.mode !== 'prompt') throw new Error('--mode is decode or prompt');
+const PROMPT_TOKENS = opt['prompt-tokens'].split(',').map(Number);
+if (PROMPT_TOKENS.some((n) => !Number.isInteger(n) || n < 8)) throw new Error('--prompt-tokens takes whole numbers of at least 8');
 if ([...BATCHES, ...THREADS].some((b) => !Number.isInteger(b) || b < 1) || !(TOKENS >= 2) || !(PROMPT >= 2) || !(ROUNDS >= 1)) {
   throw new Error('--batch and --threads take positive integers; --tokens and --prompt at least 2; --rounds at least 1');
 }
@@ -114,6 +123,17 @@ async function main(): Promise<void> {
   const gguf = ggufFor(modelDir);
   const loaded = await loadModel(modelDir);
   const tokenizer = await loadTokenizer(loaded.dir, { config: loaded.config, generationConfig: loaded.generationConfig });
+  const args = loaded.args;
+  const shape = `D${args.hiddenSize} L${args.numHiddenLayers} H${args.numAttentionHeads} KVH${args.numKeyValueHeads} F${String(loaded.config.intermediate_size)} V${args.vocabSize}`;
+  if (opt.mode === 'prompt') {
+    const llama = await openLlamaCpp(gguf, THREADS[0]);
+    try {
+      await runPromptComparison({ modelDir, model: fixtureName('llama', SHAPE), shape, tokenizer, llama, threads: THREADS[0], promptTokens: PROMPT_TOKENS, decodeTokens: TOKENS, rounds: ROUNDS, json: opt.json });
+    } finally {
+      await llama.dispose();
+    }
+    return;
+  }
   const maxBatch = Math.max(...BATCHES, 4);
   const runner = new Runner(new MlxEngine(loaded.model), { maxBatch });
   const llama = await openLlamaCpp(gguf, Math.max(...THREADS));
@@ -158,8 +178,6 @@ async function main(): Promise<void> {
   for (const c of contexts.values()) await c.dispose();
   await llama.dispose();
 
-  const args = loaded.args;
-  const shape = `D${args.hiddenSize} L${args.numHiddenLayers} H${args.numAttentionHeads} KVH${args.numKeyValueHeads} F${String(loaded.config.intermediate_size)} V${args.vocabSize}`;
   const llamaRows = THREADS.map((threads) => ({ threads, tokensPerSecond: BATCHES.map((b) => median(rates.get(`llama.cpp@${threads}/${b}`)!)) }));
   const results = BATCHES.map((b, i) => ({
     batch: b,
