@@ -4,6 +4,7 @@
 // (no timer, no busy loop) when there is nothing to do and wakes on the next submit or abort.
 // The stream type is in generation-stream.ts, the counters in runner-metrics.ts.
 import { MlxBatchError, toMlxBatchError } from '../shared/errors';
+import type { StepTime } from '../shared/protocol';
 import type { BatchEngine, RequestId, StepOutput } from './engine';
 import { GenerationStream, type RequestTiming } from './generation-stream';
 import { Request, validateParams } from './request';
@@ -32,6 +33,7 @@ export class Runner {
   private draining = false;
   private nextId = 0;
   private lastMemory = 0;
+  private readonly stepMs: StepTime = { promptMs: 0, decodeMs: 0 };
   private readonly counters: RunnerCounters;
 
   constructor(private readonly engine: BatchEngine, options: Partial<RunnerOptions> = {}) {
@@ -108,6 +110,14 @@ export class Runner {
     return this.counters.metrics(this.scheduler.numRunning, this.scheduler.numWaiting);
   }
 
+  /**
+   * Engine time so far in steps that computed a prompt chunk (with any decode rows beside it) and
+   * in decode-only steps: where a benchmark's wall time went (prompt work bounds what batching buys).
+   */
+  stepTime(): StepTime {
+    return { ...this.stepMs };
+  }
+
   /** The engine's highest memory since the last reset, inside steps included (benchmarks). */
   get peakMemoryBytes(): number {
     return this.engine.stats().peakMemoryBytes;
@@ -158,11 +168,15 @@ export class Runner {
         this.counters.step(rows);
         let output: StepOutput | undefined;
         let failure: MlxBatchError | undefined;
+        const t0 = this.options.now();
         try {
           output = await this.engine.step(plan);
         } catch (e) {
           failure = toMlxBatchError(e, ENGINE_FAILED);
         }
+        const ms = this.options.now() - t0;
+        if (plan.prefill.length > 0) this.stepMs.promptMs += ms;
+        else this.stepMs.decodeMs += ms;
         const updates = output ? this.scheduler.update(output) : this.scheduler.failStep(failure!);
         this.sampleMemory();
         this.deliver(updates);

@@ -184,6 +184,14 @@ export interface BenchmarkRow {
   ttftMs: { avg: number; p50: number; p99: number };
   interTokenMs: { avg: number; p50: number; p99: number };
   peakMemoryMb: number;
+  /** Engine time of the mode in steps that computed prompt chunks and in decode-only steps (absent where the target cannot tell). */
+  stepMs?: StepTime;
+}
+
+/** Engine time, in milliseconds, in steps that computed a prompt chunk (decode rows beside it included) and in decode-only steps. */
+export interface StepTime {
+  promptMs: number;
+  decodeMs: number;
 }
 
 /** What `mlx-batch bench --json` prints and POST /v1/benchmark ends with. */
@@ -195,6 +203,12 @@ export interface BenchmarkReport {
   results: BenchmarkRow[];
   /** Batched tok/s over sequential tok/s, by concurrency. */
   speedup: Record<string, number>;
+  /**
+   * By concurrency, the speed-up of each part (sequential ms / batched ms of prompt steps, of
+   * decode steps) and the share of the sequential mode's engine time that went to prompts:
+   * the Amdahl bound of what batching can buy. Absent where the target cannot tell.
+   */
+  parts?: Record<string, { prompt: number; decode: number; sequentialPromptShare: number }>;
 }
 
 /** Server-sent events of POST /v1/benchmark. */

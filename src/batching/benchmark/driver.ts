@@ -2,7 +2,7 @@
 // `concurrency` at once ('batched'), measuring throughput, latency, time to first token and the
 // gaps between tokens. It talks to a small target interface, so the same code runs in-process on
 // the runner (runner-target.ts, `mlx-batch bench`) and over HTTP.
-import type { BenchmarkRow } from '../../shared/protocol';
+import type { BenchmarkRow, StepTime } from '../../shared/protocol';
 import { summarize } from '../stats';
 
 export type BenchmarkMode = 'sequential' | 'batched';
@@ -20,6 +20,8 @@ export interface BenchmarkTarget {
   /** Highest memory (MB) since the last reset. */
   peakMemoryMb(): number | Promise<number>;
   resetPeakMemory(): void | Promise<void>;
+  /** Engine time so far in prompt steps and decode-only steps (Runner.stepTime); optional. */
+  stepTime?(): StepTime | Promise<StepTime>;
 }
 
 export interface BenchmarkProgress {
@@ -61,6 +63,7 @@ export async function runBenchmark(target: BenchmarkTarget, options: BenchmarkOp
   const inFlight = options.mode === 'sequential' ? 1 : Math.max(1, options.concurrency);
   if (options.prompts.length === 0) throw new Error('runBenchmark needs at least one prompt');
   await target.resetPeakMemory();
+  const stepsBefore = await target.stepTime?.();
 
   const samples: Sample[] = [];
   let next = 0;
@@ -94,6 +97,7 @@ export async function runBenchmark(target: BenchmarkTarget, options: BenchmarkOp
   progress();
   await Promise.all(Array.from({ length: Math.min(inFlight, total) }, worker));
   const wallMs = now() - start;
+  const stepsAfter = await target.stepTime?.();
 
   const latency = summarize(samples.map((s) => s.latencyMs));
   const ttft = summarize(samples.flatMap((s) => (s.ttftMs === undefined ? [] : [s.ttftMs])));
@@ -110,5 +114,8 @@ export async function runBenchmark(target: BenchmarkTarget, options: BenchmarkOp
     ttftMs: { avg: ttft.avg, p50: ttft.p50, p99: ttft.p99 },
     interTokenMs: { avg: itl.avg, p50: itl.p50, p99: itl.p99 },
     peakMemoryMb: await target.peakMemoryMb(),
+    ...(stepsBefore && stepsAfter
+      ? { stepMs: { promptMs: stepsAfter.promptMs - stepsBefore.promptMs, decodeMs: stepsAfter.decodeMs - stepsBefore.decodeMs } }
+      : {}),
   };
 }

@@ -26,14 +26,29 @@ export async function runComparisonBenchmark(target: BenchmarkTarget, options: C
   }
   const results: BenchmarkResult[] = [];
   const speedup: Record<string, number> = {};
+  const parts: NonNullable<BenchmarkReport['parts']> = {};
   for (const c of options.concurrencies) {
     const common = { concurrency: c, maxTokens: options.maxTokens, prompts: options.prompts, onProgress: options.onProgress, signal: options.signal, now: options.now };
     const seq = await runBenchmark(target, { ...common, mode: 'sequential' });
     const bat = await runBenchmark(target, { ...common, mode: 'batched' });
     results.push(seq, bat);
     speedup[String(c)] = speedupOf(seq, bat);
+    const split = partsOf(seq, bat);
+    if (split) parts[String(c)] = split;
   }
-  return { model: options.model, machine: options.machine, startedAt, maxTokens: options.maxTokens, results, speedup };
+  return {
+    model: options.model, machine: options.machine, startedAt, maxTokens: options.maxTokens, results, speedup,
+    ...(Object.keys(parts).length > 0 ? { parts } : {}),
+  };
+}
+
+/** Each part's speed-up (sequential ms / batched ms) and the prompt share of the sequential mode's engine time. */
+export function partsOf(sequential: BenchmarkResult, batched: BenchmarkResult): NonNullable<BenchmarkReport['parts']>[string] | undefined {
+  const s = sequential.stepMs;
+  const b = batched.stepMs;
+  if (!s || !b) return undefined;
+  const ratio = (x: number, y: number): number => (y > 0 ? x / y : 0);
+  return { prompt: ratio(s.promptMs, b.promptMs), decode: ratio(s.decodeMs, b.decodeMs), sequentialPromptShare: ratio(s.promptMs, s.promptMs + s.decodeMs) };
 }
 
 export function speedupOf(sequential: BenchmarkResult, batched: BenchmarkResult): number {

@@ -18,5 +18,6 @@ export function runnerTarget(runner: Runner, tokenizer: PromptEncoder, priority:
     },
     peakMemoryMb: () => runner.peakMemoryBytes / 2 ** 20,
     resetPeakMemory: () => runner.resetPeakMemory(),
+    stepTime: () => runner.stepTime(),
   };
 }

@@ -21,6 +21,11 @@ export function formatReport(report: BenchmarkReport): string {
       f(r.tokensPerSecond).padStart(7), f(r.latencyMs.p50, 0).padStart(9), f(r.latencyMs.p99, 0).padStart(9),
       f(r.ttftMs.p50, 0).padStart(9), f(r.ttftMs.p99, 0).padStart(9), f(r.interTokenMs.avg).padStart(9), f(r.peakMemoryMb, 0).padStart(8)].join(' '));
   const speed = Object.entries(report.speedup).map(([c, s]) => `x${c}: ${s.toFixed(2)}x`).join('  ');
+  const steps = report.results.flatMap((r) => (r.stepMs ? [`${r.mode} x${r.concurrency} ${f(r.stepMs.promptMs / 1000)} s / ${f(r.stepMs.decodeMs / 1000)} s`] : []));
+  const parts = Object.entries(report.parts ?? {}).map(([c, p]) =>
+    `x${c}: prompt ${p.prompt.toFixed(2)}x, decode ${p.decode.toFixed(2)}x (prompts ${Math.round(100 * p.sequentialPromptShare)}% of sequential)`);
   return [`model ${report.model}  (${report.machine.cpuModel}, ${report.machine.cpus} cpus, ${report.machine.backend})  max_tokens ${report.maxTokens}`,
-    head, ...rows, `speed-up (batched / sequential tok/s): ${speed}`].join('\n');
+    head, ...rows, `speed-up (batched / sequential tok/s): ${speed}`,
+    ...(steps.length > 0 ? [`engine time in prompt / decode steps: ${steps.join('  ')}`] : []),
+    ...(parts.length > 0 ? [`speed-up by part (sequential / batched engine time): ${parts.join('  ')}`] : [])].join('\n');
 }

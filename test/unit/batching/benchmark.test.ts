@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { runBenchmark, type BenchmarkProgress, type BenchmarkResult } from '../../../src/batching/benchmark/driver';
 import { BENCHMARK_PROMPTS, benchmarkPrompts } from '../../../src/batching/benchmark/prompts';
-import { runComparisonBenchmark, speedupOf } from '../../../src/batching/benchmark/report';
+import { partsOf, runComparisonBenchmark, speedupOf } from '../../../src/batching/benchmark/report';
 import { runnerTarget } from '../../../src/batching/benchmark/runner-target';
 import { formatProgress, formatReport } from '../../../src/batching/benchmark/terminal';
 import { Runner } from '../../../src/batching/runner';
@@ -48,6 +48,8 @@ describe('benchmark', () => {
     assert.equal(r.ttftMs.avg, 10);
     assert.equal(r.interTokenMs.avg, 10);
     assert.equal(r.peakMemoryMb, 1000 / 2 ** 20);
+    // Engine time by kind of step: 3 prompt steps, 12 decode-only steps.
+    assert.deepEqual(r.stepMs, { promptMs: 3 * STEP_MS, decodeMs: 12 * STEP_MS });
     assert.deepEqual(progress.map((p) => p.done), [0, 1, 2, 3]);
     assert.ok(engine.plans.every((p) => p.decode.length + p.prefill.length === 1));
     assert.equal(engine.plans.filter((p) => p.decode.length === 0).length, 3, 'one prefill step per request');
@@ -71,6 +73,10 @@ describe('benchmark', () => {
     for (const k of ['avg', 'p50', 'p90', 'p99']) assert.equal(typeof (json.results[3].latencyMs as Record<string, number>)[k], 'number');
     assert.deepEqual(json.machine, MACHINE);
     assert.match(formatReport(report), /x4: 4\.00x/);
+    // Sequential x4: 4 prompt steps and 20 decode steps; batched x4: the 4 prompts in one step, then 5 decode steps.
+    assert.deepEqual([seq4.stepMs, bat4.stepMs], [{ promptMs: 40, decodeMs: 200 }, { promptMs: 10, decodeMs: 50 }]);
+    assert.deepEqual(report.parts?.['4'], { prompt: 4, decode: 4, sequentialPromptShare: 40 / 240 });
+    assert.match(formatReport(report), /x4: prompt 4\.00x, decode 4\.00x \(prompts 17% of sequential\)/);
   });
 
   it('speed-up is batched tok/s over sequential tok/s', () => {
@@ -80,6 +86,16 @@ describe('benchmark', () => {
     });
     assert.equal(speedupOf(row(40), row(170)), 4.25);
     assert.equal(speedupOf(row(0), row(170)), 0);
+  });
+
+  it('splits the engine time: each part\'s speed-up, and none without step times', () => {
+    const row = (promptMs: number, decodeMs: number): BenchmarkResult => ({
+      mode: 'batched', concurrency: 8, requests: 8, totalTokens: 0, wallMs: 0, tokensPerSecond: 0,
+      latencyMs: { avg: 0, p50: 0, p90: 0, p99: 0 }, ttftMs: { avg: 0, p50: 0, p99: 0 }, interTokenMs: { avg: 0, p50: 0, p99: 0 }, peakMemoryMb: 0,
+      stepMs: { promptMs, decodeMs },
+    });
+    assert.deepEqual(partsOf(row(30_000, 70_000), row(25_000, 17_500)), { prompt: 1.2, decode: 4, sequentialPromptShare: 0.3 });
+    assert.equal(partsOf({ ...row(1, 1), stepMs: undefined }, row(1, 1)), undefined);
   });
 
   it('formats a progress line', () => {

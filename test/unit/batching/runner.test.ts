@@ -3,7 +3,7 @@ import type { GenerationEvent } from '../../../src/batching/generation-stream';
 import { Runner } from '../../../src/batching/runner';
 import { MlxBatchError } from '../../../src/shared/errors';
 import { FakeEngine, type FakeEngineOptions } from './helpers/fake-engine';
-import { FakeDecoder, prompt } from './helpers/scheduling';
+import { FakeClock, FakeDecoder, prompt } from './helpers/scheduling';
 import type { RunnerOptions } from '../../../src/batching/runner';
 
 function setup(options: Partial<RunnerOptions> = {}, engineOptions: FakeEngineOptions = {}): { engine: FakeEngine; runner: Runner } {
@@ -175,6 +175,24 @@ describe('Runner', () => {
     assert.equal(runner.peakMemoryBytes, 2000, 'the peak is the engine\'s: two rows at most (max batch 2), 1000 bytes each');
     runner.resetPeakMemory();
     assert.equal(runner.peakMemoryBytes, 0, 'after a reset, the engine\'s peak with no rows');
+  });
+
+  it('splits engine time between prompt steps (decode rows beside a chunk included) and decode-only steps', async () => {
+    const clock = new FakeClock();
+    // Every step takes 10 ms of fake time, plus 100 ms when it computes a prompt chunk.
+    const { engine, runner } = setup({ now: clock.now, prefillChunkTokens: 4 }, { onStep: (plan) => clock.advance(10 + (plan.prefill.length > 0 ? 100 : 0)) });
+    const a = runner.submit({ promptTokens: prompt(2), maxTokens: 6 });
+    const first = a[Symbol.asyncIterator]();
+    await first.next();
+    // B arrives while A decodes: its 8-token prompt takes two steps beside A's decode row.
+    const b = runner.submit({ promptTokens: prompt(8), maxTokens: 2 }).collect();
+    for (let r = await first.next(); !r.done; r = await first.next());
+    await b;
+    const prompts = engine.plans.filter((p) => p.prefill.length > 0);
+    assert.equal(prompts.length, 3, 'A alone, then B in two chunks');
+    assert.ok(prompts.slice(1).every((p) => p.decode.length === 1), 'B\'s chunks share steps with A\'s decode row');
+    const decodeOnly = engine.plans.length - prompts.length;
+    assert.deepEqual(runner.stepTime(), { promptMs: 3 * 110, decodeMs: decodeOnly * 10 });
   });
 
   it('counts prompt tokens reused from the prefix store', async () => {
