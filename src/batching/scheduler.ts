@@ -29,6 +29,13 @@ export interface SchedulerOptions {
   /** Tokens computed per step: one per decode row first, then prompt chunks. Must exceed maxBatch. */
   maxStepTokens: number;
   /**
+   * Most prompt tokens a step computes while decode rows run in it. A decode step reads every
+   * weight once; a few prompt tokens beside the rows ride along on that read, a long chunk makes
+   * the step (and every running stream's next token) wait for its compute. 0: no limit beyond
+   * maxStepTokens.
+   */
+  promptTokensBesideDecode: number;
+  /**
    * Aging: a waiting request moves up one priority class for every `agingMs` it has waited
    * (background -> normal -> interactive); within a class the earliest arrival goes first.
    * So nothing waits forever behind a stream of more urgent requests. 0 turns aging off.
@@ -47,6 +54,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   kvBudgetTokens: DEFAULT_KV_BUDGET_TOKENS,
   prefillChunkTokens: 128,
   maxStepTokens: 256,
+  promptTokensBesideDecode: 0,
   agingMs: 10_000,
   maxWaiting: DEFAULT_MAX_WAITING,
   batching: DEFAULT_BATCHING,
@@ -174,6 +182,7 @@ export class Scheduler {
 
     for (const r of this.running) if (!r.isPrefilling) decode.push(r.id);
     budget -= decode.length;
+    if (decode.length > 0 && this.options.promptTokensBesideDecode > 0) budget = Math.min(budget, this.options.promptTokensBesideDecode);
 
     const prefilling = this.running.filter((r) => r.isPrefilling).sort(this.byRank(now));
     for (const r of prefilling) {
@@ -325,6 +334,7 @@ function checkOptions(o: SchedulerOptions): void {
   int(o.maxBatch, 'maxBatch', 1);
   int(o.prefillChunkTokens, 'prefillChunkTokens', 1);
   int(o.maxWaiting, 'maxWaiting', 0);
+  int(o.promptTokensBesideDecode, 'promptTokensBesideDecode', 0);
   if (!(o.kvBudgetTokens >= 1)) throw new MlxBatchError('validation', `kvBudgetTokens must be >= 1 (got ${o.kvBudgetTokens}).`, 'kvBudgetTokens');
   if (!(o.agingMs >= 0)) throw new MlxBatchError('validation', `agingMs must be >= 0 (got ${o.agingMs}).`, 'agingMs');
   int(o.maxStepTokens, 'maxStepTokens', o.maxBatch + 1);

@@ -99,6 +99,21 @@ describe('Scheduler', () => {
     for (const p of h.engine.plans) assert.ok(p.decode.length + p.prefill.reduce((a, c) => a + c.end - c.start, 0) <= 20);
   });
 
+  it('limits the prompt tokens of a step with decode rows to promptTokensBesideDecode, and not a step without', () => {
+    const h = harness({ prefillChunkTokens: 64, maxStepTokens: 128, promptTokensBesideDecode: 8 });
+    h.add('first', { promptTokens: prompt(100), maxTokens: 30 });
+    h.step();
+    // Alone, the prompt gets a full chunk.
+    assert.deepEqual(h.engine.plans[0].prefill.map((c) => c.end - c.start), [64]);
+    h.step();
+    h.add('second', { promptTokens: prompt(40), maxTokens: 2 });
+    while (h.scheduler.get('second')?.isPrefilling !== false) h.step();
+    const besides = h.engine.plans.filter((p) => p.decode.length > 0 && p.prefill.length > 0);
+    assert.equal(besides.length, 5, '40 prompt tokens beside the decode row, 8 per step');
+    for (const p of besides) assert.equal(p.prefill.reduce((a, c) => a + c.end - c.start, 0), 8);
+    assert.throws(() => harness({ promptTokensBesideDecode: -1 }), MlxBatchError);
+  });
+
   it('starts prefill at the cached prefix the engine reports', () => {
     const h = harness({}, { cached: (r) => (r.id === 'warm' ? 6 : 0) });
     h.add('warm', { promptTokens: prompt(10), maxTokens: 1 });
