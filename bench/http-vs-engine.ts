@@ -18,7 +18,7 @@ import { ServerState } from '../src/server/http/context';
 import { RunnerService, type PromptTokenizer } from '../src/server/http/runner-service';
 import { ApiServer } from '../src/server/http/server';
 import { loadTokenizer } from '../src/server/tokenizer/tokenizer';
-import { startServer } from './lib/server-process';
+import { completionChunks, startServer } from './lib/server-process';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_COMPLETION_TOKENS, DEFAULT_STATS_INTERVAL_MS } from '../src/shared/server-defaults';
 
 const { values: opt } = parseArgs({
@@ -45,32 +45,16 @@ const PROMPTS = benchmarkPrompts(['short', 'medium']);
 function httpTarget(url: string): BenchmarkTarget {
   return {
     async *generate(prompt, maxTokens, signal) {
-      const res = await fetch(`${url}/v1/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-mlx-batch-priority': 'background' },
-        body: JSON.stringify({ prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true, stream: true }),
-        signal,
-      });
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-      const decoder = new TextDecoder();
-      let buffered = '';
       let seen = 0;
-      for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffered += decoder.decode(bytes, { stream: true });
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const frame = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          if (!frame.startsWith('data: ') || frame === 'data: [DONE]') continue;
-          const chunk = JSON.parse(frame.slice(6));
-          if (chunk.usage) {
-            // Deltas with no text are not sent; usage settles the count.
-            if (chunk.usage.completion_tokens > seen) yield chunk.usage.completion_tokens - seen;
-            seen = chunk.usage.completion_tokens;
-          } else if (chunk.choices[0]?.text) {
-            seen += 1;
-            yield 1;
-          }
+      const body = { prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true };
+      for await (const chunk of completionChunks(url, body, { 'x-mlx-batch-priority': 'background' }, signal)) {
+        if (chunk.usage) {
+          // Deltas with no text are not sent; usage settles the count.
+          if (chunk.usage.completion_tokens > seen) yield chunk.usage.completion_tokens - seen;
+          seen = chunk.usage.completion_tokens;
+        } else if (chunk.choices?.[0]?.text) {
+          seen += 1;
+          yield 1;
         }
       }
     },

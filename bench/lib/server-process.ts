@@ -45,34 +45,43 @@ export interface StreamedCompletion {
   ended: number;
 }
 
-/** One streaming completion; `body` gets `stream: true`. */
-export async function streamCompletion(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<StreamedCompletion> {
-  const sent = performance.now();
+/** A streamed completion chunk as the server sends it. */
+export interface CompletionChunk {
+  usage?: { prompt_tokens: number; completion_tokens: number };
+  choices?: { text?: string }[];
+}
+
+/** POSTs a streaming /v1/completions request (`body` gets `stream: true`) and yields its chunks as they arrive. */
+export async function* completionChunks(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal): AsyncGenerator<CompletionChunk> {
   const res = await fetch(`${url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+    body: JSON.stringify({ ...body, stream: true }),
     signal,
   });
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  const out: StreamedCompletion = { textTimes: [], text: '', sent, ended: 0 };
   const decoder = new TextDecoder();
   let buffered = '';
   for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
-    const t = performance.now();
     buffered += decoder.decode(bytes, { stream: true });
     let end: number;
     while ((end = buffered.indexOf('\n\n')) >= 0) {
       const frame = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
-      if (!frame.startsWith('data: ') || frame === 'data: [DONE]') continue;
-      const chunk = JSON.parse(frame.slice(6)) as { usage?: StreamedCompletion['usage']; choices?: { text?: string }[] };
-      if (chunk.usage) out.usage = chunk.usage;
-      const text = chunk.choices?.[0]?.text;
-      if (text) {
-        out.text += text;
-        out.textTimes.push(t);
-      }
+      if (frame.startsWith('data: ') && frame !== 'data: [DONE]') yield JSON.parse(frame.slice(6)) as CompletionChunk;
+    }
+  }
+}
+
+/** One streaming completion with usage, read to its end. */
+export async function streamCompletion(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<StreamedCompletion> {
+  const out: StreamedCompletion = { textTimes: [], text: '', sent: performance.now(), ended: 0 };
+  for await (const chunk of completionChunks(url, { ...body, stream_options: { include_usage: true } }, headers, signal)) {
+    if (chunk.usage) out.usage = chunk.usage;
+    const text = chunk.choices?.[0]?.text;
+    if (text) {
+      out.text += text;
+      out.textTimes.push(performance.now());
     }
   }
   out.ended = performance.now();
