@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { benchmarkPrompts } from '../src/batching/benchmark/prompts';
 import { GREEDY } from '../src/batching/request-types';
 import { Runner } from '../src/batching/runner';
+import { percentile } from '../src/batching/stats';
 import { MlxEngine } from '../src/server/engine/mlx-engine';
 import { ensureFixtureModel, fixtureName, type FixtureSize } from '../src/server/fixtures';
 import { textParams } from '../src/server/inference';
@@ -55,10 +56,7 @@ if ([...BATCHES, ...THREADS].some((b) => !Number.isInteger(b) || b < 1) || !(TOK
   throw new Error('--batch and --threads take positive integers; --tokens and --prompt at least 2; --rounds at least 1');
 }
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs: number[]): number => percentile(xs, 50);
 
 /** `count` distinct prompts of exactly PROMPT tokens (BOS + code text), the same ids for both engines. */
 function makePrompts(tokenizer: Tokenizer, count: number): number[][] {

@@ -8,6 +8,7 @@
 // alternating); medians are reported with the load average.
 import os from 'node:os';
 import { benchmarkPrompts } from '../../src/batching/benchmark/prompts';
+import { percentile } from '../../src/batching/stats';
 import { promptTokenizer } from '../../src/server/load-service';
 import type { Tokenizer } from '../../src/server/tokenizer/tokenizer';
 import { LlamaCppBatch, type LlamaCppSide } from './llama-cpp-side';
@@ -26,10 +27,7 @@ export interface PromptComparisonOptions {
   json: boolean;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs: number[]): number => percentile(xs, 50);
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
 /** A code prompt whose token count, as the server encodes it, is `tokens` (give or take a few), with `line` first. */

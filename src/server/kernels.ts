@@ -1,6 +1,7 @@
 // The CPU kernels this process runs with, as the environment chose them: the BLAS shim
-// (MLX_BATCH_SKINNY_GEMM), its small-M kernel's row limit (MLX_BATCH_SMALL_GEMM_ROWS) and the
-// fused SwiGLU (MLX_BATCH_COMPILE) and the flags MLX's CPU kernel compiler gets (MLX_BATCH_CPU_JIT). The server's `ready` event reports them.
+// (MLX_BATCH_SKINNY_GEMM), its small-M kernel's row limit (MLX_BATCH_SMALL_GEMM_ROWS), the fused
+// SwiGLU (MLX_BATCH_COMPILE) and the flags MLX's CPU kernel compiler gets (MLX_BATCH_CPU_JIT).
+// The server's `ready` event reports them.
 import type { KernelChoices } from '../shared/protocol';
 import { blasShim, cpuJit } from './mlx';
 import { swigluCompiled } from './model/swiglu';
