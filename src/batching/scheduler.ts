@@ -1,12 +1,13 @@
 // The continuous-batching scheduler (after vLLM v1's scheduler.py), pure and synchronous:
 // `schedule()` says what runs this step, `update(output)` applies the sampled tokens.
 //
-// Each step: every running request past its prompt decodes one token (one decode list = one
-// batched forward pass); then prompt chunks fill what is left of the step's token budget,
-// first for running requests still prefilling, then for newly admitted ones (an interactive
-// request's final chunk may run in a step of its own just before the decode). Admission
-// happens only here, at step boundaries; finished requests are released in `update()`,
-// aborted ones at the next `schedule()` (the engine may be mid-step when an abort arrives).
+// Each step: every running request past its prompt decodes one token; then prompt chunks fill
+// what is left of the step's token budget (less beside decode rows), in rank order, first for
+// running requests still prefilling, then for newly admitted ones, so requests that arrive
+// together finish their prompts one after another instead of all at the end. The engine runs
+// the whole plan as one forward pass. Admission happens only here, at step boundaries; finished
+// requests are released in `update()`, aborted ones at the next `schedule()` (the engine may be
+// mid-step when an abort arrives).
 import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
 import { Request, type TokenOutcome } from './request';
@@ -30,9 +31,9 @@ export interface SchedulerOptions {
   maxStepTokens: number;
   /**
    * Most prompt tokens a step computes while decode rows run in it. A decode step reads every
-   * weight once; a few prompt tokens beside the rows ride along on that read, a long chunk makes
-   * the step (and every running stream's next token) wait for its compute. 0: no limit beyond
-   * maxStepTokens.
+   * weight once; a few prompt tokens beside the rows ride along on that read (the engine packs
+   * them into the same pass), a long chunk makes the step (and every running stream's next
+   * token) wait for its compute. 0: no limit beyond maxStepTokens.
    */
   promptTokensBesideDecode: number;
   /**
@@ -52,7 +53,7 @@ export interface SchedulerOptions {
 export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   maxBatch: DEFAULT_MAX_BATCH,
   kvBudgetTokens: DEFAULT_KV_BUDGET_TOKENS,
-  prefillChunkTokens: 128,
+  prefillChunkTokens: 256,
   maxStepTokens: 256,
   promptTokensBesideDecode: 0,
   agingMs: 10_000,
@@ -85,8 +86,6 @@ export class Scheduler {
   private readonly toRelease: RequestId[] = [];
   private readonly outbox: RequestUpdate[] = [];
   private inFlight?: StepPlan;
-  /** The last step ran an interactive prefill ahead of the decode rows. */
-  private deferredDecode = false;
   private reserved = 0;
 
   constructor(private readonly engine: SchedulerEngine, options: Partial<SchedulerOptions> = {}) {
@@ -215,15 +214,8 @@ export class Scheduler {
       chunk(r);
     }
 
-    // An interactive request whose prompt ends this step runs its chunk in a step of its own,
-    // before the decode: its first token comes one decode pass sooner and the running streams'
-    // next token comes no later (they would have waited for its prefill in the same step). Never
-    // twice in a row, so a stream of interactive requests cannot hold up the decode rows.
-    const urgent = prefill.filter((c) => c.end === this.byId.get(c.id)?.numPromptTokens && this.byId.get(c.id)?.priority === 'interactive');
-    const first = decode.length > 0 && urgent.length > 0 && !this.deferredDecode;
-    this.deferredDecode = first;
-    const plan = first ? { decode: [], prefill: urgent } : { decode, prefill };
-    if (plan.decode.length > 0 || plan.prefill.length > 0) this.inFlight = plan;
+    const plan = { decode, prefill };
+    if (decode.length > 0 || prefill.length > 0) this.inFlight = plan;
     return plan;
   }
 

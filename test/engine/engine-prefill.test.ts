@@ -1,5 +1,5 @@
-// Batched prefill: the prompt chunks of one step share left-padded forward passes (fresh rows
-// padded, rows mid-prompt or with a reused prefix unpadded), with the same tokens as alone.
+// One pass per step: the decode rows and every prompt chunk of a step (fresh, mid-prompt, after a
+// reused prefix) share one packed forward pass, and each request gets the tokens it gets alone.
 import assert from 'node:assert/strict';
 import { MlxEngine, type MlxEngineOptions } from '../../src/server/engine/mlx-engine';
 import type { StepPlan } from '../../src/batching/engine';
@@ -39,11 +39,12 @@ async function alone(model: LanguageModel, p: number[]): Promise<number[]> {
 }
 
 /**
- * A: 8 of 20 prompt tokens computed in step 1, the rest in step 2 (12, unpadded); B, C, D start
- * in step 2 (5, 9, 12 tokens: padded); E's 40-token prompt starts there with a 12-token chunk and
- * ends in step 3. Then everyone decodes.
+ * A: 8 of 20 prompt tokens computed in step 1, the rest in step 2 (12); B, C, D start and end in
+ * step 2 (5, 9, 12 tokens); E's 40-token prompt starts there with a 12-token chunk and ends in
+ * step 3, beside the decode rows of A-D. Then everyone decodes. Returns the forward passes of
+ * steps 2 and 3.
  */
-async function together(model: LanguageModel, prompts: Record<string, number[]>, options: Partial<MlxEngineOptions>) {
+async function together(model: LanguageModel, prompts: Record<string, number[]>, options: Partial<MlxEngineOptions> = {}) {
   const e = new MlxEngine(model, { prefixCacheTokens: 0, ...options });
   const out: Record<string, number[]> = Object.fromEntries(Object.keys(prompts).map((id) => [id, []]));
   const run = async (plan: StepPlan) => {
@@ -52,47 +53,42 @@ async function together(model: LanguageModel, prompts: Record<string, number[]>,
   e.add({ id: 'A', promptTokens: prompts.A, sampling: GREEDY });
   await run({ decode: [], prefill: [{ id: 'A', start: 0, end: 8 }] });
   for (const id of ['B', 'C', 'D', 'E']) e.add({ id, promptTokens: prompts[id], sampling: GREEDY });
-  const [, passes] = await countPasses(model, () => run({
+  const [, prefillPasses] = await countPasses(model, () => run({
     decode: [],
     prefill: [
       { id: 'A', start: 8, end: 20 }, { id: 'B', start: 0, end: 5 }, { id: 'C', start: 0, end: 9 },
       { id: 'D', start: 0, end: 12 }, { id: 'E', start: 0, end: 12 },
     ],
   }));
-  await run({ decode: ['A', 'B', 'C', 'D'], prefill: [{ id: 'E', start: 12, end: 40 }] });
+  assert.equal(e.batchSize, 4, 'A-D joined the batch when their prompts ended');
+  const [, mixedPasses] = await countPasses(model, () => run({ decode: ['A', 'B', 'C', 'D'], prefill: [{ id: 'E', start: 12, end: 40 }] }));
   while (out.E.length < STEPS) await run({ decode: ['A', 'B', 'C', 'D', 'E'], prefill: [] });
   for (const id of Object.keys(out)) out[id] = out[id].slice(0, STEPS);
   assert.equal(e.batchSize, 5);
   for (const id of Object.keys(prompts)) e.release(id);
   assert.equal(e.batchSize, 0);
-  return { out, passes };
+  return { out, prefillPasses, mixedPasses };
 }
 
-describe('engine: batched prefill', function () {
+describe('engine: one packed pass per step', function () {
   this.timeout(300_000);
   const prompts: Record<string, number[]> = {
     A: prompt(301, 20), B: prompt(302, 5), C: prompt(303, 9), D: prompt(304, 12), E: prompt(305, 40),
   };
 
-  it('runs a step\'s chunks in one left-padded pass, with the tokens each prompt gets alone', async () => {
+  it('runs a step\'s chunks, and chunks beside decode rows, in one pass, with the tokens each prompt gets alone', async () => {
     const { model } = await tinyModel();
-    const { out, passes } = await together(model, prompts, { passOverheadTokens: 16 });
-    assert.equal(passes, 1, 'five chunks (one mid-prompt, four fresh) in one forward pass');
+    const { out, prefillPasses, mixedPasses } = await together(model, prompts);
+    assert.equal(prefillPasses, 1, 'five chunks (one mid-prompt, four fresh) in one forward pass');
+    assert.equal(mixedPasses, 1, 'four decode rows and a chunk in one forward pass');
     for (const id of Object.keys(prompts)) assert.deepEqual(out[id], await alone(model, prompts[id]), `request ${id}`);
   });
 
-  it('splits into passes by length when passes are nearly free, with the same tokens', async () => {
-    const { model } = await tinyModel();
-    const { out, passes } = await together(model, prompts, { passOverheadTokens: 1 });
-    assert.equal(passes, 3, 'A, D, E (12 tokens each), then C (9) and B (5) alone');
-    for (const id of Object.keys(prompts)) assert.deepEqual(out[id], await alone(model, prompts[id]), `request ${id}`);
-  });
-
-  it('a reused prefix is a row that holds tokens: it joins a pass unpadded', async () => {
+  it('a chunk after a reused prefix shares the pass with a fresh prompt', async () => {
     const { model } = await tinyModel();
     const base = prompt(310, 30);
     const longer = [...base, ...prompt(311, 6)];
-    const e = new MlxEngine(model, { prefixCacheTokens: 4096, passOverheadTokens: 64 });
+    const e = new MlxEngine(model, { prefixCacheTokens: 4096 });
     e.add({ id: 'base', promptTokens: base, sampling: GREEDY });
     await e.step({ decode: [], prefill: [{ id: 'base', start: 0, end: base.length }] });
     e.release('base');

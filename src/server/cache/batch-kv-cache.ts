@@ -148,23 +148,26 @@ export class BatchKVCache implements KVCache {
     return grown;
   }
 
-  /** Appends the rows of `other` (e.g. freshly prefilled requests); returns their row indices. */
-  insert(other: BatchKVCache): number[] {
-    if (other.numLayers !== this.numLayers) {
-      throw internal(`cannot merge a ${other.numLayers}-layer cache into a ${this.numLayers}-layer one`);
+  /** Appends the rows of `others` in order (e.g. freshly prefilled requests); returns their row indices. */
+  insert(...others: BatchKVCache[]): number[] {
+    for (const other of others) {
+      if (other.numLayers !== this.numLayers) {
+        throw internal(`cannot merge a ${other.numLayers}-layer cache into a ${this.numLayers}-layer one`);
+      }
     }
     const first = this.batchSize;
-    const s = Math.max(this.#columns, other.#columns);
+    const all: BatchKVCache[] = [this, ...others];
+    const s = Math.max(...all.map((c) => c.#columns));
     const capacity = roundUp(s);
-    const merge = (a: MxArray | undefined, b: MxArray | undefined) =>
-      placeRows([[a, this.batchSize, this.#columns], [b, other.batchSize, other.#columns]], s, capacity);
-    this.#keys = this.#keys.map((a, i) => merge(a, other.#keys[i]));
-    this.#values = this.#values.map((a, i) => merge(a, other.#values[i]));
+    const merge = (pick: (c: BatchKVCache) => MxArray | undefined) =>
+      placeRows(all.map((c) => [pick(c), c.batchSize, c.#columns]), s, capacity);
+    this.#keys = this.#keys.map((_, i) => merge((c) => c.#keys[i]));
+    this.#values = this.#values.map((_, i) => merge((c) => c.#values[i]));
     this.#capacity = capacity;
-    this.#lengths = [...this.#lengths, ...other.#lengths];
-    this.#pendingPad = [...this.#pendingPad, ...other.#pendingPad];
+    this.#lengths = all.flatMap((c) => c.#lengths);
+    this.#pendingPad = all.flatMap((c) => c.#pendingPad);
     this.#columns = s;
-    return Array.from({ length: other.batchSize }, (_, i) => first + i);
+    return Array.from({ length: this.batchSize - first }, (_, i) => first + i);
   }
 
   /** Keeps only these rows, in this order, then compacts. */

@@ -1,8 +1,9 @@
-// The batch engine on node-mlx: implements src/batching's BatchEngine. Each step runs ONE
-// forward pass over every decoding row (the batch KV cache owns padding, positions and
-// masks), then the step's prompt chunks, grouped into left-padded batched passes
-// (prefill-groups.ts); a request whose prompt is complete joins the batch cache at once.
-// Prefix reuse hands a new request the keys and values of the longest matching recent prompt.
+// The batch engine on node-mlx: implements src/batching's BatchEngine. Each step is ONE
+// forward pass over everything the plan holds: the decoding rows (one part, the batch KV cache,
+// which owns padding, positions and masks) and each prompt chunk (a part of its own, the
+// request's own cache), packed so that every weight is read once per step and only attention
+// runs per part. A request whose prompt is complete joins the batch cache at once. Prefix reuse
+// hands a new request the keys and values of the longest matching recent prompt.
 import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
 import { BatchKVCache } from '../cache/batch-kv-cache';
@@ -10,8 +11,7 @@ import { RowSampler, sampleBatch } from '../generate/sampler';
 import { MemoryReclaimer } from '../memory';
 import { memoryMeter, type MemoryMeter } from '../memory-meter';
 import { mx, type MxArray } from '../mlx';
-import type { LanguageModel } from '../model/types';
-import { groupPrefills } from './prefill-groups';
+import type { ForwardPart, LanguageModel } from '../model/types';
 import { PrefixStore } from './prefix-store';
 
 export interface MlxEngineOptions {
@@ -22,14 +22,8 @@ export interface MlxEngineOptions {
   /** Full gc every this many steps (node-mlx frees memory only when wrappers are collected). */
   gcEvery: number;
   /**
-   * Fixed cost of one forward pass, in prompt tokens (reading every weight once): prompt chunks
-   * of a step share a left-padded pass when that saves more than the padding costs. 0: every
-   * chunk of a different length runs alone.
-   */
-  passOverheadTokens: number;
-  /**
-   * A prompt pass is evaluated every this many layers, its intermediates released between
-   * (MemoryReclaimer.releaseIntermediates); 0: the pass runs as one graph.
+   * A pass with prompt chunks is evaluated every this many layers, its intermediates released
+   * between (MemoryReclaimer.releaseIntermediates); 0: the pass runs as one graph.
    */
   reclaimEveryLayers: number;
   /** Bytes MLX's buffer cache may keep (freed buffers held for reuse); undefined: MLX's default. */
@@ -38,11 +32,12 @@ export interface MlxEngineOptions {
   meter?: MemoryMeter;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, passOverheadTokens: 16, reclaimEveryLayers: 4 };
+export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, reclaimEveryLayers: 4 };
 
 interface Chunk {
   id: RequestId;
   seq: Sequence;
+  cache: BatchKVCache;
   start: number;
   end: number;
 }
@@ -98,8 +93,40 @@ export class MlxEngine implements BatchEngine {
 
   async step(plan: StepPlan): Promise<StepOutput> {
     const tokens = new Map<RequestId, number>();
-    if (plan.decode.length > 0) this.decode(plan.decode, tokens);
-    if (plan.prefill.length > 0) await this.prefill(plan.prefill, tokens);
+    const decoding = plan.decode.length > 0 ? this.decodeRows(plan.decode) : [];
+    const chunks = plan.prefill.map((c) => this.chunk(c));
+    const parts: ForwardPart[] = [];
+    if (decoding.length > 0) {
+      const last = decoding.map((s) => s.output[s.output.length - 1]);
+      parts.push({ inputs: mx.array(last, mx.int32).reshape([decoding.length, 1]), cache: this.batch });
+    }
+    for (const c of chunks) parts.push({ inputs: mx.array(c.seq.prompt.slice(c.start, c.end), mx.int32).reshape([1, c.end - c.start]), cache: c.cache });
+    if (parts.length === 0) return { tokens };
+    const caches = parts.map((p) => p.cache as BatchKVCache);
+    // Rows of the logits: the decode rows, then one per chunk; only chunks that end their prompt sample.
+    const logits = await this.forward(parts, caches, chunks.length > 0);
+    const done = chunks.filter((c) => c.end === c.seq.prompt.length);
+    const sampled = [...decoding.map((_, i) => i), ...chunks.flatMap((c, i) => (c.end === c.seq.prompt.length ? [decoding.length + i] : []))];
+    const rows = logits.reshape([logits.shape[0], -1]);
+    const picked = sampled.length === rows.shape[0] ? rows : mx.take(rows, mx.array(sampled, mx.int32), 0);
+    const next = sampled.length > 0 ? sampleBatch(picked, [...decoding, ...done.map((c) => c.seq)].map((s) => s.sampler)) : [];
+    mx.eval(...caches.flatMap((c) => c.arrays()));
+    this.meter.sample();
+    decoding.forEach((s, i) => {
+      s.computed += 1;
+      s.output.push(next[i]);
+      tokens.set(this.rows[i], next[i]);
+    });
+    for (const c of chunks) c.seq.computed = c.end;
+    done.forEach((c, i) => {
+      const token = next[decoding.length + i];
+      c.seq.output.push(token);
+      tokens.set(c.id, token);
+      if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(c.seq.prompt, c.cache);
+      c.seq.cache = undefined;
+      this.rows.push(c.id);
+    });
+    if (done.length > 0) this.batch.insert(...done.map((c) => c.cache));
     await this.reclaim.step();
     return { tokens };
   }
@@ -145,93 +172,35 @@ export class MlxEngine implements BatchEngine {
     return this.rows.length;
   }
 
-  private decode(ids: RequestId[], out: Map<RequestId, number>): void {
+  /** The decode rows' sequences, in row order; the plan must name exactly the batch's rows. */
+  private decodeRows(ids: RequestId[]): Sequence[] {
     if (ids.length !== this.rows.length || ids.some((id) => !this.rows.includes(id))) {
       throw new MlxBatchError('internal', `engine: decode plan [${ids.join(', ')}] does not match the batch rows [${this.rows.join(', ')}]`);
     }
-    const seqs = this.rows.map((id) => this.seq(id));
-    const inputs = mx.array(seqs.map((s) => s.output[s.output.length - 1]), mx.int32).reshape([seqs.length, 1]);
-    const logits = this.model.forward(inputs, this.batch);
-    const next = sampleBatch(logits.reshape([seqs.length, -1]), seqs.map((s) => s.sampler));
-    this.meter.sample();
-    this.rows.forEach((id, i) => {
-      const s = seqs[i];
-      s.computed += 1;
-      s.output.push(next[i]);
-      out.set(id, next[i]);
-    });
+    return this.rows.map((id) => this.seq(id));
   }
 
-  private async prefill(plan: StepPlan['prefill'], out: Map<RequestId, number>): Promise<void> {
-    const chunks: Chunk[] = plan.map(({ id, start, end }) => {
-      const seq = this.seq(id);
-      if (start !== seq.computed || end <= start || end > seq.prompt.length) {
-        throw new MlxBatchError('internal', `engine: chunk [${start}, ${end}) of ${id} does not follow its ${seq.computed} computed tokens`);
-      }
-      return { id, seq, start, end };
-    });
-    const items = chunks.map((c) => ({ length: c.end - c.start, fresh: c.seq.computed === 0 }));
-    for (const group of groupPrefills(items, this.options.passOverheadTokens)) {
-      await this.prefillPass(group.map((i) => chunks[i]), out);
+  private chunk({ id, start, end }: StepPlan['prefill'][number]): Chunk {
+    const seq = this.seq(id);
+    if (start !== seq.computed || end <= start || end > seq.prompt.length) {
+      throw new MlxBatchError('internal', `engine: chunk [${start}, ${end}) of ${id} does not follow its ${seq.computed} computed tokens`);
     }
+    seq.cache ??= new BatchKVCache(this.model.args.numHiddenLayers);
+    return { id, seq, cache: seq.cache, start, end };
   }
 
-  /** One forward pass over these chunks, left-padded to the longest (only fresh rows get padding). */
-  private async prefillPass(chunks: Chunk[], out: Map<RequestId, number>): Promise<void> {
-    const layers = this.model.args.numHiddenLayers;
-    const width = Math.max(...chunks.map((c) => c.end - c.start));
-    let cache: BatchKVCache;
-    if (chunks.length === 1) {
-      cache = chunks[0].seq.cache ??= new BatchKVCache(layers);
-    } else {
-      // Rows in chunk order; a fresh row starts empty with its padding still to come.
-      cache = new BatchKVCache(layers, []);
-      for (const c of chunks) cache.insert(c.seq.cache ?? new BatchKVCache(layers, [width - (c.end - c.start)]));
-    }
-    const ids = chunks.flatMap((c) => [...new Array<number>(width - (c.end - c.start)).fill(0), ...c.seq.prompt.slice(c.start, c.end)]);
-    const logits = await this.forwardReclaiming(mx.array(ids, mx.int32).reshape([chunks.length, width]), cache);
-    const done: number[] = [];
-    chunks.forEach((c, row) => {
-      c.seq.computed = c.end;
-      if (c.end === c.seq.prompt.length) done.push(row);
-    });
-    if (done.length === 0) {
-      mx.eval(...cache.arrays());
-      this.meter.sample();
-      if (chunks.length > 1) chunks.forEach((c, row) => (c.seq.cache = cache.extract(row)));
-      return;
-    }
-    const rows = logits.reshape([chunks.length, -1]);
-    const picked = done.length === chunks.length ? rows : mx.take(rows, mx.array(done, mx.int32), 0);
-    const next = sampleBatch(picked, done.map((row) => chunks[row].seq.sampler));
-    mx.eval(...cache.arrays());
-    this.meter.sample();
-    const finished = new Set(done);
-    chunks.forEach((c, row) => {
-      if (finished.has(row)) {
-        const token = next[done.indexOf(row)];
-        c.seq.output.push(token);
-        out.set(c.id, token);
-        if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(c.seq.prompt, chunks.length === 1 ? cache : cache.extract(row));
-        c.seq.cache = undefined;
-        this.rows.push(c.id);
-      } else {
-        c.seq.cache = cache.extract(row);
-      }
-    });
-    if (done.length < chunks.length) cache.keep(done);
-    this.batch.insert(cache);
-  }
-
-  /** A prompt pass, evaluated every `reclaimEveryLayers` layers with its intermediates released between. */
-  private async forwardReclaiming(inputs: MxArray, cache: BatchKVCache): Promise<MxArray> {
-    const every = this.options.reclaimEveryLayers;
-    const steps = this.model.forwardSteps(inputs, cache, { lastOnly: true });
+  /**
+   * The step's pass; the logits of the last token of every row of every part. A pass with prompt
+   * chunks is evaluated every `reclaimEveryLayers` layers with its intermediates released between.
+   */
+  private async forward(parts: ForwardPart[], caches: BatchKVCache[], reclaiming: boolean): Promise<MxArray> {
+    const every = reclaiming ? this.options.reclaimEveryLayers : 0;
+    const steps = this.model.forwardSteps(parts, { lastOnly: true });
     for (let layer = 1; ; layer++) {
       const r = steps.next();
       if (r.done) return r.value;
       if (every > 0 && layer % every === 0) {
-        mx.eval(r.value, ...cache.arrays());
+        mx.eval(r.value, ...caches.flatMap((c) => c.arrays()));
         this.meter.sample();
         await this.reclaim.releaseIntermediates();
       }

@@ -5,7 +5,7 @@ import type { KVCache } from '../cache/types';
 import { readArgs } from './args';
 import { RotaryEmbedding, type RopeTables } from './rope';
 import { swiglu } from './swiglu';
-import type { ForwardOptions, LanguageModel, ModelArgs, ModelConfig } from './types';
+import type { ForwardOptions, ForwardPart, LanguageModel, ModelArgs, ModelConfig } from './types';
 
 export function llamaArgs(config: ModelConfig): ModelArgs {
   return readArgs(config, {
@@ -17,13 +17,28 @@ export function llamaArgs(config: ModelConfig): ModelArgs {
   });
 }
 
-/** What every layer of one forward pass shares: rotary tables, mask, cache. */
-export interface LayerContext {
-  rope: RotaryEmbedding;
+/**
+ * One part of a pass as every layer sees it: `rows` rows of `length` new tokens whose keys and
+ * values go to `cache`, at `start` in the pass's packed token axis.
+ */
+export interface PartContext {
+  start: number;
+  rows: number;
+  length: number;
   tables: RopeTables;
   /** Additive mask, already shaped for grouped-query attention. */
   mask: MxArray | undefined;
   cache: KVCache;
+}
+
+/**
+ * What every layer of one forward pass shares. With one part the hidden state is [rows, length,
+ * D]; with several it is packed as [1, N, D] (each part's rows one after another), so the
+ * projections and the MLP read every weight once for all parts and only attention runs per part.
+ */
+export interface LayerContext {
+  rope: RotaryEmbedding;
+  parts: PartContext[];
 }
 
 export class Attention extends nn.Module {
@@ -59,16 +74,29 @@ export class Attention extends nn.Module {
   }
 
   forward(x: MxArray, ctx: LayerContext): MxArray {
-    const [b, l] = x.shape;
-    let q = this.qProj.forward(x).reshape([b, l, this.#heads, this.#headDim]);
-    let k = this.kProj.forward(x).reshape([b, l, this.#kvHeads, this.#headDim]);
-    const v = mx.transpose(this.vProj.forward(x).reshape([b, l, this.#kvHeads, this.#headDim]), [0, 2, 1, 3]);
+    const q = this.qProj.forward(x);
+    const k = this.kProj.forward(x);
+    const v = this.vProj.forward(x);
+    if (ctx.parts.length === 1) return this.oProj.forward(this.attend(q, k, v, ctx.rope, ctx.parts[0], [x.shape[0], x.shape[1]]));
+    const out = ctx.parts.map((p) => {
+      const span = (a: MxArray) => a.index(mx.Slice(), mx.Slice(p.start, p.start + p.rows * p.length));
+      return this.attend(span(q), span(k), span(v), ctx.rope, p, [1, p.rows * p.length]);
+    });
+    return this.oProj.forward(mx.concatenate(out, 1));
+  }
+
+  /** Attention of one part: projections in, [...outShape, heads * headDim] out. */
+  private attend(qIn: MxArray, kIn: MxArray, vIn: MxArray, rope: RotaryEmbedding, p: PartContext, outShape: [number, number]): MxArray {
+    const [b, l] = [p.rows, p.length];
+    let q = qIn.reshape([b, l, this.#heads, this.#headDim]);
+    let k = kIn.reshape([b, l, this.#kvHeads, this.#headDim]);
+    const v = mx.transpose(vIn.reshape([b, l, this.#kvHeads, this.#headDim]), [0, 2, 1, 3]);
     [q, k] = this.prepareQK(q, k);
-    q = ctx.rope.apply(mx.transpose(q, [0, 2, 1, 3]), ctx.tables);
-    k = ctx.rope.apply(mx.transpose(k, [0, 2, 1, 3]), ctx.tables);
-    const [keys, values] = ctx.cache.updateAndFetch(this.layer, k, v);
-    const out = mx.fast.scaledDotProductAttention(q, keys, values, this.#scale, ctx.mask);
-    return this.oProj.forward(mx.transpose(out, [0, 2, 1, 3]).reshape([b, l, this.#heads * this.#headDim]));
+    q = rope.apply(mx.transpose(q, [0, 2, 1, 3]), p.tables);
+    k = rope.apply(mx.transpose(k, [0, 2, 1, 3]), p.tables);
+    const [keys, values] = p.cache.updateAndFetch(this.layer, k, v);
+    const out = mx.fast.scaledDotProductAttention(q, keys, values, this.#scale, p.mask);
+    return mx.transpose(out, [0, 2, 1, 3]).reshape([...outShape, this.#heads * this.#headDim]);
   }
 }
 
@@ -124,21 +152,32 @@ export class LlamaModel extends nn.Module {
     this.norm = new nn.RMSNorm(args.hiddenSize, args.rmsNormEps);
   }
 
-  forward(inputs: MxArray, ctx: Omit<LayerContext, 'tables' | 'mask'>, heads: number, kvHeads: number): MxArray {
-    return runSteps(this.steps(inputs, ctx, heads, kvHeads));
+  forward(parts: readonly ForwardPart[], rope: RotaryEmbedding, heads: number, kvHeads: number): MxArray {
+    return runSteps(this.steps(parts, rope, heads, kvHeads));
   }
 
   /** The pass as a generator: yields the hidden state after each layer, returns the normed output. */
-  *steps(inputs: MxArray, ctx: Omit<LayerContext, 'tables' | 'mask'>, heads: number, kvHeads: number): Generator<MxArray, MxArray> {
+  *steps(parts: readonly ForwardPart[], rope: RotaryEmbedding, heads: number, kvHeads: number): Generator<MxArray, MxArray> {
+    if (parts.length === 0) throw new Error('a forward pass needs at least one part');
+    const packed = parts.length > 1;
+    const inputs = packed ? mx.concatenate(parts.map((p) => p.inputs.reshape([1, -1])), 1) : parts[0].inputs;
     let h = this.embedTokens.forward(inputs);
-    const [b, l] = inputs.shape;
-    const step = ctx.cache.beginForward(l, h.dtype);
-    // With grouped-query attention, scaledDotProductAttention here needs a 5-D mask
-    // [B, 1, 1, L, S]: a 4-D one is broadcast against the wrong axes.
-    const mask = step.mask && heads !== kvHeads ? step.mask.reshape([b, 1, 1, l, -1]) : step.mask;
-    const full: LayerContext = { ...ctx, tables: ctx.rope.tables(step.positions, h.dtype), mask };
+    let start = 0;
+    const ctx: LayerContext = {
+      rope,
+      parts: parts.map(({ inputs: ids, cache }) => {
+        const [b, l] = ids.shape;
+        const step = cache.beginForward(l, h.dtype);
+        // With grouped-query attention, scaledDotProductAttention here needs a 5-D mask
+        // [B, 1, 1, L, S]: a 4-D one is broadcast against the wrong axes.
+        const mask = step.mask && heads !== kvHeads ? step.mask.reshape([b, 1, 1, l, -1]) : step.mask;
+        const part: PartContext = { start, rows: b, length: l, tables: rope.tables(step.positions, h.dtype), mask, cache };
+        start += b * l;
+        return part;
+      }),
+    };
     for (const layer of this.layers) {
-      h = layer.forward(h, full);
+      h = layer.forward(h, ctx);
       yield h;
     }
     return this.norm.forward(h);
@@ -169,18 +208,28 @@ export class Model extends nn.Module implements LanguageModel {
   }
 
   forward(inputs: MxArray, cache: KVCache, options: ForwardOptions = {}): MxArray {
-    return runSteps(this.#pass(inputs, cache, options));
+    return runSteps(this.#pass([{ inputs, cache }], options));
   }
 
-  forwardSteps(inputs: MxArray, cache: KVCache, options: ForwardOptions = {}): Generator<MxArray, MxArray> {
-    return this.#pass(inputs, cache, options);
+  forwardSteps(parts: readonly ForwardPart[], options: ForwardOptions = {}): Generator<MxArray, MxArray> {
+    return this.#pass(parts, options);
   }
 
-  *#pass(inputs: MxArray, cache: KVCache, options: ForwardOptions): Generator<MxArray, MxArray> {
-    let h = yield* this.model.steps(inputs, { rope: this.#rope, cache }, this.args.numAttentionHeads, this.args.numKeyValueHeads);
-    if (options.lastOnly) {
+  *#pass(parts: readonly ForwardPart[], options: ForwardOptions): Generator<MxArray, MxArray> {
+    let h = yield* this.model.steps(parts, this.#rope, this.args.numAttentionHeads, this.args.numKeyValueHeads);
+    if (options.lastOnly && parts.length === 1) {
       const l = h.shape[1];
       h = h.index(mx.Slice(), mx.Slice(l - 1, l));
+    } else if (options.lastOnly) {
+      // The last token of every row of every part, as rows of their own: [rows, 1, D].
+      const last: number[] = [];
+      let start = 0;
+      for (const { inputs } of parts) {
+        const [b, l] = inputs.shape;
+        for (let r = 0; r < b; r++) last.push(start + r * l + l - 1);
+        start += b * l;
+      }
+      h = mx.take(h, mx.array(last, mx.int32), 1).reshape([last.length, 1, -1]);
     }
     const logits = this.lmHead ? this.lmHead.forward(h) : this.model.embedTokens.asLinear(h);
     return logits.dtype === mx.float32 ? logits : logits.astype(mx.float32);

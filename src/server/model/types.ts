@@ -54,6 +54,13 @@ export interface ForwardOptions {
   lastOnly?: boolean;
 }
 
+/** One part of a packed forward pass: rows of new tokens that share one KV cache. */
+export interface ForwardPart {
+  /** [B, L] int32 token ids. */
+  inputs: MxArray;
+  cache: KVCache;
+}
+
 export interface LanguageModel extends nn.Module {
   readonly args: ModelArgs;
   /**
@@ -63,10 +70,14 @@ export interface LanguageModel extends nn.Module {
    */
   forward(inputs: MxArray, cache: KVCache, options?: ForwardOptions): MxArray;
   /**
-   * The same pass, a layer at a time: yields the hidden state after each layer (the caller may
-   * evaluate it and let what came before be collected) and returns the logits.
+   * One pass over several parts, each with its own cache (decode rows, prompt chunks of other
+   * requests): the linear layers run once over all their tokens, attention per part. A layer at a
+   * time: yields the hidden state after each layer (the caller may evaluate it and let what came
+   * before be collected) and returns the logits, [N, vocab] packed over the parts' tokens in
+   * order (each part's rows one after another), or with `lastOnly` the last token of every row
+   * of every part, [rows, 1, vocab]. With one part it returns what `forward` does.
    */
-  forwardSteps(inputs: MxArray, cache: KVCache, options?: ForwardOptions): Generator<MxArray, MxArray>;
+  forwardSteps(parts: readonly ForwardPart[], options?: ForwardOptions): Generator<MxArray, MxArray>;
   /** Maps checkpoint tensor names to this module's (drops rotary buffers, tied lm_head...). */
   sanitize(weights: Map<string, MxArray>): Map<string, MxArray>;
 }

@@ -14,7 +14,13 @@
 #include <unistd.h>
 
 #define NR 4         // rows of B (output columns) per block
-#define MR 4         // rows of A per micro-kernel
+// Rows of A per micro-kernel: MR x NR accumulators, NR rows of B and one of A must stay in vector
+// registers. AVX-512 has 32 (4 x 4 + 4 + 1 fit); AVX2 has 16, where 4 x 4 spills to the stack
+// and runs at half speed, so AVX2 takes 3 rows of A at a time.
+#define MR_AVX512 4
+#ifndef AVX2_MR
+#define AVX2_MR 3
+#endif
 #define MAX_THREADS 8
 
 typedef struct {
@@ -75,7 +81,7 @@ __attribute__((target("avx512f,fma"))) static inline v4 reduce4_zmm(__m512 a, __
   return (v4)_mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
-#define DEFINE_KERNELS(SUFFIX, TARGET, LANES)                                                      \
+#define DEFINE_KERNELS(SUFFIX, TARGET, LANES, MR_)                                                    \
   typedef float vec_##SUFFIX __attribute__((vector_size(LANES * 4), aligned(4)));                  \
   /* C[m0..m0+mr, n0..n0+4]: mr (1-4, a constant after inlining) rows of A by 4 rows of B. */      \
   __attribute__((target(TARGET), always_inline)) static inline void micro_##SUFFIX(                 \
@@ -93,7 +99,7 @@ __attribute__((target("avx512f,fma"))) static inline v4 reduce4_zmm(__m512 a, __
   }                                                                                                 \
   __attribute__((target(TARGET))) static void slice_##SUFFIX(const Job *j, int n0, int n1) {       \
     for (int n = n0; n < n1; n += NR)                                                               \
-      for (int m = 0; m < j->M; m += MR) switch (j->M - m) {                                        \
+      for (int m = 0; m < j->M; m += MR_) switch (j->M - m < MR_ ? j->M - m : MR_) {                \
           case 1: micro_##SUFFIX(1, j, m, n); break;                                                \
           case 2: micro_##SUFFIX(2, j, m, n); break;                                                \
           case 3: micro_##SUFFIX(3, j, m, n); break;                                                \
@@ -103,10 +109,10 @@ __attribute__((target("avx512f,fma"))) static inline v4 reduce4_zmm(__m512 a, __
 
 #define LOAD(p) (*(const V *)(p))
 #define REDUCE4(a, b, c, d) reduce4_zmm((__m512)(a), (__m512)(b), (__m512)(c), (__m512)(d))
-DEFINE_KERNELS(avx512, "avx512f,fma", 16)
+DEFINE_KERNELS(avx512, "avx512f,fma", 16, MR_AVX512)
 #undef REDUCE4
 #define REDUCE4(a, b, c, d) reduce4_ymm((__m256)(a), (__m256)(b), (__m256)(c), (__m256)(d))
-DEFINE_KERNELS(avx2, "avx2,fma", 8)
+DEFINE_KERNELS(avx2, "avx2,fma", 8, AVX2_MR)
 
 // The last N % NR output columns: plain dot products.
 static void tail_columns(const Job *j, int n0) {

@@ -136,38 +136,43 @@ describe('Scheduler', () => {
     assert.deepEqual(h.engine.added, ['i1', 'i2', 'n', 'bg']);
   });
 
-  it('runs an interactive request\'s final prompt chunk in a step of its own, before the decode rows', () => {
+  it('runs an interactive prompt beside the decode rows, never in a step that holds them back', () => {
     const h = harness({ prefillChunkTokens: 8 });
     h.add('a', { maxTokens: 20 });
     h.add('b', { maxTokens: 20 });
     h.step();
     h.step();
-    h.add('i', { priority: 'interactive', promptTokens: prompt(12), maxTokens: 2 });
     h.add('n', { priority: 'normal', maxTokens: 2 });
-    h.step(); // i's first chunk goes with the decode, like any chunk
-    assert.deepEqual(h.engine.plans[2], { decode: ['a', 'b'], prefill: [{ id: 'i', start: 0, end: 8 }, { id: 'n', start: 0, end: 4 }] });
-    h.step(); // its final chunk runs alone: its first token comes before the decode pass
-    assert.deepEqual(h.engine.plans[3], { decode: [], prefill: [{ id: 'i', start: 8, end: 12 }] });
-    assert.equal(tokensOf(h, 'i').length, 1);
+    h.add('i', { priority: 'interactive', promptTokens: prompt(12), maxTokens: 2 });
     h.step();
-    assert.deepEqual(h.engine.plans[4].decode, ['a', 'b', 'i', 'n']);
+    assert.deepEqual(h.engine.plans[2], { decode: ['a', 'b'], prefill: [{ id: 'i', start: 0, end: 8 }, { id: 'n', start: 0, end: 4 }] });
+    h.step();
+    assert.deepEqual(h.engine.plans[3], { decode: ['a', 'b', 'n'], prefill: [{ id: 'i', start: 8, end: 12 }] });
     h.runAll();
+    // a decodes from its first token to its 20th: no step in between leaves it out.
+    h.engine.plans.slice(1, 20).forEach((p, i) => assert.ok(p.decode.includes('a'), `step ${i + 1} held the decode rows back`));
     for (const id of ['a', 'b', 'i', 'n']) assert.equal(finishOf(h, id), 'length');
   });
 
-  it('never holds the decode rows back two steps in a row for interactive prefills', () => {
-    const h = harness({ maxBatch: 16 });
-    h.add('chat', { maxTokens: 40 });
-    h.step();
-    for (let i = 0; i < 10; i++) {
-      h.add(`i${i}`, { priority: 'interactive', maxTokens: 1 });
+  it('finishes the prompts of requests that arrive together one after another, in rank order', () => {
+    const h = harness({ maxBatch: 8 });
+    h.add('n1', { priority: 'normal', promptTokens: prompt(400), maxTokens: 4 });
+    h.add('n2', { priority: 'normal', promptTokens: prompt(400), maxTokens: 4 });
+    h.add('i', { priority: 'interactive', promptTokens: prompt(300), maxTokens: 4 });
+    const firstToken = new Map<string, number>();
+    for (let step = 0; firstToken.size < 3 && step < 100; step++) {
       h.step();
+      for (const id of ['n1', 'n2', 'i']) if (!firstToken.has(id) && tokensOf(h, id).length > 0) firstToken.set(id, step);
     }
-    const decoded = h.engine.plans.slice(1).map((p) => p.decode.includes('chat'));
-    for (let i = 1; i < decoded.length; i++) assert.ok(decoded[i] || decoded[i - 1], `steps ${i} and ${i + 1} both skipped the decode`);
-    assert.ok(decoded.includes(false), 'an interactive prefill ran ahead of the decode');
+    // The step's prompt budget (default options) goes to one prompt at a time: i first, then n1,
+    // then n2, each finishing before the next has computed its last chunk.
+    assert.deepEqual([...firstToken.keys()], ['i', 'n1', 'n2']);
+    assert.ok(firstToken.get('i')! < firstToken.get('n1')! && firstToken.get('n1')! < firstToken.get('n2')!);
+    assert.equal(firstToken.get('i'), 1, 'the interactive prompt (300 tokens) is done in two steps');
+    // A later prompt only gets the tokens an earlier one did not need.
+    const length: Record<string, number> = { n1: 400, n2: 400, i: 300 };
+    for (const p of h.engine.plans) assert.ok(p.prefill.slice(0, -1).every((c) => c.end === length[c.id]), JSON.stringify(p));
     h.runAll();
-    for (let i = 0; i < 10; i++) assert.equal(finishOf(h, `i${i}`), 'length');
   });
 
   it('ages waiting requests so a background request is not starved by interactive ones', () => {
