@@ -82,7 +82,13 @@ async function main(): Promise<void> {
   const runners = BESIDE.map((n) => ({ n, runner: new Runner(new MlxEngine(loaded.model, { prefixCacheTokens: 0 }), { promptTokensBesideDecode: n }) }));
   const load = os.loadavg()[0];
   const results = new Map<number, Round[]>();
+  const aloneTtft: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
+    // The same prompt with nothing running beside it: what the chat's presence costs the prompt.
+    const t0 = performance.now();
+    await runners[0].runner.submit({ promptTokens: tokens(LONG, vocab, 1000 * r + 7), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: 'interactive' }).collect();
+    aloneTtft.push(performance.now() - t0);
+    process.stderr.write(`round ${r + 1}/${ROUNDS}: the prompt alone, first token ${aloneTtft.at(-1)!.toFixed(0)} ms\n`);
     for (const { n, runner } of r % 2 === 0 ? runners : [...runners].reverse()) {
       const res = await round(runner, vocab, 1000 * r + n);
       (results.get(n) ?? results.set(n, []).get(n)!).push(res);
@@ -102,6 +108,7 @@ async function main(): Promise<void> {
     const p99 = median(rs.map((x) => summarize(x.duringMs).p99));
     lines.push(`| ${n === 0 ? '0 (step budget only)' : n} | ${alone.toFixed(0)} ms | ${p50.toFixed(0)} ms | ${p99.toFixed(0)} ms | ${(p99 / alone).toFixed(2)}x | ${(median(rs.map((x) => x.longTtftMs)) / 1000).toFixed(2)} s |`);
   }
+  lines.push(`the prompt alone (nothing decoding beside it): first token ${(median(aloneTtft) / 1000).toFixed(2)} s`);
   lines.push(`load average (1 min) ${load.toFixed(1)} -> ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

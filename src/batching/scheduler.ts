@@ -55,7 +55,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   kvBudgetTokens: DEFAULT_KV_BUDGET_TOKENS,
   prefillChunkTokens: 256,
   maxStepTokens: 256,
-  promptTokensBesideDecode: 0,
+  promptTokensBesideDecode: 64,
   agingMs: 10_000,
   maxWaiting: DEFAULT_MAX_WAITING,
   batching: DEFAULT_BATCHING,
