@@ -9,9 +9,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `mlx-batch serve --model MODEL ...extra` and resolves once it is ready. */
-export async function startServer(model: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const main = path.resolve(__dirname, '..', '..', 'src', 'cli', 'server', 'main.js');
+/**
+ * Starts `mlx-batch serve --model MODEL ...extra` and resolves once it is ready. `main`: the
+ * server entry of another build (default: this one's).
+ */
+export async function startServer(model: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}, main = path.resolve(__dirname, '..', '..', 'src', 'cli', 'server', 'main.js')): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--expose-gc', main, '--model', model, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {

@@ -2,7 +2,11 @@
 // the whole batch here, so the angles come from the cache's [B, L] positions, once per pass.
 import { mx, type Dtype, type MxArray } from '../mlx';
 
-/** cos and sin of every (row, position, frequency): [B, 1, L, dims/2], shared by all layers. */
+/**
+ * The rotation of every (row, position, dimension), shared by all layers: [B, 1, L, dims], as
+ * [cos, cos] and [-sin, sin] over the two halves, so that one layer's RoPE is
+ * x * cos + rotateHalf(x) * sin (rotateHalf swaps the halves).
+ */
 export interface RopeTables {
   cos: MxArray;
   sin: MxArray;
@@ -62,20 +66,18 @@ export class RotaryEmbedding {
     const [b, l] = positions.shape;
     const pos = positions.astype(mx.float32).reshape([b, 1, l, 1]);
     const angles = mx.multiply(pos, this.#invFreq.reshape([1, 1, 1, this.dims / 2]));
-    return { cos: mx.cos(angles).astype(dtype), sin: mx.sin(angles).astype(dtype) };
+    const cos = mx.cos(angles).astype(dtype);
+    const sin = mx.sin(angles).astype(dtype);
+    return { cos: mx.concatenate([cos, cos], -1), sin: mx.concatenate([mx.negative(sin), sin], -1) };
   }
 
-  /** x: [B, heads, L, dims]. */
+  /**
+   * x: [B, heads, L, dims]. The halves (x1, x2) become (x1 cos - x2 sin, x2 cos + x1 sin),
+   * computed as x * [cos, cos] + [x2, x1] * [-sin, sin]: the same numbers, fewer operations.
+   */
   apply(x: MxArray, t: RopeTables): MxArray {
     const half = this.dims / 2;
-    const x1 = x.index('...', mx.Slice(0, half));
-    const x2 = x.index('...', mx.Slice(half, this.dims));
-    return mx.concatenate(
-      [
-        mx.subtract(mx.multiply(x1, t.cos), mx.multiply(x2, t.sin)),
-        mx.add(mx.multiply(x2, t.cos), mx.multiply(x1, t.sin)),
-      ],
-      -1,
-    );
+    const swapped = mx.concatenate([x.index('...', mx.Slice(half, this.dims)), x.index('...', mx.Slice(0, half))], -1);
+    return mx.add(mx.multiply(x, t.cos), mx.multiply(swapped, t.sin));
   }
 }
