@@ -4,7 +4,7 @@
 // RoPE, the SwiGLU and residual elementwise work, the cache update), times its count per pass.
 // What the parts leave of the whole is the rest: copies of transposed views, allocation, graph
 // scheduling. Medians of interleaved rounds; the load average is printed.
-// Then, through the engine the server runs (Runner + MlxEngine, the scheduler's 128-token chunks),
+// Then, through the engine the server runs (Runner + MlxEngine, the scheduler's prompt chunks),
 // time to first token with prompt passes evaluated every 4 layers and their intermediates released
 // between (the default) against one graph per pass (reclaimEveryLayers 0), rounds interleaved.
 //   npx tsc -p . && node --expose-gc out/bench/prefill-profile.js [--model 0.5b|small|tiny|default|DIR] [--tokens 256,1024] [--rounds 5] [--parts false]
@@ -87,9 +87,12 @@ function layerParts(model: LlamaModelRoot, block: TransformerBlock, t: number): 
   const mask = step.mask && a.numAttentionHeads !== a.numKeyValueHeads ? step.mask.reshape([1, 1, 1, t, -1]) : step.mask;
   if (mask) mx.eval(mask);
   const scale = Math.pow(hd, -0.5);
+  // The cache hands attention its whole buffer: T columns rounded up to its capacity step.
+  const keys = rand([1, a.numKeyValueHeads, cache.capacity, hd], 23);
+  const values = rand([1, a.numKeyValueHeads, cache.capacity, hd], 24);
   parts.push({
     name: `attention (sdpa, ${a.numAttentionHeads} heads, ${t} x ${t})`, count: layers, flops: 4 * a.numAttentionHeads * t * t * hd,
-    build: () => [mx.fast.scaledDotProductAttention(q, k, v, scale, mask)],
+    build: () => [mx.fast.scaledDotProductAttention(q, keys, values, scale, mask)],
   });
   const rope = new RotaryEmbedding(hd, a.ropeTheta, a.ropeScaling);
   const tables = rope.tables(step.positions, mx.float32);
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
 async function compareReclaim(loaded: LoadedModel, rounds: number): Promise<void> {
   const a = loaded.model.args;
   const runners = [4, 0].map((every) => ({ every, runner: new Runner(new MlxEngine(loaded.model, { prefixCacheTokens: 0, reclaimEveryLayers: every })) }));
-  console.log('\nthrough the engine (128-token chunks): time to first token, ms');
+  console.log("\nthrough the engine (the scheduler's prompt chunks): time to first token, ms");
   console.log('| prompt tokens | released every 4 layers | one graph per pass | ratio |\n|---|---|---|---|');
   for (const t of opt.tokens.split(',').map(Number)) {
     const ms: number[][] = runners.map(() => []);

@@ -58,6 +58,7 @@ function decode(model: LanguageModel, cache: BatchKVCache, rows: Row[]): void {
 const MODELS: Record<string, Record<string, unknown>> = {
   'llama, grouped-query attention (4 heads, 2 kv heads)': { model_type: 'llama', tie_word_embeddings: false },
   'qwen3, 4 heads = 4 kv heads': { model_type: 'qwen3', num_key_value_heads: 4, tie_word_embeddings: true },
+  'qwen2, biases on q/k/v': { model_type: 'qwen2', tie_word_embeddings: true },
 };
 
 for (const [name, config] of Object.entries(MODELS)) {
@@ -124,6 +125,41 @@ for (const [name, config] of Object.entries(MODELS)) {
       decode(model, batch, rows);
       assert.equal(batch.tokens, 10);
       [a, b, c].forEach((r) => r.check());
+    });
+
+    it('one packed pass over several caches (a decoding batch, a fresh prompt, a prompt mid-way) gives each part its logits alone', function () {
+      const [a, b, c, d] = [Row.make(model, 12, 7), Row.make(model, 13, 5), Row.make(model, 14, 9), Row.make(model, 15, 12)];
+      const batch = BatchKVCache.forPrompts(layers, [5, 3]);
+      prefill(model, batch, [a, b], [5, 3]);
+      const fresh = new BatchKVCache(layers);
+      const midway = new BatchKVCache(layers);
+      prefill(model, midway, [d], [3]);
+      const run = (lastOnly: boolean) => {
+        const parts = [
+          { inputs: mx.array([[a.seq[a.fed]], [b.seq[b.fed]]], mx.int32), cache: batch },
+          { inputs: tokens(c.seq.slice(c.fed, c.fed + 4)), cache: fresh },
+          { inputs: tokens(d.seq.slice(d.fed, d.fed + 4)), cache: midway },
+        ];
+        const steps = model.forwardSteps(parts, { lastOnly });
+        let r = steps.next();
+        while (!r.done) r = steps.next();
+        mx.eval(r.value, ...batch.arrays(), ...fresh.arrays(), ...midway.arrays());
+        return r.value;
+      };
+      const packed = run(false);
+      assert.deepEqual(packed.shape, [1, 2 + 4 + 4, model.args.vocabSize]);
+      const out = logitRows(packed)[0];
+      a.got.push(out[0]);
+      b.got.push(out[1]);
+      c.got.push(...out.slice(2, 6));
+      d.got.push(...out.slice(6, 10));
+      for (const [r, n] of [[a, 1], [b, 1], [c, 4], [d, 4]] as const) r.fed += n;
+      [a, b, c, d].forEach((r) => r.check());
+      // The next pass, last tokens only: one row of logits per row of every part.
+      const last = logitRows(run(true));
+      assert.equal(last.length, 4);
+      const want = [a.alone[a.fed], b.alone[b.fed], c.alone[c.fed + 3], d.alone[d.fed + 3]];
+      last.forEach((rows, i) => assert.ok(relativeError([rows[0]], [want[i]]) < TOLERANCE, `row ${i} of the last-token logits`));
     });
 
     it('a row whose prompt is shorter joins a batch of longer rows', function () {
