@@ -1,14 +1,16 @@
 // A running chat's inter-token latency while a long completion prompt is prefilled, through the
 // engine the server runs (Runner + MlxEngine). The chat (normal priority) streams alone for a
-// while, then a prompt of --long tokens arrives at interactive priority; the chat's gaps between
-// tokens while that prompt is computed are compared with its gaps alone, per setting of the
-// scheduler's promptTokensBesideDecode (0 = only the step budget limits a chunk). The long
-// prompt's time to first token is printed beside: what the limit costs it. Rounds interleave
-// the settings; medians; the load average is printed.
-//   npx tsc -p . && node --expose-gc out/bench/prefill-itl.js [--model 0.5b|DIR] [--long 1500] [--beside 0,16,32] [--rounds 3]
+// while, then a prompt of --long tokens arrives (--priority, default interactive: a completion's
+// context); the chat's gaps between tokens while that prompt is computed are compared with its
+// gaps alone, per setting of the scheduler's promptTokensBesideDecode (0 = only the step budget
+// limits a chunk; interactive prompts are never limited by it). The long prompt's time to first
+// token is printed beside, and alone: what the chat costs it. Rounds interleave the settings;
+// medians; the load average is printed.
+//   npx tsc -p . && node --expose-gc out/bench/prefill-itl.js [--model 0.5b|DIR] [--long 1500] [--beside 0,16,32] [--rounds 3] [--priority normal]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { GREEDY } from '../src/batching/request-types';
+import { PRIORITY_CLASSES, type PriorityClass } from '../src/shared/protocol';
 import { Runner } from '../src/batching/runner';
 import { summarize } from '../src/batching/stats';
 import { MlxEngine } from '../src/server/engine/mlx-engine';
@@ -29,12 +31,15 @@ const { values: opt } = parseArgs({
     beside: { type: 'string', default: '0,16,32' },
     rounds: { type: 'string', default: '3' },
     alone: { type: 'string', default: '12' },
+    priority: { type: 'string', default: 'interactive' },
   },
 });
 const LONG = Number(opt.long);
 const BESIDE = opt.beside.split(',').map(Number);
 const ROUNDS = Number(opt.rounds);
 const ALONE = Number(opt.alone);
+const PRIORITY = opt.priority as PriorityClass;
+if (!PRIORITY_CLASSES.includes(PRIORITY)) throw new Error(`--priority is one of ${PRIORITY_CLASSES.join(', ')}`);
 if (!(LONG >= 16) || BESIDE.some((n) => !Number.isInteger(n) || n < 0) || !(ROUNDS >= 1) || !(ALONE >= 4)) {
   throw new Error('--long >= 16, --beside whole numbers >= 0, --rounds >= 1, --alone >= 4');
 }
@@ -62,7 +67,7 @@ async function round(runner: Runner, vocab: number, seed: number): Promise<Round
   })();
   await aloneDone;
   longAt = performance.now();
-  const long = runner.submit({ promptTokens: tokens(LONG, vocab, seed + 1), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: 'interactive' });
+  const long = runner.submit({ promptTokens: tokens(LONG, vocab, seed + 1), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: PRIORITY });
   for await (const ev of long) if (ev.type === 'delta' && longFirst === 0) longFirst = performance.now();
   await chatLoop;
   await runner.idle();
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     // The same prompt with nothing running beside it: what the chat's presence costs the prompt.
     const t0 = performance.now();
-    await runners[0].runner.submit({ promptTokens: tokens(LONG, vocab, 1000 * r + 7), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: 'interactive' }).collect();
+    await runners[0].runner.submit({ promptTokens: tokens(LONG, vocab, 1000 * r + 7), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: PRIORITY }).collect();
     aloneTtft.push(performance.now() - t0);
     process.stderr.write(`round ${r + 1}/${ROUNDS}: the prompt alone, first token ${aloneTtft.at(-1)!.toFixed(0)} ms\n`);
     for (const { n, runner } of r % 2 === 0 ? runners : [...runners].reverse()) {
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
     }
   }
   const lines = [
-    `${loaded.id}: a chat streaming while a ${LONG}-token prompt is prefilled (Runner + MlxEngine), medians of ${ROUNDS} rounds`,
+    `${loaded.id}: a chat streaming while a ${LONG}-token ${PRIORITY} prompt is prefilled (Runner + MlxEngine), medians of ${ROUNDS} rounds`,
     '| promptTokensBesideDecode | chat gap alone p50 | during: p50 | during: p99 | p99 / alone | prompt time to first token |',
     '|---|---|---|---|---|---|',
   ];

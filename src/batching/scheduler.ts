@@ -30,10 +30,12 @@ export interface SchedulerOptions {
   /** Tokens computed per step: one per decode row first, then prompt chunks. Must exceed maxBatch. */
   maxStepTokens: number;
   /**
-   * Most prompt tokens a step computes while decode rows run in it. A decode step reads every
-   * weight once; a few prompt tokens beside the rows ride along on that read (the engine packs
-   * them into the same pass), a long chunk makes the step (and every running stream's next
-   * token) wait for its compute. 0: no limit beyond maxStepTokens.
+   * Most prompt tokens a step computes for normal and background requests while decode rows run
+   * in it. A decode step reads every weight once; a few prompt tokens beside the rows ride along
+   * on that read (the engine packs them into the same pass), a long chunk makes the step (and
+   * every running stream's next token) wait for its compute. Interactive requests (inline
+   * completions, a user waiting on them) are not limited: they take the step budget. 0: no
+   * limit beyond maxStepTokens.
    */
   promptTokensBesideDecode: number;
   /**
@@ -171,17 +173,22 @@ export class Scheduler {
 
     const now = this.options.now();
     let budget = this.options.maxStepTokens;
+    // Prompt tokens a step with decode rows may spend on requests below the interactive class.
+    let beside = Infinity;
     const decode: RequestId[] = [];
     const prefill: PrefillChunk[] = [];
     const chunk = (r: Request): void => {
-      const n = Math.min(this.options.prefillChunkTokens, r.numPromptTokens - r.numComputedTokens, budget);
+      const room = this.effectiveClass(r, now) === 0 ? budget : Math.min(budget, beside);
+      const n = Math.min(this.options.prefillChunkTokens, r.numPromptTokens - r.numComputedTokens, room);
+      if (n <= 0) return;
       prefill.push({ id: r.id, start: r.numComputedTokens, end: r.numComputedTokens + n });
       budget -= n;
+      beside -= n;
     };
 
     for (const r of this.running) if (!r.isPrefilling) decode.push(r.id);
     budget -= decode.length;
-    if (decode.length > 0 && this.options.promptTokensBesideDecode > 0) budget = Math.min(budget, this.options.promptTokensBesideDecode);
+    if (decode.length > 0 && this.options.promptTokensBesideDecode > 0) beside = this.options.promptTokensBesideDecode;
 
     const prefilling = this.running.filter((r) => r.isPrefilling).sort(this.byRank(now));
     for (const r of prefilling) {

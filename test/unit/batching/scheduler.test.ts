@@ -99,7 +99,7 @@ describe('Scheduler', () => {
     for (const p of h.engine.plans) assert.ok(p.decode.length + p.prefill.reduce((a, c) => a + c.end - c.start, 0) <= 20);
   });
 
-  it('limits the prompt tokens of a step with decode rows to promptTokensBesideDecode, and not a step without', () => {
+  it('limits the prompt tokens of a step with decode rows to promptTokensBesideDecode, but not a step without or an interactive prompt', () => {
     const h = harness({ prefillChunkTokens: 64, maxStepTokens: 128, promptTokensBesideDecode: 8 });
     h.add('first', { promptTokens: prompt(100), maxTokens: 30 });
     h.step();
@@ -111,6 +111,11 @@ describe('Scheduler', () => {
     const besides = h.engine.plans.filter((p) => p.decode.length > 0 && p.prefill.length > 0);
     assert.equal(besides.length, 5, '40 prompt tokens beside the decode row, 8 per step');
     for (const p of besides) assert.equal(p.prefill.reduce((a, c) => a + c.end - c.start, 0), 8);
+    // An interactive prompt (an inline completion) is not held to it: it takes the step budget.
+    h.add('completion', { priority: 'interactive', promptTokens: prompt(100), maxTokens: 2 });
+    h.step();
+    assert.deepEqual(h.engine.plans.at(-1)!.prefill.map((c) => [c.id, c.end - c.start]), [['completion', 64]]);
+    assert.ok(h.engine.plans.at(-1)!.decode.length > 0);
     assert.throws(() => harness({ promptTokensBesideDecode: -1 }), MlxBatchError);
   });
 
