@@ -114,6 +114,7 @@ describe('Scheduler', () => {
     // An interactive prompt (an inline completion) is not held to it: it takes the step budget.
     h.add('completion', { priority: 'interactive', promptTokens: prompt(100), maxTokens: 2 });
     h.step();
+    // (64: the chunk limit, below the step budget.)
     assert.deepEqual(h.engine.plans.at(-1)!.prefill.map((c) => [c.id, c.end - c.start]), [['completion', 64]]);
     assert.ok(h.engine.plans.at(-1)!.decode.length > 0);
     assert.throws(() => harness({ promptTokensBesideDecode: -1 }), MlxBatchError);
@@ -157,6 +158,16 @@ describe('Scheduler', () => {
     // a decodes from its first token to its 20th: no step in between leaves it out.
     h.engine.plans.slice(1, 20).forEach((p, i) => assert.ok(p.decode.includes('a'), `step ${i + 1} held the decode rows back`));
     for (const id of ['a', 'b', 'i', 'n']) assert.equal(finishOf(h, id), 'length');
+  });
+
+  it('computes an interactive prompt of a whole step budget in one step beside decode rows', () => {
+    const h = harness({ maxBatch: 8 });
+    for (const id of ['c1', 'c2', 'c3', 'c4']) h.add(id, { promptTokens: prompt(8), maxTokens: 50 });
+    h.step();
+    h.add('completion', { priority: 'interactive', promptTokens: prompt(256), maxTokens: 4 });
+    h.step();
+    assert.deepEqual(h.engine.plans[1], { decode: ['c1', 'c2', 'c3', 'c4'], prefill: [{ id: 'completion', start: 0, end: 256 }] });
+    assert.equal(tokensOf(h, 'completion').length, 1, 'its first token comes in the step that took its prompt');
   });
 
   it('finishes the prompts of requests that arrive together one after another, in rank order', () => {
