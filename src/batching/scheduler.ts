@@ -173,14 +173,15 @@ export class Scheduler {
 
     const now = this.options.now();
     let budget = this.options.maxStepTokens;
-    // Prompt tokens a step with decode rows may spend on requests below the interactive class.
+    // Prompt tokens a step with decode rows may spend on requests that are not interactive by
+    // their own priority (aging orders admission; it does not lift this limit).
     let beside = Infinity;
     const decode: RequestId[] = [];
     const prefill: PrefillChunk[] = [];
     // An interactive prompt may also take the decode rows' share of the budget: they ride along in
     // the same pass at little cost, and its prompt is not split into a last sliver a step later.
     const chunk = (r: Request): void => {
-      const room = this.effectiveClass(r, now) === 0 ? budget + decode.length : Math.min(budget, beside);
+      const room = r.priority === 'interactive' ? budget + decode.length : Math.min(budget, beside);
       const n = Math.min(this.options.prefillChunkTokens, r.numPromptTokens - r.numComputedTokens, room);
       if (n <= 0) return;
       prefill.push({ id: r.id, start: r.numComputedTokens, end: r.numComputedTokens + n });

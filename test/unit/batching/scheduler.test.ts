@@ -160,6 +160,19 @@ describe('Scheduler', () => {
     for (const id of ['a', 'b', 'i', 'n']) assert.equal(finishOf(h, id), 'length');
   });
 
+  it('keeps an aged normal prompt to promptTokensBesideDecode (aging orders admission only)', () => {
+    const h = harness({ agingMs: 100, prefillChunkTokens: 64, maxStepTokens: 128, promptTokensBesideDecode: 8 });
+    h.add('chat', { maxTokens: 100 });
+    h.step();
+    h.add('long', { priority: 'normal', promptTokens: prompt(200), maxTokens: 1 });
+    for (let i = 0; i < 10; i++) {
+      h.clock.advance(100);
+      h.step();
+    }
+    assert.ok(h.scheduler.effectiveClass(h.scheduler.get('long')!) === 0, 'aged to the interactive class');
+    for (const p of h.engine.plans.slice(1)) assert.ok(p.prefill.every((c) => c.end - c.start <= 8), JSON.stringify(p));
+  });
+
   it('computes an interactive prompt of a whole step budget in one step beside decode rows', () => {
     const h = harness({ maxBatch: 8 });
     for (const id of ['c1', 'c2', 'c3', 'c4']) h.add(id, { promptTokens: prompt(8), maxTokens: 50 });
