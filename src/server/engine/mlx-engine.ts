@@ -106,11 +106,16 @@ export class MlxEngine implements BatchEngine {
     // Rows of the logits: the decode rows, then one per chunk; only chunks that end their prompt sample.
     const logits = await this.forward(parts, caches, chunks.length > 0);
     const done = chunks.filter((c) => c.end === c.seq.prompt.length);
-    const sampled = [...decoding.map((_, i) => i), ...chunks.flatMap((c, i) => (c.end === c.seq.prompt.length ? [decoding.length + i] : []))];
-    const rows = logits.reshape([logits.shape[0], -1]);
-    const picked = sampled.length === rows.shape[0] ? rows : mx.take(rows, mx.array(sampled, mx.int32), 0);
-    const next = sampled.length > 0 ? sampleBatch(picked, [...decoding, ...done.map((c) => c.seq)].map((s) => s.sampler)) : [];
-    mx.eval(...caches.flatMap((c) => c.arrays()));
+    const sampled = [...decoding.keys(), ...done.map((c) => decoding.length + chunks.indexOf(c))];
+    let next: number[] = [];
+    if (sampled.length > 0) {
+      // Reading the tokens evaluates the whole pass (every part feeds the packed products).
+      const rows = logits.reshape([logits.shape[0], -1]);
+      const picked = sampled.length === rows.shape[0] ? rows : mx.take(rows, mx.array(sampled, mx.int32), 0);
+      next = sampleBatch(picked, [...decoding, ...done.map((c) => c.seq)].map((s) => s.sampler));
+    } else {
+      mx.eval(...caches.flatMap((c) => c.arrays()));
+    }
     this.meter.sample();
     decoding.forEach((s, i) => {
       s.computed += 1;

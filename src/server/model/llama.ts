@@ -162,18 +162,15 @@ export class LlamaModel extends nn.Module {
     const packed = parts.length > 1;
     const inputs = packed ? mx.concatenate(parts.map((p) => p.inputs.reshape([1, -1])), 1) : parts[0].inputs;
     let h = this.embedTokens.forward(inputs);
-    let start = 0;
     const ctx: LayerContext = {
       rope,
-      parts: parts.map(({ inputs: ids, cache }) => {
-        const [b, l] = ids.shape;
+      parts: packedLayout(parts).map(({ start, rows: b, length: l }, i) => {
+        const cache = parts[i].cache;
         const step = cache.beginForward(l, h.dtype);
         // With grouped-query attention, scaledDotProductAttention here needs a 5-D mask
         // [B, 1, 1, L, S]: a 4-D one is broadcast against the wrong axes.
         const mask = step.mask && heads !== kvHeads ? step.mask.reshape([b, 1, 1, l, -1]) : step.mask;
-        const part: PartContext = { start, rows: b, length: l, tables: rope.tables(step.positions, h.dtype), mask, cache };
-        start += b * l;
-        return part;
+        return { start, rows: b, length: l, tables: rope.tables(step.positions, h.dtype), mask, cache };
       }),
     };
     for (const layer of this.layers) {
@@ -182,6 +179,17 @@ export class LlamaModel extends nn.Module {
     }
     return this.norm.forward(h);
   }
+}
+
+/** Where each part's rows sit in a packed pass: `start` in the token axis, `rows` of `length` tokens. */
+function packedLayout(parts: readonly ForwardPart[]): { start: number; rows: number; length: number }[] {
+  let start = 0;
+  return parts.map(({ inputs }) => {
+    const [rows, length] = inputs.shape;
+    const at = { start, rows, length };
+    start += rows * length;
+    return at;
+  });
 }
 
 /** Runs a pass generator to its end without stopping between layers. */
@@ -222,13 +230,7 @@ export class Model extends nn.Module implements LanguageModel {
       h = h.index(mx.Slice(), mx.Slice(l - 1, l));
     } else if (options.lastOnly) {
       // The last token of every row of every part, as rows of their own: [rows, 1, D].
-      const last: number[] = [];
-      let start = 0;
-      for (const { inputs } of parts) {
-        const [b, l] = inputs.shape;
-        for (let r = 0; r < b; r++) last.push(start + r * l + l - 1);
-        start += b * l;
-      }
+      const last = packedLayout(parts).flatMap(({ start, rows, length }) => Array.from({ length: rows }, (_, r) => start + (r + 1) * length - 1));
       h = mx.take(h, mx.array(last, mx.int32), 1).reshape([last.length, 1, -1]);
     }
     const logits = this.lmHead ? this.lmHead.forward(h) : this.model.embedTokens.asLinear(h);

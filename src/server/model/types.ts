@@ -73,7 +73,7 @@ export interface LanguageModel extends nn.Module {
    * One pass over several parts, each with its own cache (decode rows, prompt chunks of other
    * requests): the linear layers run once over all their tokens, attention per part. A layer at a
    * time: yields the hidden state after each layer (the caller may evaluate it and let what came
-   * before be collected) and returns the logits, [N, vocab] packed over the parts' tokens in
+   * before be collected) and returns the logits, [1, N, vocab] packed over the parts' tokens in
    * order (each part's rows one after another), or with `lastOnly` the last token of every row
    * of every part, [rows, 1, vocab]. With one part it returns what `forward` does.
    */
