@@ -69,6 +69,28 @@ describe('BLAS shim', () => {
     assert.equal(shim.counts()[2], small0);
   });
 
+  it("lets the kernel's worker threads sleep soon after a product, so they do not take a core from the work that follows", async function () {
+    const shim = blasShim!;
+    // A product wide enough to be split between threads (>= 64 blocks of 4 rows per thread).
+    const x = mx.random.normal([8, 512], mx.float32, 0, 1, mx.random.key(40));
+    const w = mx.random.normal([4096, 512], mx.float32, 0, 1, mx.random.key(41));
+    mx.eval(x, w);
+    const idleCpuMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const small0 = shim.counts()[2];
+      mx.eval(mx.matmul(x, mx.transpose(w)));
+      assert.equal(shim.counts()[2] - small0, 1, 'the product ran in the small-M kernel');
+      // CPU time of the whole process while this thread only sleeps: what the workers spin.
+      const before = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const used = process.cpuUsage(before);
+      idleCpuMs.push((used.user + used.system) / 1000);
+    }
+    idleCpuMs.sort((a, b) => a - b);
+    // Spinning 200,000 pauses after each job burned ~5 ms of a core here; ~2,000 burn ~0.05 ms.
+    assert.ok(idleCpuMs[2] < 2, `median CPU time while idle 30 ms after a product: ${idleCpuMs[2].toFixed(2)} ms`);
+  });
+
   it('counts MLX buffers in mallocBytes (mlxBufferBytes): up by what is allocated, down when it is freed', async () => {
     const settle = async () => {
       for (let i = 0; i < 3; i++) {
