@@ -66,7 +66,7 @@ async function main(): Promise<void> {
         let ttftMs = NaN;
         let cached = 0;
         const params = { id: `k${i}-${layout}-${typed}`, promptTokens: fitted.tokens, maxTokens: fitted.maxTokens, sampling: GREEDY,
-          stop: [], priority: 'interactive' as const, ignoreEos: true, fim: true };
+          stop: [], priority: 'interactive' as const, ignoreEos: true, fim: true, speculative: true };
         for await (const e of service.generate(params, new AbortController().signal)) {
           if (e.type === 'delta' && Number.isNaN(ttftMs)) ttftMs = performance.now() - t;
           if (e.type === 'finish') cached = e.usage.cachedTokens;

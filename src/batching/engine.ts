@@ -28,11 +28,19 @@ export interface StepPlan {
   decode: RequestId[];
   /** Prompt chunks; a request whose chunk reaches the prompt's end samples its first token. */
   prefill: PrefillChunk[];
+  /**
+   * Speculative decoding: tokens proposed to follow a decode row's last token, checked in the
+   * same pass. The row emits the longest accepted prefix and then the model's own next token.
+   */
+  drafts?: ReadonlyMap<RequestId, readonly number[]>;
 }
 
 /** Tokens sampled this step, by request (decode rows, and prefills that completed). */
 export interface StepOutput {
+  /** The model's own next token of every row that sampled. */
   tokens: Map<RequestId, number>;
+  /** Draft tokens accepted this step, emitted in order before the row's entry in `tokens`. */
+  accepted?: Map<RequestId, number[]>;
 }
 
 export interface EngineStats {

@@ -69,14 +69,22 @@ export interface GenerateParams {
   ignoreEos?: boolean;
   /** Turns tokens into text; without one, deltas carry token ids only and `stop` is refused. */
   decoder?: IncrementalDecoder;
+  /** Speculative decoding for this request, when the server has it on (default true). */
+  speculative?: boolean;
+  /** Tokens the output is expected to resemble (a client's prediction): drafts are copied from them too. */
+  prediction?: readonly number[];
 }
 
 /**
  * Token counts of a finished request, as the server passes them on (the HTTP edge writes them as
  * OpenAI's snake_case `usage`). cachedTokens: prompt tokens reused from the prefix store.
+ * Accepted draft tokens are part of completionTokens.
  */
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  /** Draft tokens (speculative decoding) the model accepted, and those it rejected. */
+  acceptedDraftTokens: number;
+  rejectedDraftTokens: number;
 }

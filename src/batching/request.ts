@@ -9,6 +9,7 @@ import {
   type FinishReason, type GenerateParams, type IncrementalDecoder, type SamplingParams, type TokenUsage,
 } from './request-types';
 import { StopChecker } from './stop-checker';
+import { DraftState } from './ngram-drafter';
 
 /** What one sampled token did to a request. */
 export interface TokenOutcome {
@@ -25,6 +26,9 @@ export class Request {
   readonly sampling: SamplingParams;
   readonly ignoreEos: boolean;
   readonly outputTokens: number[] = [];
+  /** Its drafting state, when speculative decoding is allowed for it. */
+  readonly draft?: DraftState;
+  readonly prediction: readonly number[];
   status = RequestStatus.Waiting;
   /** Tokens whose keys and values are in the engine's cache (prompt first, then output). */
   numComputedTokens = 0;
@@ -51,6 +55,8 @@ export class Request {
     this.stop = new StopChecker(params.stop ?? []);
     this.decoder = params.decoder;
     this.arrivalMs = arrivalMs;
+    if (params.speculative !== false) this.draft = new DraftState();
+    this.prediction = params.prediction ?? [];
   }
 
   get numPromptTokens(): number {
@@ -75,7 +81,15 @@ export class Request {
   }
 
   get usage(): TokenUsage {
-    return { promptTokens: this.promptTokens.length, completionTokens: this.outputTokens.length, cachedTokens: this.cachedTokens };
+    const proposed = this.draft?.proposedTotal ?? 0;
+    const accepted = this.draft?.acceptedTotal ?? 0;
+    return {
+      promptTokens: this.promptTokens.length,
+      completionTokens: this.outputTokens.length,
+      cachedTokens: this.cachedTokens,
+      acceptedDraftTokens: accepted,
+      rejectedDraftTokens: proposed - accepted,
+    };
   }
 
   get ttftMs(): number | undefined {

@@ -18,6 +18,11 @@ export interface RunnerStats {
   memoryBytes: number;
   /** Requests finished so far (any reason). */
   requestsTotal: number;
+  /** Speculative decoding on. */
+  speculative: boolean;
+  /** Draft tokens proposed and accepted so far (speculative decoding). */
+  draftTokens: number;
+  draftAccepted: number;
 }
 
 /** Counters for /metrics, as plain data (the server formats them). */
@@ -28,6 +33,9 @@ export interface RunnerMetrics {
   promptTokens: number;
   tokensGenerated: number;
   promptTokensCached: number;
+  /** Draft tokens proposed, and those the model accepted (speculative decoding). */
+  draftTokens: number;
+  draftAccepted: number;
   steps: number;
   /** Requests per step (decode rows plus prompt chunks). */
   batchSize: HistogramSnapshot;
@@ -49,6 +57,8 @@ export class RunnerCounters {
   private promptTokens = 0;
   private tokensGenerated = 0;
   private promptTokensCached = 0;
+  private draftTokensTotal = 0;
+  private draftAcceptedTotal = 0;
   private steps = 0;
 
   /** `windowMs`: window of the live tokens/s figure. */
@@ -77,6 +87,17 @@ export class RunnerCounters {
     this.promptTokensCached += r.cachedTokens;
   }
 
+  /** A row's draft was checked: `proposed` tokens, `accepted` of them kept. */
+  drafted(proposed: number, accepted: number): void {
+    this.draftTokensTotal += proposed;
+    this.draftAcceptedTotal += accepted;
+  }
+
+  /** Draft tokens proposed and accepted so far. */
+  get drafts(): { draftTokens: number; draftAccepted: number } {
+    return { draftTokens: this.draftTokensTotal, draftAccepted: this.draftAcceptedTotal };
+  }
+
   /** A failed submission or a failed request. */
   error(type: ErrorType): void {
     this.errors[type] = (this.errors[type] ?? 0) + 1;
@@ -100,6 +121,8 @@ export class RunnerCounters {
       promptTokens: this.promptTokens,
       tokensGenerated: this.tokensGenerated,
       promptTokensCached: this.promptTokensCached,
+      draftTokens: this.draftTokensTotal,
+      draftAccepted: this.draftAcceptedTotal,
       steps: this.steps,
       batchSize: this.batchSize.snapshot(),
       timeToFirstTokenMs: this.ttft.snapshot(),

@@ -86,6 +86,11 @@ export class Runner {
     return this.scheduler.batching;
   }
 
+  /** Live toggle of speculative decoding (prompt-lookup drafts checked in the batch). */
+  setSpeculative(enabled: boolean): void {
+    this.scheduler.configure({ speculative: enabled });
+  }
+
   /** Live toggle: off runs one request at a time through the same engine. */
   setBatching(enabled: boolean): void {
     this.scheduler.setBatching(enabled);
@@ -103,6 +108,8 @@ export class Runner {
       kvBudgetTokens: this.scheduler.options.kvBudgetTokens,
       memoryBytes: this.looping ? this.lastMemory : this.sampleMemory(),
       requestsTotal: this.counters.requestsTotal,
+      speculative: this.scheduler.options.speculative,
+      ...this.counters.drafts,
     };
   }
 
@@ -188,6 +195,7 @@ export class Runner {
     for (const u of updates) {
       const r = u.request;
       if (u.tokens.length > 0) this.counters.sampled(r, u.tokens.length);
+      if (u.draft) this.counters.drafted(u.draft.proposed, u.draft.accepted);
       const entry = this.streams.get(r.id);
       if (entry && (u.tokens.length > 0 || u.text !== '')) entry.stream.push({ type: 'delta', text: u.text, tokens: u.tokens });
       if (!u.finishReason) continue;

@@ -11,8 +11,9 @@
 import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
 import { Request, type TokenOutcome } from './request';
+import { proposeDraft } from './ngram-drafter';
 import { PRIORITY_CLASSES } from '../shared/protocol';
-import { DEFAULT_BATCHING, DEFAULT_KV_BUDGET_TOKENS, DEFAULT_MAX_BATCH, DEFAULT_MAX_WAITING } from '../shared/server-defaults';
+import { DEFAULT_BATCHING, DEFAULT_KV_BUDGET_TOKENS, DEFAULT_MAX_BATCH, DEFAULT_MAX_WAITING, DEFAULT_SPECULATIVE } from '../shared/server-defaults';
 import { RequestStatus, type FinishReason } from './request-types';
 
 export interface SchedulerOptions {
@@ -48,6 +49,12 @@ export interface SchedulerOptions {
   maxWaiting: number;
   /** Off: one request at a time (max batch 1) through the same engine. Switchable live. */
   batching: boolean;
+  /**
+   * Speculative decoding by prompt lookup: decode rows propose the tokens that followed the
+   * latest earlier occurrence of their last few tokens, and the engine checks them in the same
+   * pass. Draft tokens count against the step budget after prompt chunks. Switchable live.
+   */
+  speculative: boolean;
   /** Clock in milliseconds (tests pass a fake one). */
   now: () => number;
 }
@@ -61,13 +68,14 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   agingMs: 10_000,
   maxWaiting: DEFAULT_MAX_WAITING,
   batching: DEFAULT_BATCHING,
+  speculative: DEFAULT_SPECULATIVE === 'ngram',
   now: () => performance.now(),
 };
 
 /** What a step (or an abort) did to one request. */
 export interface RequestUpdate {
   request: Request;
-  /** Tokens sampled for it this step (0 or 1). */
+  /** Tokens it emitted this step (none, its first token, or accepted draft tokens and the model's next). */
   tokens: number[];
   /** Text now final (may be ''). */
   text: string;
@@ -75,6 +83,8 @@ export interface RequestUpdate {
   finishReason?: FinishReason;
   /** Set when finishReason is 'error'. */
   error?: MlxBatchError;
+  /** Speculative decoding: draft tokens proposed for it this step, and how many the model accepted. */
+  draft?: { proposed: number; accepted: number };
 }
 
 /** The engine methods the scheduler calls itself; `step` is the runner's. */
@@ -224,9 +234,31 @@ export class Scheduler {
       chunk(r);
     }
 
-    const plan = { decode, prefill };
+    const drafts = this.draft(decode, budget);
+    const plan: StepPlan = drafts.size > 0 ? { decode, prefill, drafts } : { decode, prefill };
     if (decode.length > 0 || prefill.length > 0) this.inFlight = plan;
     return plan;
+  }
+
+  /**
+   * Drafts for decode rows from what the step budget has left, in rank order: each row proposes
+   * at most what its drafting state allows, and never past its max_tokens or the context.
+   */
+  private draft(decode: RequestId[], budget: number): Map<RequestId, number[]> {
+    const drafts = new Map<RequestId, number[]>();
+    if (!this.options.speculative || decode.length === 0 || budget <= 0) return drafts;
+    const rows = decode.map((id) => this.byId.get(id)!).filter((r) => r.draft).sort(this.byRank(this.options.now()));
+    for (const r of rows) {
+      if (budget <= 0) break;
+      const room = Math.min(r.maxTokens - r.outputTokens.length, this.engine.contextLength - r.numTokens) - 1;
+      const want = Math.min(r.draft!.nextLength(), room, budget);
+      if (want <= 0) continue;
+      const draft = proposeDraft([...r.promptTokens, ...r.outputTokens], want, r.prediction);
+      if (draft.length === 0) continue;
+      drafts.set(r.id, draft);
+      budget -= draft.length;
+    }
+    return drafts;
   }
 
   /** Updates produced outside a step (admission failures); the runner delivers them after `schedule()`. */
@@ -249,7 +281,6 @@ export class Scheduler {
     for (const id of plan.decode) {
       const r = this.live(id);
       if (!r) continue;
-      r.numComputedTokens += 1;
       sampled.push(r);
     }
     for (const r of sampled) {
@@ -258,9 +289,25 @@ export class Scheduler {
         updates.push(this.fail(r, new MlxBatchError('internal', `The engine sampled no token for request ${r.id}.`), now));
         continue;
       }
-      const out: TokenOutcome = r.appendToken(token, now, this.engine.contextLength);
-      if (out.finished) this.leave(r);
-      updates.push({ request: r, tokens: [token], text: out.text, finishReason: r.finishReason });
+      const proposed = plan.drafts?.get(r.id)?.length ?? 0;
+      const accepted = output.accepted?.get(r.id) ?? [];
+      // Accepted draft tokens first, then the model's own; nothing past a stop is emitted.
+      const emitted: number[] = [];
+      let text = '';
+      for (const t of [...accepted, token]) {
+        const out: TokenOutcome = r.appendToken(t, now, this.engine.contextLength);
+        emitted.push(t);
+        text += out.text;
+        if (out.finished) break;
+      }
+      // Accepted tokens past a stop are neither emitted nor counted.
+      const kept = Math.min(accepted.length, emitted.length);
+      if (proposed > 0) r.draft?.record(proposed, kept);
+      if (!r.isPrefilling) r.numComputedTokens = r.numTokens - 1;
+      if (r.isFinished) this.leave(r);
+      const update: RequestUpdate = { request: r, tokens: emitted, text, finishReason: r.finishReason };
+      if (proposed > 0) update.draft = { proposed, accepted: kept };
+      updates.push(update);
     }
     return updates;
   }

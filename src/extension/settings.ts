@@ -2,7 +2,7 @@
 // vscode-free so it is unit-tested; config.ts reads the raw values from the editor. The
 // fallbacks are package.json's defaults (a unit test checks they agree); the server's own come
 // from src/shared/server-defaults.ts.
-import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH } from '../shared/server-defaults';
+import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH, DEFAULT_SPECULATIVE, type SpeculativeMode } from '../shared/server-defaults';
 
 export type Backend = 'local' | 'remote';
 
@@ -21,6 +21,8 @@ export interface Settings {
     /** KV-cache budget in tokens; 0 = the server's default. */
     kvBudget: number;
     batching: boolean;
+    /** Speculative decoding in the local server (`--speculative`). */
+    speculative: SpeculativeMode;
     maxRestarts: number;
     /** Node executable for the local server; '' = the editor's own runtime. */
     nodePath: string;
@@ -105,6 +107,7 @@ export function sanitizeSettings(get: RawGetter): Settings {
       device: get('server.device') === 'cpu' || get('server.device') === 'gpu' ? (get('server.device') as ServerDevice) : 'auto',
       kvBudget: int(get('server.kvBudget'), 0, 0, 10_000_000),
       batching: bool(get('server.batching'), DEFAULT_BATCHING),
+      speculative: get('server.speculative') === 'off' ? 'off' : get('server.speculative') === 'ngram' ? 'ngram' : DEFAULT_SPECULATIVE,
       maxRestarts: int(get('server.maxRestarts'), 3, 0, 20),
       nodePath: str(get('server.nodePath')),
     },
@@ -134,7 +137,7 @@ export function sanitizeSettings(get: RawGetter): Settings {
 export function needsRestart(a: Settings, b: Settings): boolean {
   return a.backend !== b.backend || a.model !== b.model || a.remote.url !== b.remote.url || a.remote.model !== b.remote.model ||
     a.server.maxBatch !== b.server.maxBatch || a.server.device !== b.server.device || a.server.kvBudget !== b.server.kvBudget ||
-    a.server.batching !== b.server.batching || a.server.nodePath !== b.server.nodePath;
+    a.server.batching !== b.server.batching || a.server.speculative !== b.server.speculative || a.server.nodePath !== b.server.nodePath;
 }
 
 /**

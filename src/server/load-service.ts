@@ -21,6 +21,8 @@ export interface ServiceOptions {
   kvBudgetTokens: number | undefined;
   maxWaiting: number;
   batching: boolean;
+  /** Speculative decoding (prompt-lookup drafts checked in the batch). */
+  speculative: boolean;
 }
 
 /** Loads the model and builds the service; `progress` takes a fraction in [0, 1]. */
@@ -55,6 +57,7 @@ export const loadInferenceService: ServiceLoader = async (options, progress, log
       kvBudgetTokens: options.kvBudgetTokens,
       maxWaiting: options.maxWaiting,
       batching: options.batching,
+      speculative: options.speculative,
     },
   });
   log.info(`loaded ${loaded.id} (${loaded.modelType}, ${Math.round(loaded.weightBytes / 2 ** 20)} MB) from ${loaded.dir} in ${(loaded.loadMs / 1000).toFixed(1)}s`);

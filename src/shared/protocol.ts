@@ -70,6 +70,11 @@ export interface Usage {
   total_tokens: number;
   /** Prompt tokens whose keys and values were reused from an earlier request. */
   prompt_tokens_details: { cached_tokens: number };
+  /**
+   * Speculative decoding, in OpenAI's fields for predicted outputs: draft tokens the model
+   * accepted (counted in completion_tokens) and those it rejected.
+   */
+  completion_tokens_details: { accepted_prediction_tokens: number; rejected_prediction_tokens: number };
 }
 
 export interface CompletionChoice {
@@ -161,6 +166,13 @@ export interface LiveStats {
   tokens_per_second: number;
   memory_mb: number;
   requests_total: number;
+  /**
+   * Speculative decoding: on or off, and draft tokens proposed and accepted since the server
+   * started (absent from servers without it).
+   */
+  speculative?: boolean;
+  draft_tokens?: number;
+  draft_accepted?: number;
 }
 
 export type BenchmarkPromptSet = 'short' | 'medium' | 'long';

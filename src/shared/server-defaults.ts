@@ -17,6 +17,14 @@ export const DEFAULT_MAX_WAITING = 256;
 /** Continuous batching on (`--no-batching` turns it off; `mlxBatch.server.batching`). */
 export const DEFAULT_BATCHING = true;
 
+/**
+ * Speculative decoding: `ngram` drafts by prompt lookup and checks the drafts in the batch, `off`
+ * decodes one token per step (`--speculative`, `mlxBatch.server.speculative`).
+ */
+export const SPECULATIVE_MODES = ['ngram', 'off'] as const;
+export type SpeculativeMode = (typeof SPECULATIVE_MODES)[number];
+export const DEFAULT_SPECULATIVE: SpeculativeMode = 'ngram';
+
 /** Address the server binds (`--host`): loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';
 

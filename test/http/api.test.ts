@@ -17,7 +17,7 @@ describe('server: OpenAI endpoints', () => {
     assert.equal(body.model, 'test-model');
     assert.match(body.id, /^cmpl-/);
     assert.deepEqual(body.choices, [{ index: 0, text: 'bcdef', finish_reason: 'length', logprobs: null }]);
-    assert.deepEqual(body.usage, { prompt_tokens: 2, completion_tokens: 5, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } });
+    assert.deepEqual(body.usage, { prompt_tokens: 2, completion_tokens: 5, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } });
   });
 
   it('uses 16 tokens by default for completions', async () => {
@@ -145,6 +145,11 @@ describe('server: OpenAI endpoints', () => {
       [{ prompt: 'a', stop: ['a', 'b', 'c', 'd', 'e'] }, 400, 'validation', 'stop'],
       [{ prompt: 'a', priority: 'urgent' }, 400, 'validation', 'priority'],
       [{ prompt: 'a', stream_options: { include_usage: true } }, 400, 'validation', 'stream_options'],
+      [{ prompt: 'a', speculative: 'yes' }, 400, 'validation', 'speculative'],
+      [{ prompt: 'a', prediction: 'abc' }, 400, 'validation', 'prediction'],
+      [{ prompt: 'a', prediction: { type: 'text', content: 'abc' } }, 400, 'validation', 'prediction.type'],
+      [{ prompt: 'a', prediction: { type: 'content', content: 5 } }, 400, 'validation', 'prediction.content'],
+      [{ prompt: 'a', prediction: { type: 'content', content: [{ type: 'image', url: 'x' }] } }, 400, 'validation', 'prediction.content'],
     ];
     for (const [body, status, type, param] of cases) {
       const res = await post(`${s.url}/v1/completions`, body);
@@ -155,6 +160,18 @@ describe('server: OpenAI endpoints', () => {
       assert.equal(err.code, type);
       assert.ok(err.message.length > 10);
     }
+  });
+
+  it('drafts from a prediction (speculative decoding), reports it in usage, and drafts nothing when a request opts out', async () => {
+    // The test engine writes the next letter of the alphabet: a prediction of the alphabet is right.
+    const prediction = { type: 'content', content: [{ type: 'text', text: 'abcdefgh' }, { type: 'text', text: 'ijklmnop' }] };
+    const on = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 12, prediction })).json();
+    assert.equal(on.choices[0].text, 'bcdefghijklm');
+    assert.ok(on.usage.completion_tokens_details.accepted_prediction_tokens >= 8, JSON.stringify(on.usage));
+    assert.equal(on.usage.completion_tokens_details.rejected_prediction_tokens, 0);
+    const off = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 12, prediction, speculative: false })).json();
+    assert.equal(off.choices[0].text, 'bcdefghijklm');
+    assert.deepEqual(off.usage.completion_tokens_details, { accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 });
   });
 
   it('takes the priority class from the header, and rejects a bad one', async () => {
@@ -276,7 +293,7 @@ describe('server: OpenAI endpoints', () => {
     while ((text.match(/\n\n/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
     abort.abort();
     const first = JSON.parse(text.split('\n\n')[0].slice(6));
-    assert.deepEqual(Object.keys(first).sort(), ['batching', 'max_batch', 'memory_mb', 'requests_total', 'running', 'tokens_per_second', 'waiting']);
+    assert.deepEqual(Object.keys(first).sort(), ['batching', 'draft_accepted', 'draft_tokens', 'max_batch', 'memory_mb', 'requests_total', 'running', 'speculative', 'tokens_per_second', 'waiting']);
     assert.equal(first.max_batch, 8);
   });
 });

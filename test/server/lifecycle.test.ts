@@ -171,9 +171,12 @@ describe('server process: lifecycle', function () {
 describe('server process: draining', function () {
   this.timeout(60_000);
 
-  /** A server with one row and slow steps, a running stream and a queued one. */
+  /**
+   * A server with one row and slow steps, a running stream and a queued one. Speculation is off:
+   * the test engine's alphabet is perfectly predictable, and these tests need one token per step.
+   */
   async function busy(extra: string[] = [], runningTokens = 40) {
-    const s = spawnServer(SCRIPT, ['--model', 'm', '--token-file', tokenFile(), '--max-batch', '1', ...extra], { FAKE_STEP_MS: '10' });
+    const s = spawnServer(SCRIPT, ['--model', 'm', '--token-file', tokenFile(), '--max-batch', '1', '--speculative', 'off', ...extra], { FAKE_STEP_MS: '10' });
     const { url } = await s.event(isListening);
     await s.event(isReady);
     const run = (n: number) => post(`${url}/v1/completions`, { prompt: 'a', max_tokens: n }, auth)

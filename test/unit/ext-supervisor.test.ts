@@ -20,11 +20,11 @@ function fakeServer(body: string): string {
 
 describe('extension server launch', () => {
   it('passes the settings to the server as arguments, with the shipped model by default', () => {
-    const spec = launchSpec({ settings: settings({ 'server.maxBatch': 4, 'server.kvBudget': 2048, 'server.batching': false }), extensionPath: '/ext', tokenFile: '/t/tok', execPath: '/bin/electron', isElectron: true, env: { A: '1' } });
+    const spec = launchSpec({ settings: settings({ 'server.maxBatch': 4, 'server.kvBudget': 2048, 'server.batching': false, 'server.speculative': 'off' }), extensionPath: '/ext', tokenFile: '/t/tok', execPath: '/bin/electron', isElectron: true, env: { A: '1' } });
     assert.equal(spec.command, '/bin/electron');
     assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
     assert.equal(spec.env.A, '1');
-    assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--watch-stdin', '--kv-budget', '2048', '--no-batching']);
+    assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--watch-stdin', '--kv-budget', '2048', '--no-batching', '--speculative', 'off']);
     const own = launchSpec({ settings: settings({ model: 'mlx-community/X', 'server.nodePath': '/usr/bin/node' }), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/electron', isElectron: true, env: {} });
     assert.equal(own.command, '/usr/bin/node');
     assert.equal(own.env.ELECTRON_RUN_AS_NODE, undefined);

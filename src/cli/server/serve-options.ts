@@ -3,9 +3,9 @@ import { MlxBatchError } from '../../shared/errors';
 import type { Device } from '../../server/device';
 import {
   DEFAULT_BODY_LIMIT_BYTES, DEFAULT_COMPLETION_TOKENS, DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_HOST, DEFAULT_MAX_BATCH,
-  DEFAULT_MAX_WAITING, DEFAULT_STATS_INTERVAL_MS,
+  DEFAULT_MAX_WAITING, DEFAULT_SPECULATIVE, DEFAULT_STATS_INTERVAL_MS, SPECULATIVE_MODES,
 } from '../../shared/server-defaults';
-import { deviceFlag, intFlag, modelFlag, parseFlags } from '../command';
+import { deviceFlag, intFlag, modelFlag, oneOf, parseFlags } from '../command';
 
 export interface ServeOptions {
   /** Model folder or Hugging Face id in the local cache. */
@@ -21,6 +21,8 @@ export interface ServeOptions {
   /** Most requests waiting for a row; past it, 429. */
   maxWaiting: number;
   batching: boolean;
+  /** Speculative decoding by prompt lookup (`--speculative ngram`, the default) or none (`off`). */
+  speculative: boolean;
   /** File whose first line is the bearer token every request must carry. */
   tokenFile: string | undefined;
   /** Needed to listen on a non-loopback address. */
@@ -38,7 +40,7 @@ export interface ServeOptions {
 }
 
 export const SERVE_USAGE = `mlx-batch serve [--model M] [--device cpu|gpu] [--host ${DEFAULT_HOST}] [--port 0] [--max-batch ${DEFAULT_MAX_BATCH}] [--kv-budget TOKENS] ` +
-  `[--max-waiting ${DEFAULT_MAX_WAITING}] [--no-batching] [--token-file F] [--allow-remote] [--body-limit ${DEFAULT_BODY_LIMIT_BYTES}] [--max-tokens-default ${DEFAULT_COMPLETION_TOKENS}] ` +
+  `[--max-waiting ${DEFAULT_MAX_WAITING}] [--no-batching] [--speculative ${SPECULATIVE_MODES.join('|')}] [--token-file F] [--allow-remote] [--body-limit ${DEFAULT_BODY_LIMIT_BYTES}] [--max-tokens-default ${DEFAULT_COMPLETION_TOKENS}] ` +
   `[--drain-timeout ${DEFAULT_DRAIN_TIMEOUT_S}] [--parent-pid PID] [--watch-stdin]`;
 
 const FLAGS = {
@@ -50,6 +52,7 @@ const FLAGS = {
   'kv-budget': { type: 'string' },
   'max-waiting': { type: 'string' },
   'no-batching': { type: 'boolean' },
+  speculative: { type: 'string' },
   'token-file': { type: 'string' },
   'allow-remote': { type: 'boolean' },
   'body-limit': { type: 'string' },
@@ -74,6 +77,7 @@ export function parseServeOptions(argv: string[]): ServeOptions {
     kvBudgetTokens: f['kv-budget'] === undefined ? undefined : intFlag(f['kv-budget'], 'kv-budget', 0, 1),
     maxWaiting: intFlag(f['max-waiting'], 'max-waiting', DEFAULT_MAX_WAITING, 0),
     batching: !f['no-batching'],
+    speculative: oneOf(f.speculative ?? DEFAULT_SPECULATIVE, SPECULATIVE_MODES, 'speculative') === 'ngram',
     tokenFile: f['token-file'],
     allowRemote: f['allow-remote'] ?? false,
     bodyLimit: intFlag(f['body-limit'], 'body-limit', DEFAULT_BODY_LIMIT_BYTES, 1024),

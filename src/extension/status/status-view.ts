@@ -42,6 +42,8 @@ export function statusView(backend: BackendStatus, stats: LiveStats | undefined,
         lines.push(`Running: ${stats.running} of ${stats.max_batch} rows, waiting: ${stats.waiting}`);
         lines.push(`Throughput: ${fmtRate(stats.tokens_per_second)} tokens/s`);
         lines.push(`Memory: ${stats.memory_mb} MB, requests served: ${stats.requests_total}`);
+        const speculation = speculationLine(stats);
+        if (speculation) lines.push(speculation);
       }
       const parts = ['ready', onText, stats ? `${stats.running} of ${stats.max_batch} running` : '', stats ? `${fmtRate(stats.tokens_per_second)} tokens per second` : ''].filter(Boolean);
       return {
@@ -52,4 +54,14 @@ export function statusView(backend: BackendStatus, stats: LiveStats | undefined,
       };
     }
   }
+}
+
+/** The tooltip's line on speculative decoding: off, or the share of draft tokens the model accepted. */
+export function speculationLine(stats: LiveStats): string | undefined {
+  if (stats.speculative === undefined) return undefined;
+  if (!stats.speculative) return 'Speculative decoding: off';
+  const drafted = stats.draft_tokens ?? 0;
+  if (drafted === 0) return 'Speculative decoding: on (no drafts checked yet)';
+  const accepted = stats.draft_accepted ?? 0;
+  return `Speculative decoding: ${Math.round((100 * accepted) / drafted)}% of ${drafted.toLocaleString('en-US')} draft tokens accepted`;
 }

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { Settings } from '../settings';
 import { SHIPPED_MODEL_DIR } from '../../shared/shipped-model';
+import { DEFAULT_SPECULATIVE } from '../../shared/server-defaults';
 
 export interface LaunchSpec {
   command: string;
@@ -45,6 +46,7 @@ export function launchSpec(i: LaunchInputs): LaunchSpec {
   if (s.device !== 'auto') args.push('--device', s.device);
   if (s.kvBudget > 0) args.push('--kv-budget', String(s.kvBudget));
   if (!s.batching) args.push('--no-batching');
+  if (s.speculative !== DEFAULT_SPECULATIVE) args.push('--speculative', s.speculative);
   if (i.parentPid !== undefined) args.push('--parent-pid', String(i.parentPid));
   const env: NodeJS.ProcessEnv = { ...i.env };
   let command = s.nodePath;

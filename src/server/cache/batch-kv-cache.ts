@@ -148,6 +148,18 @@ export class BatchKVCache implements KVCache {
     return grown;
   }
 
+  /**
+   * Forgets the last `n` columns of every row (draft tokens the model rejected, in every row the
+   * same count): the buffers keep their capacity, the next step writes over those columns.
+   */
+  rewind(n: number): void {
+    if (n === 0) return;
+    if (!Number.isInteger(n) || n < 0 || n > Math.min(...this.#lengths)) throw internal(`cannot rewind ${n} columns of rows holding ${this.#lengths.join(', ')}`);
+    if (this.#pendingPad.some((p) => p > 0)) throw internal('cannot rewind a cache still being prefilled');
+    this.#columns -= n;
+    this.#lengths = this.#lengths.map((l) => l - n);
+  }
+
   /** Appends the rows of `others` in order (e.g. freshly prefilled requests); returns their row indices. */
   insert(...others: BatchKVCache[]): number[] {
     for (const other of others) {

@@ -7,7 +7,7 @@
 import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
 import { BatchKVCache } from '../cache/batch-kv-cache';
-import { RowSampler, sampleBatch } from '../generate/sampler';
+import { RowSampler, verifyBatch, type Verdict } from '../generate/sampler';
 import { MemoryReclaimer } from '../memory';
 import { memoryMeter, type MemoryMeter } from '../memory-meter';
 import { mx, type MxArray } from '../mlx';
@@ -49,7 +49,7 @@ interface Sequence {
   cache?: BatchKVCache;
   /** Tokens whose keys and values are computed. */
   computed: number;
-  /** Sampled tokens; the last is the next decode input (its keys/values are not computed yet). */
+  /** Sampled tokens; those past `computed` (the last one at least) are the next decode inputs. */
   output: number[];
 }
 
@@ -93,38 +93,74 @@ export class MlxEngine implements BatchEngine {
 
   async step(plan: StepPlan): Promise<StepOutput> {
     const tokens = new Map<RequestId, number>();
+    const accepted = new Map<RequestId, number[]>();
     const decoding = plan.decode.length > 0 ? this.decodeRows(plan.decode) : [];
     const chunks = plan.prefill.map((c) => this.chunk(c));
+    // A decode row feeds the tokens whose keys are not yet cached (its last sampled token, and
+    // accepted draft tokens a rewind dropped) and then its draft; rows are padded at the end to
+    // one length, and the padding's columns are rewound with the rejected drafts.
+    const feeds = decoding.map((s, i) => {
+      const draft = plan.drafts?.get(this.rows[i]) ?? [];
+      return { pending: s.prompt.length + s.output.length - s.computed, draft, inputs: [...this.uncached(s), ...draft] };
+    });
+    const width = Math.max(1, ...feeds.map((f) => f.inputs.length));
     const parts: ForwardPart[] = [];
+    // Packed token indices whose logits are read: each decode row's last uncached token and its
+    // draft, then the last token of each chunk that completes its prompt.
+    const pick: number[] = [];
     if (decoding.length > 0) {
-      const last = decoding.map((s) => s.output[s.output.length - 1]);
-      parts.push({ inputs: mx.array(last, mx.int32).reshape([decoding.length, 1]), cache: this.batch });
+      const inputs = feeds.flatMap((f) => [...f.inputs, ...new Array<number>(width - f.inputs.length).fill(f.inputs[f.inputs.length - 1])]);
+      parts.push({ inputs: mx.array(inputs, mx.int32).reshape([decoding.length, width]), cache: this.batch });
+      feeds.forEach((f, i) => {
+        for (let j = f.pending - 1; j < f.inputs.length; j++) pick.push(i * width + j);
+      });
     }
-    for (const c of chunks) parts.push({ inputs: mx.array(c.seq.prompt.slice(c.start, c.end), mx.int32).reshape([1, c.end - c.start]), cache: c.cache });
+    let at = decoding.length * width;
+    const done: Chunk[] = [];
+    for (const c of chunks) {
+      parts.push({ inputs: mx.array(c.seq.prompt.slice(c.start, c.end), mx.int32).reshape([1, c.end - c.start]), cache: c.cache });
+      at += c.end - c.start;
+      if (c.end === c.seq.prompt.length) {
+        done.push(c);
+        pick.push(at - 1);
+      }
+    }
     if (parts.length === 0) return { tokens };
     const caches = parts.map((p) => p.cache as BatchKVCache);
-    // Rows of the logits: the decode rows, then one per chunk; only chunks that end their prompt sample.
-    const logits = await this.forward(parts, caches, chunks.length > 0);
-    const done = chunks.filter((c) => c.end === c.seq.prompt.length);
-    const sampled = [...decoding.keys(), ...done.map((c) => decoding.length + chunks.indexOf(c))];
-    let next: number[] = [];
-    if (sampled.length > 0) {
+    const logits = await this.forward(parts, caches, chunks.length > 0, pick);
+    let verdicts: Verdict[] = [];
+    if (pick.length > 0) {
       // Reading the tokens evaluates the whole pass (every part feeds the packed products).
       const rows = logits.reshape([logits.shape[0], -1]);
-      const picked = sampled.length === rows.shape[0] ? rows : mx.take(rows, mx.array(sampled, mx.int32), 0);
-      next = sampleBatch(picked, [...decoding, ...done.map((c) => c.seq)].map((s) => s.sampler));
+      let row = 0;
+      const checks = [...feeds.map((f, i) => ({ seq: decoding[i], draft: f.draft })), ...done.map((c) => ({ seq: c.seq, draft: [] as number[] }))].map(({ seq, draft }) => {
+        const n = draft.length + 1;
+        const check = { sampler: seq.sampler, draft, logits: n === rows.shape[0] ? rows : rows.index(mx.Slice(row, row + n)) };
+        row += n;
+        return check;
+      });
+      verdicts = verifyBatch(checks);
     } else {
       mx.eval(...caches.flatMap((c) => c.arrays()));
     }
     this.meter.sample();
-    decoding.forEach((s, i) => {
-      s.computed += 1;
-      s.output.push(next[i]);
-      tokens.set(this.rows[i], next[i]);
-    });
+    if (decoding.length > 0) {
+      // Every row wrote `width` columns; the cache keeps the columns every row agrees on (its
+      // uncached tokens and accepted drafts, at least), and a row holding more feeds them again.
+      const valid = feeds.map((f, i) => f.pending + verdicts[i].accepted);
+      const keep = Math.min(...valid);
+      this.batch.rewind(width - keep);
+      decoding.forEach((s, i) => {
+        const { accepted: n, token } = verdicts[i];
+        s.computed += keep;
+        s.output.push(...feeds[i].draft.slice(0, n), token);
+        if (feeds[i].draft.length > 0) accepted.set(this.rows[i], feeds[i].draft.slice(0, n));
+        tokens.set(this.rows[i], token);
+      });
+    }
     for (const c of chunks) c.seq.computed = c.end;
     done.forEach((c, i) => {
-      const token = next[decoding.length + i];
+      const token = verdicts[decoding.length + i].token;
       c.seq.output.push(token);
       tokens.set(c.id, token);
       if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(c.seq.prompt, c.cache);
@@ -133,7 +169,7 @@ export class MlxEngine implements BatchEngine {
     });
     if (done.length > 0) this.batch.insert(...done.map((c) => c.cache));
     await this.reclaim.step();
-    return { tokens };
+    return accepted.size > 0 ? { tokens, accepted } : { tokens };
   }
 
   release(id: RequestId): void {
@@ -195,12 +231,13 @@ export class MlxEngine implements BatchEngine {
   }
 
   /**
-   * The step's pass; the logits of the last token of every row of every part. A pass with prompt
+   * The step's pass; the logits of the picked tokens (or of the last token of every row of every part, when
+   * nothing samples). A pass with prompt
    * chunks is evaluated every `reclaimEveryLayers` layers with its intermediates released between.
    */
-  private async forward(parts: ForwardPart[], caches: BatchKVCache[], reclaiming: boolean): Promise<MxArray> {
+  private async forward(parts: ForwardPart[], caches: BatchKVCache[], reclaiming: boolean, pick: readonly number[]): Promise<MxArray> {
     const every = reclaiming ? this.options.reclaimEveryLayers : 0;
-    const steps = this.model.forwardSteps(parts, { lastOnly: true });
+    const steps = this.model.forwardSteps(parts, pick.length > 0 ? { pick } : { lastOnly: true });
     for (let layer = 1; ; layer++) {
       const r = steps.next();
       if (r.done) return r.value;
@@ -210,6 +247,12 @@ export class MlxEngine implements BatchEngine {
         await this.reclaim.releaseIntermediates();
       }
     }
+  }
+
+  /** A decode row's tokens whose keys and values are not cached yet (at least its last sampled token). */
+  private uncached(s: Sequence): number[] {
+    const from = s.computed - s.prompt.length;
+    return from >= 0 ? s.output.slice(from) : [...s.prompt.slice(s.computed), ...s.output];
   }
 
   private seq(id: RequestId): Sequence {

@@ -2,10 +2,14 @@
 // argmax over the batch; sampled rows apply temperature, top-k and top-p, then draw with a
 // key derived from (seed, step) so a seeded request is reproducible whatever batch it is in.
 // Every row's draw stays lazy; a batch reads its tokens back in one transfer (one sync a step).
+// Draft tokens (speculative decoding) are checked here too: greedy rows accept while the argmax
+// agrees, sampled rows by speculative sampling, so the output follows the request's distribution.
 import { mx, type MxArray } from '../mlx';
 import type { SamplingParams } from '../../batching/request-types';
 
 const NEG_INF = -Infinity;
+/** Keeps the accept test's uniform draw apart from the token draw of the same output position. */
+const ACCEPT_SALT = 0x5bd1e995;
 
 /** One request's sampling state: its parameters, seed and how many tokens it has drawn. */
 export class RowSampler {
@@ -18,6 +22,47 @@ export class RowSampler {
 
   get greedy(): boolean {
     return this.params.temperature <= 0;
+  }
+
+  /**
+   * The lazy int32 vector that decides a draft (see verifyBatch): greedy, the argmax of each of
+   * the k + 1 rows; sampled, k accept flags, k residual draws and one draw from the last row.
+   */
+  verifyLazy(logits: MxArray, draft: readonly number[]): MxArray {
+    const k = draft.length;
+    if (this.greedy) return mx.argmax(logits, -1).astype(mx.int32);
+    const flags: MxArray[] = [];
+    const residuals: MxArray[] = [];
+    for (let i = 0; i < k; i++) {
+      const t = this.step + 1 + i;
+      const filtered = filterLogits(mx.take(logits, mx.array(i, mx.int32), 0), this.params);
+      const d = mx.array(draft[i], mx.int32);
+      const pd = mx.take(mx.softmax(filtered, -1), d);
+      const u = mx.random.uniform(0, 1, [], mx.float32, mx.random.key(mixSeed(this.seed ^ ACCEPT_SALT, t)));
+      flags.push(mx.less(u, pd).astype(mx.int32).reshape([1]));
+      const vocab = filtered.shape[filtered.shape.length - 1];
+      const withoutDraft = mx.where(mx.equal(mx.arange(0, vocab, 1, mx.int32), d), mx.array(NEG_INF, mx.float32), filtered);
+      residuals.push(mx.random.categorical(withoutDraft, -1, undefined, undefined, mx.random.key(mixSeed(this.seed, t))).astype(mx.int32).reshape([1]));
+    }
+    const last = filterLogits(mx.take(logits, mx.array(k, mx.int32), 0), this.params);
+    const bonus = mx.random.categorical(last, -1, undefined, undefined, mx.random.key(mixSeed(this.seed, this.step + 1 + k))).astype(mx.int32).reshape([1]);
+    return mx.concatenate([...flags, ...residuals, bonus], 0);
+  }
+
+  /** Reads verifyLazy's values: the verdict, and the draws it used are counted. */
+  settle(values: readonly number[], draft: readonly number[]): Verdict {
+    const k = draft.length;
+    let accepted = 0;
+    let token: number;
+    if (this.greedy) {
+      while (accepted < k && values[accepted] === draft[accepted]) accepted++;
+      token = values[accepted];
+    } else {
+      while (accepted < k && values[accepted] === 1) accepted++;
+      token = accepted < k ? values[k + accepted] : values[2 * k];
+    }
+    this.step += accepted + 1;
+    return { accepted, token };
   }
 
   /** Samples one token from a [V] row of logits. */
@@ -33,6 +78,42 @@ export class RowSampler {
     const logits = filterLogits(row, this.params);
     return mx.random.categorical(logits, -1, undefined, undefined, key).astype(mx.int32);
   }
+}
+
+/** What checking a row's draft gave: how many draft tokens the model accepted, and the token after them. */
+export interface Verdict {
+  accepted: number;
+  token: number;
+}
+
+/** A row to check: its sampler, its draft, and its rows of logits (draft.length + 1 of them). */
+export interface DraftCheck {
+  sampler: RowSampler;
+  draft: readonly number[];
+  /** [draft.length + 1, V]: row i is the distribution of the token after input i (row 0 after the last real token). */
+  logits: MxArray;
+}
+
+/**
+ * Checks every row's draft with one read-back. Greedy rows accept draft tokens while each equals
+ * the argmax before it, then take the argmax after the last accepted one (exactly what decoding
+ * one token at a time gives). Sampled rows use speculative sampling with a draft that is certain
+ * (q = 1 on the draft token): draft token d is accepted with probability p(d); the first rejected
+ * one is replaced by a draw from p without d (the residual max(p - q, 0), normalized); when all
+ * are accepted the next token is drawn from the last row. Output token t uses keys derived from
+ * (seed, t), so a seeded request is reproducible whatever else runs and whatever it drafts.
+ */
+export function verifyBatch(checks: DraftCheck[]): Verdict[] {
+  if (checks.length === 0) return [];
+  const lazy = checks.map((c) => c.sampler.verifyLazy(c.logits, c.draft));
+  const flat = (lazy.length === 1 ? lazy[0] : mx.concatenate(lazy, 0)).tolist() as number[];
+  let at = 0;
+  return checks.map((c, i) => {
+    const n = lazy[i].shape[0];
+    const verdict = c.sampler.settle(flat.slice(at, at + n), c.draft);
+    at += n;
+    return verdict;
+  });
 }
 
 /** Samples one token per row of `logits` [B, V]; `rows[i]` samples row i. */

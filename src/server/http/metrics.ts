@@ -44,6 +44,8 @@ export class HttpMetrics {
       e.counter('mlx_batch_generated_tokens_total', 'Tokens generated.', m.tokensGenerated);
       e.counter('mlx_batch_prompt_tokens_total', 'Prompt tokens of finished requests.', m.promptTokens);
       e.counter('mlx_batch_prompt_tokens_cached_total', 'Prompt tokens reused from the prefix cache.', m.promptTokensCached);
+      e.counter('mlx_batch_draft_tokens_total', 'Draft tokens proposed by speculative decoding (prompt lookup) and checked by the model.', m.draftTokens);
+      e.counter('mlx_batch_draft_accepted_total', 'Draft tokens the model accepted.', m.draftAccepted);
       e.counter('mlx_batch_steps_total', 'Engine steps run.', m.steps);
       e.histogram('mlx_batch_batch_size', 'Requests per engine step (decode rows plus prompt chunks).', fromSnapshot(m.batchSize, 1));
       e.histogram('mlx_batch_time_to_first_token_seconds', 'From submission to the first generated token.', fromSnapshot(m.timeToFirstTokenMs, 1000));

@@ -23,6 +23,10 @@ export interface CommonOptions {
   priority: PriorityClass;
   truncateLeft: boolean;
   ignoreEos: boolean;
+  /** Speculative decoding for this request (`"speculative": false` opts out). */
+  speculative: boolean;
+  /** OpenAI's predicted output (`prediction: {type: "content", content}`): drafts are copied from it. */
+  prediction: string | undefined;
 }
 
 export interface CompletionOptions extends CommonOptions {
@@ -76,7 +80,27 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
     priority: priorityOf(body, req),
     truncateLeft: truncate === 'left',
     ignoreEos: optBool(body, 'ignore_eos') ?? false,
+    speculative: optBool(body, 'speculative') ?? true,
+    prediction: predictionOf(body),
   };
+}
+
+/** `prediction: {type: "content", content: string | [{type: "text", text}]}` as text. */
+function predictionOf(body: Body): string | undefined {
+  const p = optObject(body, 'prediction');
+  if (!p) return undefined;
+  if (p.type !== 'content') throw new MlxBatchError('validation', '"prediction.type" must be "content"', 'prediction.type');
+  const content = p.content;
+  if (typeof content === 'string') {
+    if (content.length > MAX_TEXT) throw new MlxBatchError('validation', `"prediction.content" is longer than ${MAX_TEXT} characters`, 'prediction.content');
+    return content;
+  }
+  if (Array.isArray(content) && content.every((c) => typeof c === 'object' && c !== null && (c as Body).type === 'text' && typeof (c as Body).text === 'string')) {
+    const text = content.map((c) => (c as { text: string }).text).join('');
+    if (text.length > MAX_TEXT) throw new MlxBatchError('validation', `"prediction.content" is longer than ${MAX_TEXT} characters`, 'prediction.content');
+    return text;
+  }
+  throw new MlxBatchError('validation', '"prediction.content" must be a string or an array of {"type": "text", "text": string} parts', 'prediction.content');
 }
 
 /** Header `x-mlx-batch-priority` wins over the body field; default `normal`. */

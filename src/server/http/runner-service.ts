@@ -54,9 +54,10 @@ export class RunnerService implements InferenceService {
   }
 
   generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
-    const { fim, ...params } = request;
+    const { fim, prediction, ...params } = request;
     return this.runner.submit({
       ...params,
+      ...(prediction ? { prediction: this.tokenizer.encode(prediction) } : {}),
       eosTokenIds: fim ? this.tokenizer.fimStopIds : this.tokenizer.eosTokenIds,
       decoder: this.tokenizer.decoder(),
     }, signal);

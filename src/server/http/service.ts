@@ -18,6 +18,10 @@ export interface GenerationRequest extends Required<Pick<GenerateParams, 'prompt
   stop: readonly string[];
   /** A fill-in-the-middle prompt: generation also ends at the model's infill stop tokens. */
   fim: boolean;
+  /** Speculative decoding allowed for this request (the server's setting still rules). */
+  speculative: boolean;
+  /** Text the output is expected to resemble (OpenAI's predicted output): drafts copy from it. */
+  prediction?: string;
 }
 
 export interface ModelInfo {

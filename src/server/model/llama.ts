@@ -225,7 +225,9 @@ export class Model extends nn.Module implements LanguageModel {
 
   *#pass(parts: readonly ForwardPart[], options: ForwardOptions): Generator<MxArray, MxArray> {
     let h = yield* this.model.steps(parts, this.#rope, this.args.numAttentionHeads, this.args.numKeyValueHeads);
-    if (options.lastOnly && parts.length === 1) {
+    if (options.pick) {
+      h = mx.take(h.reshape([1, -1, h.shape[2]]), mx.array([...options.pick], mx.int32), 1).reshape([options.pick.length, 1, -1]);
+    } else if (options.lastOnly && parts.length === 1) {
       const l = h.shape[1];
       h = h.index(mx.Slice(), mx.Slice(l - 1, l));
     } else if (options.lastOnly) {

@@ -52,6 +52,12 @@ export interface ModelArgs {
 export interface ForwardOptions {
   /** Logits of the last position only ([B, 1, vocab]): prefill needs no more. */
   lastOnly?: boolean;
+  /**
+   * Logits of these tokens only, as rows of their own: [pick.length, 1, vocab]. Indices count
+   * the pass's tokens in packed order (each part's rows one after another, a row's tokens in
+   * order): a row checking a draft needs the logits of several of its positions.
+   */
+  pick?: readonly number[];
 }
 
 /** One part of a packed forward pass: rows of new tokens that share one KV cache. */

@@ -3,7 +3,7 @@
 // in float64; top-k = 1 is argmax; a seed fixes the draws, another seed changes them.
 import assert from 'node:assert/strict';
 import { mx } from '../../../src/server/mlx';
-import { RowSampler, sampleBatch } from '../../../src/server/generate/sampler';
+import { RowSampler, sampleBatch, verifyBatch } from '../../../src/server/generate/sampler';
 import type { SamplingParams } from '../../../src/batching/request-types';
 
 /** Logits with well separated probabilities: every top-p cut below lies far from a boundary. */
@@ -158,5 +158,31 @@ describe('sampler', function () {
       assert.equal(got[2], argmax(table[2]));
     }
     assert.deepEqual(sampleBatch(logits, [0, 1, 2, 3].map(() => new RowSampler({ temperature: 0, topP: 1, topK: 0 }))), table.map(argmax));
+  });
+
+  it('checks drafts by speculative sampling: the tokens emitted follow the request\'s distribution', () => {
+    // Draft [1, 0] at T 0.8 with top-p 0.9: the first emitted token must follow the filtered
+    // distribution whatever was drafted (accepted with p(1), else drawn without 1), and the second,
+    // after an accepted 1, follows the second row's distribution the same way.
+    const p: SamplingParams = { temperature: 0.8, topP: 0.9, topK: 0 };
+    const second = [...LOGITS].reverse();
+    const logits = mx.array([LOGITS, second, LOGITS], mx.float32);
+    const first: number[] = [];
+    const next: number[] = [];
+    for (let start = 0; start < N; start += 200) {
+      const samplers = Array.from({ length: 200 }, (_, i) => new RowSampler({ ...p, seed: start + i }));
+      const verdicts = verifyBatch(samplers.map((sampler) => ({ sampler, draft: [1, 0], logits })));
+      for (const v of verdicts) {
+        first.push(v.accepted >= 1 ? 1 : v.token);
+        if (v.accepted >= 1) next.push(v.accepted >= 2 ? 0 : v.token);
+      }
+    }
+    const tv = (got: number[], want: number[]) => {
+      const freq = want.map((_, t) => got.filter((x) => x === t).length / got.length);
+      return 0.5 * want.reduce((a, q, t) => a + Math.abs(q - freq[t]), 0);
+    };
+    assert.ok(tv(first, expected(LOGITS, p)) < TV_BOUND, `first token: total variation ${tv(first, expected(LOGITS, p)).toFixed(3)}`);
+    assert.ok(next.length > 500, `${next.length} draws accepted the first draft token`);
+    assert.ok(tv(next, expected(second, p)) < TV_BOUND + 0.02, `second token: total variation ${tv(next, expected(second, p)).toFixed(3)}`);
   });
 });

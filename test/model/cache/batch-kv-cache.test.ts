@@ -93,6 +93,28 @@ for (const [name, config] of Object.entries(MODELS)) {
       rows.forEach((r) => r.check());
     });
 
+    it('rewind forgets a checked draft: rows that fed wrong tokens continue as if they never had', function () {
+      const a = Row.make(model, 16, 12);
+      const b = Row.make(model, 17, 10);
+      const batch = BatchKVCache.forPrompts(layers, [5, 3]);
+      prefill(model, batch, [a, b], [5, 3]);
+      // Each row feeds its next true token and two wrong ones (a rejected draft).
+      const wrong = (r: Row) => [r.seq[r.fed], (r.seq[r.fed + 1] + 1) % 97, (r.seq[r.fed + 2] + 5) % 97];
+      const logits = model.forward(mx.array([wrong(a), wrong(b)], mx.int32), batch);
+      mx.eval(logits, ...batch.arrays());
+      const out = logitRows(logits);
+      [a, b].forEach((r, i) => {
+        r.got.push(out[i][0]);
+        r.fed += 1;
+      });
+      batch.rewind(2);
+      assert.deepEqual(batch.lengths, [6, 4]);
+      assert.equal(batch.columns, 6);
+      for (let s = 0; s < 3; s++) decode(model, batch, [a, b]);
+      [a, b].forEach((r) => r.check());
+      assert.throws(() => batch.rewind(10), /cannot rewind/);
+    });
+
     it('insert, remove and compact keep every remaining row equal to running alone', function () {
       const a = Row.make(model, 7, 14);
       const b = Row.make(model, 8, 10);

@@ -17,7 +17,7 @@ const load: ServiceLoader = async (options, progress) => {
     progress(i / 4, `weights ${i}/3`);
   }
   const engine = new FakeEngine({ contextLength: 512, next: nextLetter, stepMs: Number(process.env.FAKE_STEP_MS ?? 2) });
-  const runner = new Runner(engine, { maxBatch: options.maxBatch, kvBudgetTokens: options.kvBudgetTokens ?? DEFAULT_SCHEDULER_OPTIONS.kvBudgetTokens, maxWaiting: options.maxWaiting, batching: options.batching });
+  const runner = new Runner(engine, { maxBatch: options.maxBatch, kvBudgetTokens: options.kvBudgetTokens ?? DEFAULT_SCHEDULER_OPTIONS.kvBudgetTokens, maxWaiting: options.maxWaiting, batching: options.batching, speculative: options.speculative });
   return new RunnerService({ id: options.model, contextLength: 512, created: 1_700_000_000 }, runner, new CharTokenizer(), { backend: 'cpu', benchmarkConcurrency: [2], benchmarkMaxTokens: 8 });
 };
 

@@ -12,11 +12,14 @@ const STEP_MS = 10;
 const MACHINE = { platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'test cpu', memoryGb: 4, backend: 'cpu' };
 const encoder = { encode: (text: string): number[] => [...text.slice(0, 40)].map((c) => c.charCodeAt(0)) };
 
-/** A runner on a fake engine whose every step takes STEP_MS of fake time, whatever its batch. */
+/**
+ * A runner on a fake engine whose every step takes STEP_MS of fake time, whatever its batch.
+ * Speculation is off: the engine's constant token would be drafted, and these tests count steps.
+ */
 function target(maxBatch = 16): { clock: FakeClock; engine: FakeEngine; runner: Runner } {
   const clock = new FakeClock();
   const engine = new FakeEngine({ onStep: () => clock.advance(STEP_MS), next: () => 7 });
-  return { clock, engine, runner: new Runner(engine, { now: clock.now, maxBatch }) };
+  return { clock, engine, runner: new Runner(engine, { now: clock.now, maxBatch, speculative: false }) };
 }
 
 describe('benchmark', () => {

@@ -12,7 +12,7 @@ describe('Request', () => {
     assert.deepEqual(r.appendToken(1, 1, CTX), { text: 'x', finished: false });
     assert.deepEqual(r.appendToken(2, 2, CTX), { text: '', finished: true });
     assert.equal(r.finishReason, 'stop');
-    assert.deepEqual(r.usage, { promptTokens: 3, completionTokens: 2, cachedTokens: 0 });
+    assert.deepEqual(r.usage, { promptTokens: 3, completionTokens: 2, cachedTokens: 0, acceptedDraftTokens: 0, rejectedDraftTokens: 0 });
   });
 
   it('ignoreEos treats EOS as an ordinary token', () => {

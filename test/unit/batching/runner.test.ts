@@ -32,7 +32,7 @@ describe('Runner', () => {
     assert.equal(done.type, 'finish');
     if (done.type !== 'finish') return;
     assert.equal(done.finishReason, 'length');
-    assert.deepEqual(done.usage, { promptTokens: 2, completionTokens: 3, cachedTokens: 0 });
+    assert.deepEqual(done.usage, { promptTokens: 2, completionTokens: 3, cachedTokens: 0, acceptedDraftTokens: 0, rejectedDraftTokens: 0 });
     assert.ok(done.timing.ttftMs !== undefined && done.timing.totalMs >= done.timing.ttftMs);
   });
 
@@ -198,7 +198,7 @@ describe('Runner', () => {
   it('counts prompt tokens reused from the prefix store', async () => {
     const { runner } = setup({}, { cached: (r) => r.promptTokens.length - 2 });
     const r = await runner.submit({ promptTokens: prompt(10), maxTokens: 2 }).collect();
-    assert.deepEqual(r.usage, { promptTokens: 10, completionTokens: 2, cachedTokens: 8 });
+    assert.deepEqual(r.usage, { promptTokens: 10, completionTokens: 2, cachedTokens: 8, acceptedDraftTokens: 0, rejectedDraftTokens: 0 });
     assert.equal(runner.metrics().promptTokensCached, 8);
   });
 

@@ -346,3 +346,88 @@ describe('Scheduler', () => {
     assert.equal(h.scheduler.maxBatch, 2);
   });
 });
+
+describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
+  // The fake engine's next token is last + 1, so a prompt that already holds a run of rising
+  // numbers lets the row draft the rest of it, and the engine accepts what it would have sampled.
+  const copying = () => [...prompt(20), 1, 2, 3];
+  const draftsOf = (h: ReturnType<typeof harness>, id: string) => h.engine.plans.map((p) => p.drafts?.get(id) ?? []);
+
+  it('drafts what followed the row\'s last tokens earlier, emits the accepted tokens in order, in fewer steps', () => {
+    const h = harness();
+    h.add('a', { promptTokens: copying(), maxTokens: 14 });
+    h.runAll();
+    assert.deepEqual(tokensOf(h, 'a'), prompt(14, 4));
+    assert.equal(finishOf(h, 'a'), 'length');
+    assert.deepEqual(draftsOf(h, 'a')[1], [5, 6, 7, 8], 'the first draft copies what followed 3, 4 in the prompt');
+    assert.ok(h.engine.plans.length <= 5, `${h.engine.plans.length} steps for 14 tokens`);
+    const usage = h.updates.get('a')!.at(-1)!.request.usage;
+    assert.equal(usage.completionTokens, 14);
+    assert.equal(usage.rejectedDraftTokens, 0);
+    assert.equal(usage.acceptedDraftTokens, 14 - (h.engine.plans.length), 'every step but the drafts gave one token of its own');
+  });
+
+  it('never drafts past max_tokens or the context', () => {
+    const h = harness({}, { contextLength: 40 });
+    h.add('a', { promptTokens: copying(), maxTokens: 9 });
+    h.add('b', { promptTokens: copying(), maxTokens: 100 });
+    h.runAll();
+    assert.deepEqual(tokensOf(h, 'a'), prompt(9, 4));
+    // Each plan's draft for a leaves room for the model's own token within max_tokens.
+    let emitted = 1;
+    for (const [i, d] of draftsOf(h, 'a').entries()) {
+      if (i === 0) continue;
+      assert.ok(emitted + d.length + 1 <= 9, `step ${i}: draft of ${d.length} with ${emitted} emitted`);
+      emitted += d.length + 1;
+      if (emitted >= 9) break;
+    }
+    assert.equal(finishOf(h, 'b'), 'length');
+    assert.equal(tokensOf(h, 'b').length, 40 - copying().length, 'b stopped at the context, no draft overflowed it');
+  });
+
+  it('drafts nothing when speculation is off, or for a request that opts out', () => {
+    const off = harness({ speculative: false });
+    off.add('a', { promptTokens: copying(), maxTokens: 10 });
+    off.runAll();
+    assert.ok(off.engine.plans.every((p) => !p.drafts));
+    assert.equal(off.engine.plans.length, 10);
+    const h = harness();
+    h.add('a', { promptTokens: copying(), maxTokens: 10, speculative: false });
+    h.add('b', { promptTokens: copying(), maxTokens: 10 });
+    h.runAll();
+    assert.ok(draftsOf(h, 'a').every((d) => d.length === 0));
+    assert.ok(draftsOf(h, 'b').some((d) => d.length > 0));
+    assert.deepEqual(tokensOf(h, 'a'), tokensOf(h, 'b'));
+  });
+
+  it('counts draft tokens in the step budget, after prompt chunks', () => {
+    const h = harness({ maxBatch: 2, maxStepTokens: 6, prefillChunkTokens: 6 });
+    h.add('a', { promptTokens: copying(), maxTokens: 30 });
+    for (let i = 0; i < 6; i++) h.step();
+    h.add('b', { promptTokens: prompt(12, 50), maxTokens: 2 });
+    h.step();
+    const plan = h.engine.plans.at(-1)!;
+    assert.deepEqual(plan.prefill, [{ id: 'b', start: 0, end: 5 }], 'the prompt takes the budget left after the decode row');
+    assert.equal(plan.drafts, undefined, 'no draft while a prompt uses the budget');
+    for (const p of h.engine.plans) {
+      const tokens = p.decode.length + p.prefill.reduce((n, c) => n + c.end - c.start, 0) + [...(p.drafts?.values() ?? [])].reduce((n, d) => n + d.length, 0);
+      assert.ok(tokens <= 6, `a step of ${tokens} tokens`);
+    }
+  });
+
+  it('shortens and then pauses the drafts of a row whose drafts keep failing', () => {
+    // The engine counts up by 2; the prompt holds x, x + 2, x + 3 for every x, so every pair the
+    // row ends with is found and the draft (x + 3, ...) is always wrong.
+    const h = harness({}, { next: (last) => last + 2 });
+    h.add('a', { promptTokens: [...Array.from({ length: 300 }, (_, i) => [i + 1, i + 3, i + 4]).flat(), 10, 12], maxTokens: 40 });
+    h.runAll();
+    const lengths = draftsOf(h, 'a').map((d) => d.length);
+    const drafted = lengths.reduce((a, b) => a + b, 0);
+    const usage = h.updates.get('a')!.at(-1)!.request.usage;
+    assert.equal(usage.acceptedDraftTokens, 0);
+    assert.equal(usage.rejectedDraftTokens, drafted);
+    assert.ok(drafted <= 12, `${drafted} draft tokens wasted over ${lengths.length} steps: ${lengths.join(',')}`);
+    assert.deepEqual(tokensOf(h, 'a').slice(0, 3), [14, 16, 18]);
+    assert.ok(lengths.filter((n) => n > 0).length >= 4, 'it drafted before it paused');
+  });
+});

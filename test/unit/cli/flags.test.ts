@@ -30,4 +30,11 @@ describe('command-line flags', () => {
     assert.throws(() => parseServeOptions(['--device', 'metal']), refused('device', /--device must be one of cpu, gpu \(got "metal"\)/));
     assert.equal(deviceFlag(undefined), undefined);
   });
+
+  it('--speculative takes ngram (the default) or off', () => {
+    assert.equal(parseServeOptions([]).speculative, true);
+    assert.equal(parseServeOptions(['--speculative', 'ngram']).speculative, true);
+    assert.equal(parseServeOptions(['--speculative', 'off']).speculative, false);
+    assert.throws(() => parseServeOptions(['--speculative', 'draft-model']), refused('speculative', /--speculative must be one of ngram, off/));
+  });
 });

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sanitizeSettings } from '../../../src/extension/settings';
-import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH } from '../../../src/shared/server-defaults';
+import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH, DEFAULT_SPECULATIVE, SPECULATIVE_MODES } from '../../../src/shared/server-defaults';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
-interface Property { default?: unknown; minimum?: number; maximum?: number; type?: string }
+interface Property { default?: unknown; minimum?: number; maximum?: number; type?: string; enum?: unknown[] }
 
 function properties(): [string, Property][] {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: unknown } };
@@ -47,6 +47,8 @@ describe('extension settings: package.json agrees', () => {
     const byKey = new Map(props);
     assert.equal(byKey.get('mlxBatch.server.maxBatch')?.default, DEFAULT_MAX_BATCH);
     assert.equal(byKey.get('mlxBatch.server.batching')?.default, DEFAULT_BATCHING);
+    assert.equal(byKey.get('mlxBatch.server.speculative')?.default, DEFAULT_SPECULATIVE);
+    assert.deepEqual(byKey.get('mlxBatch.server.speculative')?.enum, [...SPECULATIVE_MODES]);
     assert.equal(byKey.get('mlxBatch.server.kvBudget')?.default, 0, '0: the server picks the budget (at most DEFAULT_KV_BUDGET_TOKENS)');
   });
 });

@@ -39,6 +39,14 @@ describe('extension status bar view', () => {
     assert.match(off.accessibilityLabel, /batching off/);
     assert.equal(off.severity, 'warning');
   });
+
+  it('shows in the tooltip how many draft tokens speculative decoding got accepted', () => {
+    const ready = { state: 'ready', url: 'u', model: 'tiny', remote: false } as const;
+    assert.doesNotMatch(statusView(ready, stats, true).tooltip, /Speculative/, 'a server that does not report it');
+    assert.match(statusView(ready, { ...stats, speculative: false }, true).tooltip, /Speculative decoding: off/);
+    assert.match(statusView(ready, { ...stats, speculative: true, draft_tokens: 0, draft_accepted: 0 }, true).tooltip, /no drafts checked yet/);
+    assert.match(statusView(ready, { ...stats, speculative: true, draft_tokens: 1200, draft_accepted: 450 }, true).tooltip, /Speculative decoding: 38% of 1,200 draft tokens accepted/);
+  });
 });
 
 describe('extension benchmark report table', () => {

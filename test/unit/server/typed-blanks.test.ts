@@ -7,7 +7,7 @@ import { dropTypedStart, splitTrailingBlanks } from '../../../src/server/fim/typ
 async function run(deltas: string[], typed: string): Promise<GenerationEvent[]> {
   async function* events(): AsyncIterable<GenerationEvent> {
     for (const text of deltas) yield { type: 'delta', text, tokens: [0] };
-    yield { type: 'finish', finishReason: 'stop', usage: { promptTokens: 3, completionTokens: deltas.length, cachedTokens: 0 }, timing: { totalMs: 1 } };
+    yield { type: 'finish', finishReason: 'stop', usage: { promptTokens: 3, completionTokens: deltas.length, cachedTokens: 0, acceptedDraftTokens: 0, rejectedDraftTokens: 0 }, timing: { totalMs: 1 } };
   }
   const out: GenerationEvent[] = [];
   for await (const e of dropTypedStart(events(), typed)) out.push(e);

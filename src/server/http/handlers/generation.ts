@@ -38,6 +38,7 @@ export function toUsage(u: TokenUsage): Usage {
     completion_tokens: u.completionTokens,
     total_tokens: u.promptTokens + u.completionTokens,
     prompt_tokens_details: { cached_tokens: u.cachedTokens },
+    completion_tokens_details: { accepted_prediction_tokens: u.acceptedDraftTokens, rejected_prediction_tokens: u.rejectedDraftTokens },
   };
 }
 
@@ -71,6 +72,8 @@ export async function runGeneration(
     priority: opts.priority,
     ignoreEos: opts.ignoreEos,
     fim: prompt.fim,
+    speculative: opts.speculative,
+    ...(opts.prediction ? { prediction: opts.prediction } : {}),
   }, abort.signal);
   const events = prompt.typedBlanks ? dropTypedStart(generated, prompt.typedBlanks) : generated;
   try {

@@ -13,6 +13,9 @@ export function liveStats(s: RunnerStats): LiveStats {
     tokens_per_second: Math.round(s.tokensPerSecond * 10) / 10,
     memory_mb: Math.round(s.memoryBytes / 2 ** 20),
     requests_total: s.requestsTotal,
+    speculative: s.speculative,
+    draft_tokens: s.draftTokens,
+    draft_accepted: s.draftAccepted,
   };
 }
 

@@ -79,7 +79,9 @@ export class FakeEngine implements BatchEngine {
   stepSync(plan: StepPlan): StepOutput {
     const index = this.steps++;
     this.opts.onStep?.(plan);
-    this.plans.push({ decode: [...plan.decode], prefill: plan.prefill.map((c) => ({ ...c })) });
+    const recorded: StepPlan = { decode: [...plan.decode], prefill: plan.prefill.map((c) => ({ ...c })) };
+    if (plan.drafts) recorded.drafts = new Map([...plan.drafts].map(([id, d]) => [id, [...d]]));
+    this.plans.push(recorded);
     this.occupancy.push(this.rows.size);
     if (this.opts.failWhen?.(plan, index)) throw new Error(`step ${index} failed`);
     const seen = new Set<RequestId>();
@@ -101,14 +103,27 @@ export class FakeEngine implements BatchEngine {
         sample(c.id, row);
       }
     }
+    const accepted = new Map<RequestId, number[]>();
     for (const id of plan.decode) {
       const row = this.rowOf(id, seen);
       if (row.computed < row.prompt.length || row.sampled === 0) throw new Error(`decode of ${id} before its prompt is computed`);
+      // A draft is checked as a model would: each token is kept while it is the one this engine
+      // would have sampled next, then the engine's own next token follows.
+      const kept: number[] = [];
+      for (const d of plan.drafts?.get(id) ?? []) {
+        const t = this.opts.next?.(row.last, id, row.sampled) ?? row.last + 1;
+        if (t !== d) break;
+        row.sampled += 1;
+        row.last = t;
+        row.computed += 1;
+        kept.push(t);
+      }
+      if (plan.drafts?.has(id)) accepted.set(id, kept);
       row.computed += 1;
       if (row.computed + 1 > this.contextLength) throw new Error(`${id} overflows the context`);
       sample(id, row);
     }
-    return { tokens };
+    return accepted.size > 0 ? { tokens, accepted } : { tokens };
   }
 
   private rowOf(id: RequestId, seen: Set<RequestId>): Row {

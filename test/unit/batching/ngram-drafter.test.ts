@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { DraftState, proposeDraft } from '../../../src/batching/ngram-drafter';
+
+describe('prompt-lookup drafting', () => {
+  it('copies what followed the latest earlier occurrence of the last tokens, at most max', () => {
+    // "7 8" occurs twice before the end; the later one is followed by 1 2 3.
+    const tokens = [7, 8, 9, 9, 5, 7, 8, 1, 2, 3, 4, 7, 8];
+    assert.deepEqual(proposeDraft(tokens, 3), [1, 2, 3]);
+    assert.deepEqual(proposeDraft(tokens, 10), [1, 2, 3, 4, 7, 8], 'stops at the end of the tokens');
+    assert.deepEqual(proposeDraft(tokens, 0), []);
+  });
+
+  it('prefers the longest matching suffix over a later shorter one', () => {
+    // The 3-gram "1 2 3" is followed by 40; the later 2-gram "2 3" by 50.
+    const tokens = [1, 2, 3, 40, 41, 2, 3, 50, 51, 1, 2, 3];
+    assert.deepEqual(proposeDraft(tokens, 2), [40, 41]);
+  });
+
+  it('proposes nothing without a match of at least two tokens', () => {
+    assert.deepEqual(proposeDraft([1, 2, 3, 4, 5, 3], 4), []);
+    assert.deepEqual(proposeDraft([5], 4), []);
+  });
+
+  it('looks in the prediction first', () => {
+    const tokens = [1, 2, 3, 9, 1, 2];
+    assert.deepEqual(proposeDraft(tokens, 3), [3, 9, 1]);
+    assert.deepEqual(proposeDraft(tokens, 3, [0, 1, 2, 6, 7, 8, 9]), [6, 7, 8]);
+  });
+
+  it('grows the draft after full acceptance, shrinks it after a rejection', () => {
+    const s = new DraftState(8);
+    assert.equal(s.nextLength(), 4);
+    s.record(4, 4);
+    assert.equal(s.nextLength(), 6);
+    s.record(6, 6);
+    assert.equal(s.nextLength(), 8);
+    s.record(8, 8);
+    assert.equal(s.nextLength(), 8, 'capped');
+    s.record(8, 2);
+    assert.equal(s.nextLength(), 3);
+    assert.equal(s.proposedTotal, 26);
+    assert.equal(s.acceptedTotal, 20);
+  });
+});
