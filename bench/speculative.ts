@@ -1,8 +1,10 @@
 // Speculative decoding (prompt lookup, checked inside the batch) on against off, on the editor's
 // three kinds of generation, one stream at a time and 8 at once, through the server's own
 // prompt building and runner (RunnerService: tokenizer, chat template, FIM layout), greedy:
-//   edit  a chat asking to rename an identifier in a real function of this repository, sent with
-//         OpenAI's `prediction` (the renamed code), as editing clients send it;
+//   edit  rewrite a real function of this repository with an identifier renamed: the prompt holds
+//         the function and asks for it again renamed (a completion prompt, which base code models
+//         such as the shipped one follow), sent with OpenAI's `prediction` (the renamed code) as
+//         editing clients send it;
 //   fim   the extension's inline-completion request (4,000 + 1,500 characters around a cursor in
 //         a real source file, interactive priority);
 //   chat  free questions with nothing to copy.
@@ -100,8 +102,8 @@ function cases(service: RunnerService, workload: Workload, n: number): Case[] {
       const from = commonIdentifier(code);
       const to = `${from}Next`;
       const renamed = code.replace(new RegExp(`\\b${from}\\b`, 'g'), to);
-      const content = `Rename \`${from}\` to \`${to}\` in this code and return the whole code.\n\n\`\`\`ts\n${code}\n\`\`\``;
-      return { ...base(i), promptTokens: service.chatPrompt([{ role: 'user', content }]), priority: 'normal', prediction: `\`\`\`ts\n${renamed}\n\`\`\`` };
+      const prompt = `// Original:\n${code}\n\n// The same code with \`${from}\` renamed to \`${to}\`:\n`;
+      return { ...base(i), promptTokens: service.completionPrompt(prompt, undefined), priority: 'normal', prediction: renamed };
     });
   }
   return spread(files.filter((f) => f.text.length > 2000), n).map(({ text }, i) => {

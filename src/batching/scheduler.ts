@@ -55,6 +55,13 @@ export interface SchedulerOptions {
    * pass. Draft tokens count against the step budget after prompt chunks. Switchable live.
    */
   speculative: boolean;
+  /**
+   * Most tokens the decode rows compute in a step that checks drafts: rows x (1 + the longest
+   * draft), since the engine pads every row to the longest. A draft token costs its arithmetic
+   * in every product, padding included; this keeps a step's products small (on the CPU a
+   * product's cost grows with its rows past a few). With more rows than this, nothing is drafted.
+   */
+  speculativeStepTokens: number;
   /** Clock in milliseconds (tests pass a fake one). */
   now: () => number;
 }
@@ -69,6 +76,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   maxWaiting: DEFAULT_MAX_WAITING,
   batching: DEFAULT_BATCHING,
   speculative: DEFAULT_SPECULATIVE === 'ngram',
+  speculativeStepTokens: 8,
   now: () => performance.now(),
 };
 
@@ -247,11 +255,14 @@ export class Scheduler {
   private draft(decode: RequestId[], budget: number): Map<RequestId, number[]> {
     const drafts = new Map<RequestId, number[]>();
     if (!this.options.speculative || decode.length === 0 || budget <= 0) return drafts;
+    // Every row is padded to the longest draft: the draft length that keeps rows x width in bounds.
+    const longest = Math.floor(this.options.speculativeStepTokens / decode.length) - 1;
+    if (longest <= 0) return drafts;
     const rows = decode.map((id) => this.byId.get(id)!).filter((r) => r.draft).sort(this.byRank(this.options.now()));
     for (const r of rows) {
       if (budget <= 0) break;
       const room = Math.min(r.maxTokens - r.outputTokens.length, this.engine.contextLength - r.numTokens) - 1;
-      const want = Math.min(r.draft!.nextLength(), room, budget);
+      const want = Math.min(r.draft!.nextLength(), room, budget, longest);
       if (want <= 0) continue;
       const draft = proposeDraft([...r.promptTokens, ...r.outputTokens], want, r.prediction);
       if (draft.length === 0) continue;
@@ -384,6 +395,7 @@ function checkOptions(o: SchedulerOptions): void {
   int(o.prefillChunkTokens, 'prefillChunkTokens', 1);
   int(o.maxWaiting, 'maxWaiting', 0);
   int(o.promptTokensBesideDecode, 'promptTokensBesideDecode', 0);
+  int(o.speculativeStepTokens, 'speculativeStepTokens', 0);
   if (!(o.kvBudgetTokens >= 1)) throw new MlxBatchError('validation', `kvBudgetTokens must be >= 1 (got ${o.kvBudgetTokens}).`, 'kvBudgetTokens');
   if (!(o.agingMs >= 0)) throw new MlxBatchError('validation', `agingMs must be >= 0 (got ${o.agingMs}).`, 'agingMs');
   int(o.maxStepTokens, 'maxStepTokens', o.maxBatch + 1);

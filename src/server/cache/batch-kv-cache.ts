@@ -1,6 +1,9 @@
 // One KV cache for B rows (B = 1 is the single-sequence case), after mlx-lm's BatchKVCache:
 // rows are right-aligned (left padding), each row has its own length and positions, and the
 // cache builds the mask. The batch engine merges rows in, removes them and compacts.
+// Speculative decoding writes the same number of columns to every row and then discards each
+// row's rejected draft tokens: those columns stay as dead columns of that row (hidden by the mask,
+// skipped when the row is extracted) and no row ever has to be recomputed or moved.
 //
 // Storage: per layer one preallocated [B, kvHeads, capacity, headDim] buffer, written in place
 // with indexPut_ and handed to attention whole (columns past the end are masked). Measured here
@@ -30,8 +33,12 @@ function internal(message: string): MlxBatchError {
 export class BatchKVCache implements KVCache {
   #keys: (MxArray | undefined)[];
   #values: (MxArray | undefined)[];
-  /** Valid tokens per row; row b holds columns [columns - lengths[b], columns). */
+  /** Valid tokens per row (dead columns not counted): the next token's position. */
   #lengths: number[];
+  /** Columns per row from its first token to the end: row b holds [columns - spans[b], columns). */
+  #spans: number[];
+  /** Per row, the dead columns (discarded tokens), as offsets from the row's first column, ascending. */
+  #dead: number[][];
   /** Input columns still to come that are left padding for the row (batched prefill). */
   #pendingPad: number[];
   #columns = 0;
@@ -49,6 +56,8 @@ export class BatchKVCache implements KVCache {
     this.#keys = new Array<MxArray | undefined>(numLayers).fill(undefined);
     this.#values = new Array<MxArray | undefined>(numLayers).fill(undefined);
     this.#lengths = leftPadding.map(() => 0);
+    this.#spans = leftPadding.map(() => 0);
+    this.#dead = leftPadding.map(() => []);
     this.#pendingPad = leftPadding.map((p) => {
       if (!Number.isInteger(p) || p < 0) throw internal(`invalid left padding ${p}`);
       return p;
@@ -108,11 +117,12 @@ export class BatchKVCache implements KVCache {
       for (let j = pad; j < length; j++) pos[r * length + j] = this.#lengths[r] + j - pad;
       this.#pendingPad[r] -= pad;
       this.#lengths[r] += length - pad;
+      this.#spans[r] += length - pad;
     }
     this.#columns = start + length;
     if (this.#columns > this.#capacity) this.#capacity = roundUp(this.#columns);
     const positions = mx.array(Array.from(pos), mx.int32).reshape([b, length]);
-    const needsMask = length > 1 || this.#capacity > this.#columns || this.#lengths.some((n) => n < this.#columns);
+    const needsMask = length > 1 || this.#capacity > this.#columns || this.#spans.some((n) => n < this.#columns) || this.#dead.some((d) => d.length > 0);
     return { positions, mask: needsMask ? this.#mask(start, length, dtype) : undefined };
   }
 
@@ -122,8 +132,16 @@ export class BatchKVCache implements KVCache {
     const b = this.batchSize;
     const cols = mx.arange(0, this.#capacity, 1, mx.int32).reshape([1, 1, 1, this.#capacity]);
     const queries = mx.arange(start, start + length, 1, mx.int32).reshape([1, 1, length, 1]);
-    const firstValid = mx.array(this.#lengths.map((n) => s - n), mx.int32).reshape([b, 1, 1, 1]);
-    const visible = mx.logicalAnd(mx.lessEqual(cols, queries), mx.greaterEqual(cols, firstValid));
+    const firstValid = mx.array(this.#spans.map((n) => s - n), mx.int32).reshape([b, 1, 1, 1]);
+    let visible = mx.logicalAnd(mx.lessEqual(cols, queries), mx.greaterEqual(cols, firstValid));
+    if (this.#dead.some((d) => d.length > 0)) {
+      const live = new Uint8Array(b * this.#capacity).fill(1);
+      this.#dead.forEach((dead, r) => {
+        const first = s - this.#spans[r];
+        for (const off of dead) live[r * this.#capacity + first + off] = 0;
+      });
+      visible = mx.logicalAnd(visible, mx.array(Array.from(live), mx.bool_).reshape([b, 1, 1, this.#capacity]));
+    }
     return mx.where(visible, mx.array(0, dtype), mx.array(hiddenValue(dtype), dtype));
   }
 
@@ -149,15 +167,25 @@ export class BatchKVCache implements KVCache {
   }
 
   /**
-   * Forgets the last `n` columns of every row (draft tokens the model rejected, in every row the
-   * same count): the buffers keep their capacity, the next step writes over those columns.
+   * Discards the last `n` tokens written to `row` (draft tokens the model rejected): their
+   * columns become dead columns of the row, hidden from attention from now on, and the row's
+   * next token takes the position after its last kept one.
    */
-  rewind(n: number): void {
+  discard(row: number, n: number): void {
     if (n === 0) return;
-    if (!Number.isInteger(n) || n < 0 || n > Math.min(...this.#lengths)) throw internal(`cannot rewind ${n} columns of rows holding ${this.#lengths.join(', ')}`);
-    if (this.#pendingPad.some((p) => p > 0)) throw internal('cannot rewind a cache still being prefilled');
-    this.#columns -= n;
-    this.#lengths = this.#lengths.map((l) => l - n);
+    if (!Number.isInteger(row) || row < 0 || row >= this.batchSize) throw internal(`no row ${row}`);
+    const dead = this.#dead[row];
+    const live = this.#spans[row] - dead.length;
+    if (!Number.isInteger(n) || n < 0 || n > live) throw internal(`cannot discard ${n} of row ${row}'s ${live} tokens`);
+    const deadSet = new Set(dead);
+    let left = n;
+    for (let off = this.#spans[row] - 1; left > 0; off--) {
+      if (deadSet.has(off)) continue;
+      deadSet.add(off);
+      left--;
+    }
+    this.#dead[row] = [...deadSet].sort((a, b) => a - b);
+    this.#lengths[row] -= n;
   }
 
   /** Appends the rows of `others` in order (e.g. freshly prefilled requests); returns their row indices. */
@@ -177,6 +205,8 @@ export class BatchKVCache implements KVCache {
     this.#values = this.#values.map((_, i) => merge((c) => c.#values[i]));
     this.#capacity = capacity;
     this.#lengths = all.flatMap((c) => c.#lengths);
+    this.#spans = all.flatMap((c) => c.#spans);
+    this.#dead = all.flatMap((c) => c.#dead);
     this.#pendingPad = all.flatMap((c) => c.#pendingPad);
     this.#columns = s;
     return Array.from({ length: this.batchSize - first }, (_, i) => first + i);
@@ -198,6 +228,8 @@ export class BatchKVCache implements KVCache {
       this.#values = this.#values.map((a) => a && mx.take(a, idx, 0));
     }
     this.#lengths = rows.map((r) => this.#lengths[r]);
+    this.#spans = rows.map((r) => this.#spans[r]);
+    this.#dead = rows.map((r) => this.#dead[r]);
     this.#pendingPad = rows.map((r) => this.#pendingPad[r]);
     this.compact();
   }
@@ -211,7 +243,7 @@ export class BatchKVCache implements KVCache {
   /** Drops the leading columns that are padding in every row. */
   compact(): void {
     if (this.#pendingPad.some((p) => p > 0)) return;
-    const longest = Math.max(0, ...this.#lengths);
+    const longest = Math.max(0, ...this.#spans);
     const drop = this.#columns - longest;
     if (drop <= 0) return;
     const kept = longest;
@@ -233,17 +265,63 @@ export class BatchKVCache implements KVCache {
     }
     const out = new BatchKVCache(this.numLayers);
     if (tokens === 0) return out;
-    const first = this.#columns - this.#lengths[row];
+    const first = this.#columns - this.#spans[row];
+    const live = this.#liveColumns(row).slice(0, tokens);
+    const contiguous = live[tokens - 1] === tokens - 1;
+    const idx = contiguous ? undefined : mx.array(live.map((c) => first + c), mx.int32);
     // Copied into a buffer of its own: a slice would keep the whole batch's buffer alive.
-    const copy = (a: MxArray | undefined) =>
-      a && placeRows([[a.index(mx.Slice(row, row + 1), mx.Slice(), mx.Slice(first, first + tokens)), 1, tokens]], tokens, roundUp(tokens));
+    const copy = (a: MxArray | undefined) => {
+      if (!a) return a;
+      const rowData = a.index(mx.Slice(row, row + 1));
+      const cols = idx ? mx.take(rowData, idx, 2) : rowData.index(mx.Slice(), mx.Slice(), mx.Slice(first, first + tokens));
+      return placeRows([[cols, 1, tokens]], tokens, roundUp(tokens));
+    };
     out.#keys = this.#keys.map(copy);
     out.#values = this.#values.map(copy);
     out.#lengths = [tokens];
+    out.#spans = [tokens];
     out.#columns = tokens;
     out.#capacity = roundUp(tokens);
     return out;
   }
+
+  /** Dead columns over all rows. */
+  get deadColumns(): number {
+    return this.#dead.reduce((n, d) => n + d.length, 0);
+  }
+
+  /**
+   * Rebuilds the buffers without dead columns once they are at least a quarter of the columns
+   * held (attention reads them all, masked); returns whether it did.
+   */
+  squeezeIfSparse(): boolean {
+    const dead = this.deadColumns;
+    if (dead === 0 || 4 * dead < this.#spans.reduce((a, b) => a + b, 0) || this.#pendingPad.some((p) => p > 0)) return false;
+    const width = Math.max(...this.#lengths);
+    const capacity = roundUp(width);
+    const indices = this.#lengths.map((_, r) => {
+      const first = this.#columns - this.#spans[r];
+      return mx.array(this.#liveColumns(r).map((c) => first + c), mx.int32);
+    });
+    const squeeze = (a: MxArray | undefined) =>
+      a && placeRows(this.#lengths.map((n, r) => [n > 0 ? mx.take(a.index(mx.Slice(r, r + 1)), indices[r], 2) : undefined, 1, n]), width, capacity);
+    this.#keys = this.#keys.map(squeeze);
+    this.#values = this.#values.map(squeeze);
+    this.#spans = [...this.#lengths];
+    this.#dead = this.#lengths.map(() => []);
+    this.#columns = width;
+    this.#capacity = capacity;
+    return true;
+  }
+
+  /** Offsets from row's first column of its live (not discarded) columns, ascending. */
+  #liveColumns(row: number): number[] {
+    const dead = new Set(this.#dead[row]);
+    const out: number[] = [];
+    for (let c = 0; c < this.#spans[row]; c++) if (!dead.has(c)) out.push(c);
+    return out;
+  }
+
 }
 
 /**

@@ -96,9 +96,9 @@ export class MlxEngine implements BatchEngine {
     const accepted = new Map<RequestId, number[]>();
     const decoding = plan.decode.length > 0 ? this.decodeRows(plan.decode) : [];
     const chunks = plan.prefill.map((c) => this.chunk(c));
-    // A decode row feeds the tokens whose keys are not yet cached (its last sampled token, and
-    // accepted draft tokens a rewind dropped) and then its draft; rows are padded at the end to
-    // one length, and the padding's columns are rewound with the rejected drafts.
+    // A decode row feeds the tokens whose keys are not yet cached (its last sampled token) and
+    // then its draft; rows are padded at the end to one length, and the padding's columns are
+    // discarded with the rejected drafts.
     const feeds = decoding.map((s, i) => {
       const draft = plan.drafts?.get(this.rows[i]) ?? [];
       return { pending: s.prompt.length + s.output.length - s.computed, draft, inputs: [...this.uncached(s), ...draft] };
@@ -132,31 +132,27 @@ export class MlxEngine implements BatchEngine {
     if (pick.length > 0) {
       // Reading the tokens evaluates the whole pass (every part feeds the packed products).
       const rows = logits.reshape([logits.shape[0], -1]);
-      let row = 0;
-      const checks = [...feeds.map((f, i) => ({ seq: decoding[i], draft: f.draft })), ...done.map((c) => ({ seq: c.seq, draft: [] as number[] }))].map(({ seq, draft }) => {
-        const n = draft.length + 1;
-        const check = { sampler: seq.sampler, draft, logits: n === rows.shape[0] ? rows : rows.index(mx.Slice(row, row + n)) };
-        row += n;
-        return check;
-      });
-      verdicts = verifyBatch(checks);
+      verdicts = verifyBatch(rows, [
+        ...feeds.map((f, i) => ({ sampler: decoding[i].sampler, draft: f.draft })),
+        ...done.map((c) => ({ sampler: c.seq.sampler, draft: [] as number[] })),
+      ]);
     } else {
       mx.eval(...caches.flatMap((c) => c.arrays()));
     }
     this.meter.sample();
     if (decoding.length > 0) {
-      // Every row wrote `width` columns; the cache keeps the columns every row agrees on (its
-      // uncached tokens and accepted drafts, at least), and a row holding more feeds them again.
-      const valid = feeds.map((f, i) => f.pending + verdicts[i].accepted);
-      const keep = Math.min(...valid);
-      this.batch.rewind(width - keep);
+      // Every row wrote `width` columns: its uncached tokens and accepted drafts stay, its
+      // rejected drafts and padding become dead columns of that row.
       decoding.forEach((s, i) => {
         const { accepted: n, token } = verdicts[i];
-        s.computed += keep;
+        const kept = feeds[i].pending + n;
+        this.batch.discard(i, width - kept);
+        s.computed += kept;
         s.output.push(...feeds[i].draft.slice(0, n), token);
         if (feeds[i].draft.length > 0) accepted.set(this.rows[i], feeds[i].draft.slice(0, n));
         tokens.set(this.rows[i], token);
       });
+      this.batch.squeezeIfSparse();
     }
     for (const c of chunks) c.seq.computed = c.end;
     done.forEach((c, i) => {

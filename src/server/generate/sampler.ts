@@ -86,12 +86,14 @@ export interface Verdict {
   token: number;
 }
 
-/** A row to check: its sampler, its draft, and its rows of logits (draft.length + 1 of them). */
+/**
+ * A row to check: its sampler and its draft. Its rows of logits (draft.length + 1 of them, one
+ * after another in the batch's logits) give the distribution of the token after each input: the
+ * first after the row's last real token, row i after draft token i.
+ */
 export interface DraftCheck {
   sampler: RowSampler;
   draft: readonly number[];
-  /** [draft.length + 1, V]: row i is the distribution of the token after input i (row 0 after the last real token). */
-  logits: MxArray;
 }
 
 /**
@@ -103,13 +105,23 @@ export interface DraftCheck {
  * are accepted the next token is drawn from the last row. Output token t uses keys derived from
  * (seed, t), so a seeded request is reproducible whatever else runs and whatever it drafts.
  */
-export function verifyBatch(checks: DraftCheck[]): Verdict[] {
+export function verifyBatch(logits: MxArray, checks: DraftCheck[]): Verdict[] {
   if (checks.length === 0) return [];
-  const lazy = checks.map((c) => c.sampler.verifyLazy(c.logits, c.draft));
-  const flat = (lazy.length === 1 ? lazy[0] : mx.concatenate(lazy, 0)).tolist() as number[];
-  let at = 0;
+  // Greedy rows read one argmax over all rows; sampled rows build their own draws.
+  const starts: number[] = [];
+  let row = 0;
+  for (const c of checks) {
+    starts.push(row);
+    row += c.draft.length + 1;
+  }
+  const anyGreedy = checks.some((c) => c.sampler.greedy);
+  const sampled = checks.map((c, i) => (c.sampler.greedy ? undefined : c.sampler.verifyLazy(logits.index(mx.Slice(starts[i], starts[i] + c.draft.length + 1)), c.draft)));
+  const parts = [...(anyGreedy ? [mx.argmax(logits, -1).astype(mx.int32)] : []), ...sampled.filter((a): a is MxArray => a !== undefined)];
+  const flat = (parts.length === 1 ? parts[0] : mx.concatenate(parts, 0)).tolist() as number[];
+  let at = anyGreedy ? row : 0;
   return checks.map((c, i) => {
-    const n = lazy[i].shape[0];
+    if (c.sampler.greedy) return c.sampler.settle(flat.slice(starts[i], starts[i] + c.draft.length + 1), c.draft);
+    const n = sampled[i]!.shape[0];
     const verdict = c.sampler.settle(flat.slice(at, at + n), c.draft);
     at += n;
     return verdict;

@@ -166,12 +166,13 @@ describe('sampler', function () {
     // after an accepted 1, follows the second row's distribution the same way.
     const p: SamplingParams = { temperature: 0.8, topP: 0.9, topK: 0 };
     const second = [...LOGITS].reverse();
-    const logits = mx.array([LOGITS, second, LOGITS], mx.float32);
+    const one = [LOGITS, second, LOGITS];
     const first: number[] = [];
     const next: number[] = [];
     for (let start = 0; start < N; start += 200) {
       const samplers = Array.from({ length: 200 }, (_, i) => new RowSampler({ ...p, seed: start + i }));
-      const verdicts = verifyBatch(samplers.map((sampler) => ({ sampler, draft: [1, 0], logits })));
+      const logits = mx.array(samplers.flatMap(() => one), mx.float32);
+      const verdicts = verifyBatch(logits, samplers.map((sampler) => ({ sampler, draft: [1, 0] })));
       for (const v of verdicts) {
         first.push(v.accepted >= 1 ? 1 : v.token);
         if (v.accepted >= 1) next.push(v.accepted >= 2 ? 0 : v.token);

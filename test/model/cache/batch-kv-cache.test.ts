@@ -93,26 +93,48 @@ for (const [name, config] of Object.entries(MODELS)) {
       rows.forEach((r) => r.check());
     });
 
-    it('rewind forgets a checked draft: rows that fed wrong tokens continue as if they never had', function () {
-      const a = Row.make(model, 16, 12);
-      const b = Row.make(model, 17, 10);
+    it('discard hides a row\'s rejected draft tokens: rows go on as if they never had them, extracted and squeezed alike', function () {
+      const a = Row.make(model, 16, 16);
+      const b = Row.make(model, 17, 16);
       const batch = BatchKVCache.forPrompts(layers, [5, 3]);
       prefill(model, batch, [a, b], [5, 3]);
-      // Each row feeds its next true token and two wrong ones (a rejected draft).
-      const wrong = (r: Row) => [r.seq[r.fed], (r.seq[r.fed + 1] + 1) % 97, (r.seq[r.fed + 2] + 5) % 97];
-      const logits = model.forward(mx.array([wrong(a), wrong(b)], mx.int32), batch);
-      mx.eval(logits, ...batch.arrays());
-      const out = logitRows(logits);
-      [a, b].forEach((r, i) => {
-        r.got.push(out[i][0]);
-        r.fed += 1;
-      });
-      batch.rewind(2);
-      assert.deepEqual(batch.lengths, [6, 4]);
-      assert.equal(batch.columns, 6);
-      for (let s = 0; s < 3; s++) decode(model, batch, [a, b]);
+      // One step of width `width`: row r feeds `good[r]` true tokens, then wrong ones (a rejected draft).
+      const draftStep = (width: number, good: number[]) => {
+        const input = [a, b].map((r, i) => Array.from({ length: width }, (_, j) => (j < good[i] ? r.seq[r.fed + j] : (r.seq[r.fed + j] + 7) % 97)));
+        const logits = model.forward(mx.array(input, mx.int32), batch);
+        mx.eval(logits, ...batch.arrays());
+        const out = logitRows(logits);
+        [a, b].forEach((r, i) => {
+          r.got.push(...out[i].slice(0, good[i]));
+          r.fed += good[i];
+          batch.discard(i, width - good[i]);
+        });
+      };
+      draftStep(3, [1, 2]);
+      assert.deepEqual(batch.lengths, [6, 5]);
+      assert.equal(batch.deadColumns, 3);
+      decode(model, batch, [a, b]);
+      draftStep(4, [2, 1]);
+      decode(model, batch, [a, b]);
       [a, b].forEach((r) => r.check());
-      assert.throws(() => batch.rewind(10), /cannot rewind/);
+
+      // The prefix store's copy of a row skips its dead columns.
+      const copy = batch.extract(1);
+      assert.equal(copy.deadColumns, 0);
+      const alone = new Row(b.seq, b.alone);
+      alone.fed = b.fed;
+      alone.got = [...b.got];
+      decode(model, copy, [alone]);
+      alone.check();
+
+      // Enough dead columns: the buffers are rebuilt without them, and decoding goes on the same.
+      draftStep(6, [1, 1]);
+      assert.ok(batch.squeezeIfSparse(), `${batch.deadColumns} dead columns`);
+      assert.equal(batch.deadColumns, 0);
+      assert.equal(batch.columns, Math.max(...batch.lengths));
+      decode(model, batch, [a, b]);
+      [a, b].forEach((r) => r.check());
+      assert.throws(() => batch.discard(0, 100), /cannot discard/);
     });
 
     it('insert, remove and compact keep every remaining row equal to running alone', function () {

@@ -400,6 +400,21 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
     assert.deepEqual(tokensOf(h, 'a'), tokensOf(h, 'b'));
   });
 
+  it('keeps rows x (1 + the longest draft) within speculativeStepTokens', () => {
+    const h = harness({ maxBatch: 4, speculativeStepTokens: 12 });
+    for (const id of ['a', 'b', 'c', 'd']) h.add(id, { promptTokens: copying(), maxTokens: 20 });
+    h.runAll();
+    for (const p of h.engine.plans) {
+      const longest = Math.max(0, ...[...(p.drafts?.values() ?? [])].map((d) => d.length));
+      assert.ok(p.decode.length * (1 + longest) <= 12, `${p.decode.length} rows with a draft of ${longest}`);
+    }
+    assert.ok(h.engine.plans.some((p) => p.decode.length === 4 && [...(p.drafts?.values() ?? [])].some((d) => d.length === 2)), '4 rows draft 2 tokens each');
+    const none = harness({ maxBatch: 4, speculativeStepTokens: 4 });
+    for (const id of ['a', 'b', 'c', 'd']) none.add(id, { promptTokens: copying(), maxTokens: 20 });
+    none.runAll();
+    assert.ok(none.engine.plans.every((p) => p.decode.length < 4 || !p.drafts), 'no room for drafts beside 4 rows');
+  });
+
   it('counts draft tokens in the step budget, after prompt chunks', () => {
     const h = harness({ maxBatch: 2, maxStepTokens: 6, prefillChunkTokens: 6 });
     h.add('a', { promptTokens: copying(), maxTokens: 30 });
