@@ -10,7 +10,22 @@ export interface SamplingParams {
   topK: number;
   /** Seed for reproducible sampling; a request without one gets a random seed. */
   seed?: number;
+  /** Keeps tokens whose probability is at least minP x the most likely one's (0: off). */
+  minP?: number;
+  /** OpenAI's penalties on logits of tokens already generated: once (presence), per use (frequency). */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /**
+   * Divides positive logits (multiplies negative ones) of tokens among the last
+   * `repetitionWindow` tokens of prompt and output (1: off), as llama.cpp's repeat_penalty.
+   */
+  repetitionPenalty?: number;
+  /** Tokens the repetition penalty looks back over; -1: the whole prompt and output (default 64). */
+  repetitionWindow?: number;
 }
+
+/** Tokens the repetition penalty looks back over when a request names none (llama.cpp's repeat_last_n). */
+export const DEFAULT_REPETITION_WINDOW = 64;
 
 export const GREEDY: SamplingParams = { temperature: 0, topP: 1, topK: 0 };
 

@@ -37,7 +37,7 @@ export interface Settings {
     /** Language id -> enabled; '*' is the default for languages not listed. */
     languages: Record<string, boolean>;
   };
-  chat: { maxTokens: number; temperature: number; systemPrompt: string };
+  chat: { maxTokens: number; temperature: number; repetitionPenalty: number; systemPrompt: string };
   benchmark: { concurrency: number[]; maxTokens: number; keepRuns: number };
 }
 
@@ -51,6 +51,9 @@ export const DEFAULT_LANGUAGES: Record<string, boolean> = { '*': true, plaintext
  * in src/training/tokenizer-spec.ts).
  */
 export const DEFAULT_SYSTEM_PROMPT = '';
+
+/** The chat panel's repetition penalty (`mlxBatch.chat.repetitionPenalty`); measured in docs/DEFAULT_MODEL.md. */
+export const DEFAULT_CHAT_REPETITION_PENALTY = 1.1;
 
 function int(v: unknown, fallback: number, min: number, max: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
@@ -123,6 +126,7 @@ export function sanitizeSettings(get: RawGetter): Settings {
     chat: {
       maxTokens: int(get('chat.maxTokens'), 512, 1, 32_768),
       temperature: num(get('chat.temperature'), 0.7, 0, 2),
+      repetitionPenalty: num(get('chat.repetitionPenalty'), DEFAULT_CHAT_REPETITION_PENALTY, 1, 2),
       systemPrompt: typeof get('chat.systemPrompt') === 'string' ? (get('chat.systemPrompt') as string) : DEFAULT_SYSTEM_PROMPT,
     },
     benchmark: {

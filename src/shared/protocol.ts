@@ -38,6 +38,20 @@ export interface SamplingFields {
   truncate_prompt?: 'left' | 'none';
   /** Generate exactly max_tokens, ignoring end-of-sequence (benchmarks). */
   ignore_eos?: boolean;
+  /** Keep tokens at least min_p x as likely as the most likely one. */
+  min_p?: number;
+  /** OpenAI's penalties, in [-2, 2]. */
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  /** Positive logits of recent tokens divided by it, negative multiplied (1: off); llama.cpp spells it repeat_penalty. */
+  repetition_penalty?: number;
+  repeat_penalty?: number;
+  /** Tokens the repetition penalty looks back over (-1: all, 0: off; default 64). */
+  repeat_last_n?: number;
+  /** false opts the request out of speculative decoding. */
+  speculative?: boolean;
+  /** OpenAI's predicted output: drafts are copied from it. */
+  prediction?: { type: 'content'; content: string | { type: 'text'; text: string }[] };
   /** Accepted and ignored (OpenAI clients send it). */
   user?: string;
   /** Model id; must be the loaded model's id, or omitted. */

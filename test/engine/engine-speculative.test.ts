@@ -49,6 +49,19 @@ describe('engine: speculative decoding in the batch', function () {
     assert.equal(stats.draftAccepted, usage.acceptedDraftTokens);
   });
 
+  it('checks drafts of a penalized greedy row against the penalties one-at-a-time decoding applies', async () => {
+    const { runner } = await makeRunner({}, { speculative: false });
+    const p = prompt(13, 30);
+    const penalized = { temperature: 0, topP: 1, topK: 0, presencePenalty: 0.8, frequencyPenalty: 0.3, repetitionPenalty: 1.5, repetitionWindow: 16 };
+    const plain = await run(runner, greedy(p, 40, { sampling: penalized }));
+    const unpenalized = await run(runner, greedy(p, 40));
+    assert.notDeepEqual(plain.tokens, unpenalized.tokens, 'the penalties change the output');
+    runner.setSpeculative(true);
+    const spec = await run(runner, greedy(p, 40, { sampling: penalized, prediction: spoil(plain.tokens) }));
+    assert.deepEqual(spec.tokens, plain.tokens);
+    assert.ok(spec.finish!.usage.acceptedDraftTokens >= 10, `${spec.finish!.usage.acceptedDraftTokens} accepted`);
+  });
+
   it('a request with speculative: false drafts nothing', async () => {
     const { runner } = await makeRunner();
     const p = prompt(12, 30);
@@ -67,7 +80,8 @@ describe('engine: speculative decoding in the batch', function () {
     for (const p of base) want.push((await run(ref, p)).tokens);
     // Even rows carry a prediction (mostly right), odd rows none.
     const params = base.map((p, i) => (i % 2 === 0 ? { ...p, prediction: spoil(want[i]) } : p));
-    const { runner } = await makeRunner();
+    // Room for long drafts beside 8 rows (the default keeps 8 CPU rows from drafting at all).
+    const { runner } = await makeRunner({}, { speculativeStepTokens: 64 });
     const cancel = new Set([2, 5]);
     const results: Promise<{ tokens: number[]; reason: string }>[] = [];
     let firstToken: Promise<void> = Promise.resolve();

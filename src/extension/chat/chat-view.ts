@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import type { ChatContextKind, ChatToExtension, ChatToWebview } from '../../shared/webview-protocol';
 import type { Backend } from '../backend';
 import { describeError, isAbort } from '../client/api-error';
-import { backendRequestFields, type Settings } from '../settings';
+import type { Settings } from '../settings';
+import { chatRequest } from './chat-request';
 import { bundleHtml, webviewRoots } from '../webview/assets';
 import { ChatStore, type ChatState } from './chat-store';
 import { contextBlock } from './editor-context';
@@ -120,15 +121,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     try {
       const client = await this.backend.client();
       if (!client) throw new Error(this.backend.status.state === 'error' ? this.backend.status.message : 'the model server is not available');
-      const fields = backendRequestFields(settings, this.backend.listedModel);
-      const stream = client.streamChat({
-        messages: this.store.requestMessages(chatId, settings.chat.systemPrompt),
-        max_tokens: settings.chat.maxTokens,
-        temperature: settings.chat.temperature,
-        ...(fields.model ? { model: fields.model } : {}),
-        // Our own server drops the oldest turns of a chat longer than the model's context.
-        ...(fields.truncatePrompt ? { truncate_prompt: 'left' as const } : {}),
-      }, { signal: abort.signal, priority: 'normal' });
+      const request = chatRequest(settings, this.store.requestMessages(chatId, settings.chat.systemPrompt), this.backend.listedModel);
+      const stream = client.streamChat(request, { signal: abort.signal, priority: 'normal' });
       // Deltas are batched per animation-ish tick so the webview is not flooded.
       let pending = '';
       let timer: NodeJS.Timeout | undefined;

@@ -133,8 +133,8 @@ export class MlxEngine implements BatchEngine {
       // Reading the tokens evaluates the whole pass (every part feeds the packed products).
       const rows = logits.reshape([logits.shape[0], -1]);
       verdicts = verifyBatch(rows, [
-        ...feeds.map((f, i) => ({ sampler: decoding[i].sampler, draft: f.draft })),
-        ...done.map((c) => ({ sampler: c.seq.sampler, draft: [] as number[] })),
+        ...feeds.map((f, i) => ({ sampler: decoding[i].sampler, draft: f.draft, history: { prompt: decoding[i].prompt, output: decoding[i].output } })),
+        ...done.map((c) => ({ sampler: c.seq.sampler, draft: [] as number[], history: { prompt: c.seq.prompt, output: [] as number[] } })),
       ]);
     } else {
       mx.eval(...caches.flatMap((c) => c.arrays()));

@@ -52,10 +52,6 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
     throw new MlxBatchError('unsupported_feature', '"logprobs" is not supported', 'logprobs');
   }
   if (present(body.top_logprobs)) throw new MlxBatchError('unsupported_feature', '"top_logprobs" is not supported', 'top_logprobs');
-  for (const key of ['presence_penalty', 'frequency_penalty']) {
-    const v = optNumber(body, key, -2, 2);
-    if (v !== undefined && v !== 0) throw new MlxBatchError('unsupported_feature', `"${key}" is not supported (only 0)`, key);
-  }
   if (present(body.best_of) && body.best_of !== 1) throw new MlxBatchError('unsupported_feature', '"best_of" must be 1', 'best_of');
   optString(body, 'user', 1024);
 
@@ -66,13 +62,14 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
   if (topP === 0) throw new MlxBatchError('validation', '"top_p" must be greater than 0', 'top_p');
   const topK = optInt(body, 'top_k', 0, 1 << 20) ?? 0;
   const seed = optInt(body, 'seed', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const penalties = penaltiesOf(body);
   const stream = optBool(body, 'stream') ?? false;
   const streamOptions = optObject(body, 'stream_options');
   const includeUsage = streamOptions ? optBool(streamOptions, 'include_usage', 'stream_options.include_usage') ?? false : false;
   if (streamOptions && !stream) throw new MlxBatchError('validation', '"stream_options" is only allowed with "stream": true', 'stream_options');
   const truncate = optEnum(body, 'truncate_prompt', ['left', 'none'] as const) ?? 'none';
   return {
-    sampling: { temperature, topP, topK, ...(seed !== undefined ? { seed } : {}) },
+    sampling: { temperature, topP, topK, ...(seed !== undefined ? { seed } : {}), ...penalties },
     maxTokens,
     stop: optStop(body, 'stop'),
     stream,
@@ -101,6 +98,30 @@ function predictionOf(body: Body): string | undefined {
     return text;
   }
   throw new MlxBatchError('validation', '"prediction.content" must be a string or an array of {"type": "text", "text": string} parts', 'prediction.content');
+}
+
+/**
+ * min_p, OpenAI's presence_penalty and frequency_penalty, and the repetition penalty in vLLM's
+ * (`repetition_penalty`) or llama.cpp's spelling (`repeat_penalty`, with `repeat_last_n`).
+ */
+function penaltiesOf(body: Body): Partial<SamplingParams> {
+  const out: Partial<SamplingParams> = {};
+  const minP = optNumber(body, 'min_p', 0, 1);
+  if (minP) out.minP = minP;
+  const presence = optNumber(body, 'presence_penalty', -2, 2);
+  if (presence) out.presencePenalty = presence;
+  const frequency = optNumber(body, 'frequency_penalty', -2, 2);
+  if (frequency) out.frequencyPenalty = frequency;
+  if (present(body.repetition_penalty) && present(body.repeat_penalty)) {
+    throw new MlxBatchError('validation', 'send "repetition_penalty" or "repeat_penalty", not both', 'repeat_penalty');
+  }
+  const key = present(body.repeat_penalty) ? 'repeat_penalty' : 'repetition_penalty';
+  const repetition = optNumber(body, key, 0, 10);
+  if (repetition === 0) throw new MlxBatchError('validation', `"${key}" must be greater than 0`, key);
+  if (repetition !== undefined && repetition !== 1) out.repetitionPenalty = repetition;
+  const window = optInt(body, 'repeat_last_n', -1, 1 << 20);
+  if (window !== undefined) out.repetitionWindow = window;
+  return out;
 }
 
 /** Header `x-mlx-batch-priority` wins over the body field; default `normal`. */

@@ -3,7 +3,7 @@
 // in float64; top-k = 1 is argmax; a seed fixes the draws, another seed changes them.
 import assert from 'node:assert/strict';
 import { mx } from '../../../src/server/mlx';
-import { RowSampler, sampleBatch, verifyBatch } from '../../../src/server/generate/sampler';
+import { penalize, RowSampler, sampleBatch, verifyBatch } from '../../../src/server/generate/sampler';
 import type { SamplingParams } from '../../../src/batching/request-types';
 
 /** Logits with well separated probabilities: every top-p cut below lies far from a boundary. */
@@ -186,4 +186,37 @@ describe('sampler', function () {
     assert.ok(next.length > 500, `${next.length} draws accepted the first draft token`);
     assert.ok(tv(next, expected(second, p)) < TV_BOUND + 0.02, `second token: total variation ${tv(next, expected(second, p)).toFixed(3)}`);
   });
+
+  it('applies presence, frequency and repetition penalties to the tokens so far, as OpenAI and llama.cpp define them', () => {
+    const row = mx.array([2, -1, 0.5, 3, 1], mx.float32);
+    const base = { temperature: 0, topP: 1, topK: 0 };
+    const close = (got: MxArrayLike, want: number[]) => (got.tolist() as number[]).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `${i}: ${v} vs ${want[i]}`));
+    // Token 3 generated twice, token 0 once: presence once each, frequency per use.
+    close(penalize(row, { ...base, presencePenalty: 0.5, frequencyPenalty: 0.25 }, [], [3, 0, 3]), [2 - 0.75, -1, 0.5, 3 - 1, 1]);
+    // Repetition 2 over the last 3 tokens (prompt [4, 1], output [0]): positive halved, negative doubled, token 2 untouched.
+    close(penalize(row, { ...base, repetitionPenalty: 2, repetitionWindow: 3 }, [2, 4, 1], [0]), [1, -2, 0.5, 3, 0.5]);
+    close(penalize(row, { ...base, repetitionPenalty: 2, repetitionWindow: 1 }, [2, 4, 1], [0]), [1, -1, 0.5, 3, 1]);
+    close(penalize(row, { ...base, repetitionPenalty: 2, repetitionWindow: -1 }, [2, 4, 1], [0]), [1, -2, 0.25, 3, 0.5]);
+    close(penalize(row, { ...base, repetitionPenalty: 2, repetitionWindow: 0 }, [2, 4, 1], [0]), [2, -1, 0.5, 3, 1]);
+    // A greedy row with a presence penalty picks another token once its favourite was used.
+    const s = new RowSampler({ ...base, presencePenalty: 2 });
+    const logits = mx.array([[2, -1, 0.5, 3, 1]], mx.float32);
+    assert.equal(verifyBatch(logits, [{ sampler: s, draft: [], history: { prompt: [], output: [] } }])[0].token, 3);
+    assert.equal(verifyBatch(logits, [{ sampler: s, draft: [], history: { prompt: [], output: [3] } }])[0].token, 0);
+    // Checking a draft: the penalty at the second position counts the draft token before it.
+    const two = mx.array([[2, -1, 0.5, 3, 1], [2, -1, 0.5, 3, 1]], mx.float32);
+    assert.deepEqual(verifyBatch(two, [{ sampler: new RowSampler({ ...base, presencePenalty: 2 }), draft: [3], history: { prompt: [], output: [] } }])[0], { accepted: 1, token: 0 });
+  });
+
+  it('min_p keeps only tokens at least min_p times as likely as the most likely one', () => {
+    const p: SamplingParams = { temperature: 1, topP: 1, topK: 0, minP: 0.2 };
+    // softmax of LOGITS: p0 = 0.31; tokens with p >= 0.062 are 0..3 (0.17, 0.10, 0.069) and not 4 (0.046).
+    const want = expected(LOGITS, { temperature: 1, topP: 1, topK: 4 });
+    const got = draws(LOGITS, p, N);
+    assert.ok(got.every((t) => t <= 3), 'no token below min_p x p(max)');
+    const freq = want.map((_, t) => got.filter((x) => x === t).length / N);
+    const tv = 0.5 * want.reduce((a, q, t) => a + Math.abs(q - freq[t]), 0);
+    assert.ok(tv < TV_BOUND, `total variation ${tv.toFixed(3)}`);
+  });
 });
+type MxArrayLike = { tolist(): unknown };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sanitizeSettings } from '../../../src/extension/settings';
+import { sanitizeSettings, DEFAULT_CHAT_REPETITION_PENALTY } from '../../../src/extension/settings';
 import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH, DEFAULT_SPECULATIVE, SPECULATIVE_MODES } from '../../../src/shared/server-defaults';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -47,6 +47,7 @@ describe('extension settings: package.json agrees', () => {
     const byKey = new Map(props);
     assert.equal(byKey.get('mlxBatch.server.maxBatch')?.default, DEFAULT_MAX_BATCH);
     assert.equal(byKey.get('mlxBatch.server.batching')?.default, DEFAULT_BATCHING);
+    assert.equal(byKey.get('mlxBatch.chat.repetitionPenalty')?.default, DEFAULT_CHAT_REPETITION_PENALTY);
     assert.equal(byKey.get('mlxBatch.server.speculative')?.default, DEFAULT_SPECULATIVE);
     assert.deepEqual(byKey.get('mlxBatch.server.speculative')?.enum, [...SPECULATIVE_MODES]);
     assert.equal(byKey.get('mlxBatch.server.kvBudget')?.default, 0, '0: the server picks the budget (at most DEFAULT_KV_BUDGET_TOKENS)');

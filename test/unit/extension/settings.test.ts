@@ -13,6 +13,8 @@ describe('extension settings', () => {
     assert.deepEqual(s.benchmark.concurrency, [1, 2, 4, 8]);
     assert.equal(s.completion.languages['*'], true);
     assert.equal(s.completion.languages.plaintext, false);
+    assert.equal(s.chat.repetitionPenalty, 1.1);
+    assert.equal(from({ 'chat.repetitionPenalty': 0.5 }).chat.repetitionPenalty, 1, 'below 1 would favour repeats');
   });
 
   it('clamps numbers, rejects wrong types and cleans lists', () => {
