@@ -47,6 +47,19 @@ describe('real server on the tiny qwen2 fixture', function () {
     assert.equal(usage?.total_tokens, usage!.prompt_tokens + 6);
   });
 
+  it('takes a prediction and penalties from the openai client, and reports accepted prediction tokens', async () => {
+    const messages = [{ role: 'user' as const, content: 'Write a loop' }];
+    const plain = await client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 24, temperature: 0 });
+    const text = plain.choices[0].message.content ?? '';
+    const predicted = await client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 24, temperature: 0, prediction: { type: 'content', content: text } });
+    assert.equal(predicted.choices[0].message.content, text, 'the prediction changes the speed, never the text');
+    const details = predicted.usage?.completion_tokens_details;
+    assert.ok((details?.accepted_prediction_tokens ?? 0) > 0, JSON.stringify(predicted.usage));
+    const penalized = await client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 24, temperature: 0, presence_penalty: 1.5, frequency_penalty: 0.5 });
+    assert.equal(penalized.usage?.completion_tokens, 24);
+    await assert.rejects(client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 4, presence_penalty: 3 }), (e: unknown) => e instanceof OpenAI.BadRequestError);
+  });
+
   it('completes with a suffix (fill-in-the-middle) through the openai client', async () => {
     const res = await client.completions.create({ model: 'qwen2-tiny', prompt: 'def add(a, b):\n    return ', suffix: '\n\nprint(add(1, 2))\n', max_tokens: 5, temperature: 0 });
     assert.equal(res.object, 'text_completion');
