@@ -136,7 +136,7 @@ describe('server: OpenAI endpoints', () => {
 
   it('answers OpenAI-style errors for unsupported fields and other models', async () => {
     const cases: [unknown, number, string, string][] = [
-      [{ prompt: 'a', n: 2 }, 400, 'unsupported_feature', 'n'],
+      [{ prompt: 'a', n: 17 }, 400, 'validation', 'n'],
       [{ prompt: 'a', logprobs: 2 }, 400, 'unsupported_feature', 'logprobs'],
       [{ prompt: 'a', model: 'gpt-4' }, 404, 'model_not_found', 'model'],
       [{ prompt: 'a', temperature: 'hot' }, 400, 'validation', 'temperature'],
@@ -172,6 +172,25 @@ describe('server: OpenAI endpoints', () => {
     const off = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 12, prediction, speculative: false })).json();
     assert.equal(off.choices[0].text, 'bcdefghijklm');
     assert.deepEqual(off.usage.completion_tokens_details, { accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 });
+  });
+
+  it('answers n choices of one prompt, each with its index, with usage over all of them', async () => {
+    const full = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 4, n: 3 })).json();
+    assert.deepEqual(full.choices.map((c: { index: number; text: string }) => [c.index, c.text]), [[0, 'bcde'], [1, 'bcde'], [2, 'bcde']]);
+    assert.equal(full.usage.completion_tokens, 12);
+    assert.equal(full.usage.prompt_tokens, 1);
+    const chat = await (await post(`${s.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'a' }], max_tokens: 3, n: 2 })).json();
+    assert.deepEqual(chat.choices.map((c: { index: number }) => c.index), [0, 1]);
+    assert.equal(chat.usage.completion_tokens, 6);
+    // Streamed: every choice's deltas carry its index, each choice finishes, usage comes last.
+    const res = await post(`${s.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'a' }], max_tokens: 3, n: 2, stream: true, stream_options: { include_usage: true } });
+    const chunks = sseJson<{ choices: { index: number; delta: { content?: string }; finish_reason: string | null }[]; usage?: { completion_tokens: number } }>(await readSse(res));
+    for (const i of [0, 1]) {
+      const mine = chunks.flatMap((c) => c.choices.filter((ch) => ch.index === i));
+      assert.equal(mine.map((ch) => ch.delta.content ?? '').join(''), chat.choices[i].message.content, `choice ${i}`);
+      assert.equal(mine.filter((ch) => ch.finish_reason === 'length').length, 1, `choice ${i} finishes once`);
+    }
+    assert.equal(chunks.at(-1)!.usage!.completion_tokens, 6);
   });
 
   it('takes the priority class from the header, and rejects a bad one', async () => {

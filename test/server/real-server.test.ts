@@ -60,6 +60,19 @@ describe('real server on the tiny qwen2 fixture', function () {
     await assert.rejects(client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 4, presence_penalty: 3 }), (e: unknown) => e instanceof OpenAI.BadRequestError);
   });
 
+  it('answers n choices through the openai client, computing the prompt once', async () => {
+    const page = async () => (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const cached0 = metric(await page(), 'mlx_batch_prompt_tokens_cached_total');
+    const res = await client.chat.completions.create({ model: 'qwen2-tiny', messages: [{ role: 'user', content: 'Write a function that adds two numbers' }], max_tokens: 12, temperature: 1, seed: 5, n: 3 });
+    assert.deepEqual(res.choices.map((c) => c.index), [0, 1, 2]);
+    assert.equal(res.usage?.completion_tokens, 36);
+    assert.ok(new Set(res.choices.map((c) => c.message.content)).size > 1, 'each choice draws its own tokens');
+    // Choices 1 and 2 took choice 0's prompt from the prefix store: all of it but its last token.
+    // (Choice 0 may itself reuse a prefix an earlier request left, the chat template's start.)
+    const first = res.usage!.prompt_tokens_details?.cached_tokens ?? 0;
+    await waitFor(async () => metric(await page(), 'mlx_batch_prompt_tokens_cached_total') - cached0 === first + 2 * (res.usage!.prompt_tokens - 1), 'the later choices to reuse the prompt');
+  });
+
   it('completes with a suffix (fill-in-the-middle) through the openai client', async () => {
     const res = await client.completions.create({ model: 'qwen2-tiny', prompt: 'def add(a, b):\n    return ', suffix: '\n\nprint(add(1, 2))\n', max_tokens: 5, temperature: 0 });
     assert.equal(res.object, 'text_completion');
@@ -88,7 +101,7 @@ describe('real server on the tiny qwen2 fixture', function () {
   });
 
   it('raises OpenAI errors for bad requests and a bad key', async () => {
-    await assert.rejects(client.completions.create({ model: 'qwen2-tiny', prompt: 'x', n: 2 }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.status === 400);
+    await assert.rejects(client.completions.create({ model: 'qwen2-tiny', prompt: 'x', n: 17 }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.status === 400);
     await assert.rejects(client.completions.create({ model: 'other', prompt: 'x' }), (e: unknown) => e instanceof OpenAI.NotFoundError);
     const bad = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'wrong-key-wrong-key', maxRetries: 0 });
     await assert.rejects(bad.models.list(), (e: unknown) => e instanceof OpenAI.AuthenticationError);

@@ -12,6 +12,8 @@ type Body = Record<string, unknown>;
 /** Longest prompt or message text accepted, in characters (the body limit bounds it too). */
 const MAX_TEXT = 4 << 20;
 const MAX_MESSAGES = 1024;
+/** Most choices (`n`) one request may ask for: each is a row of the batch. */
+export const MAX_CHOICES = 16;
 
 export interface CommonOptions {
   sampling: SamplingParams;
@@ -27,6 +29,8 @@ export interface CommonOptions {
   speculative: boolean;
   /** OpenAI's predicted output (`prediction: {type: "content", content}`): drafts are copied from it. */
   prediction: string | undefined;
+  /** Choices to generate from the one prompt. */
+  n: number;
 }
 
 export interface CompletionOptions extends CommonOptions {
@@ -46,8 +50,7 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
   if (name !== undefined && name !== model.id) {
     throw new MlxBatchError('model_not_found', `model "${name}" is not loaded; this server serves "${model.id}" (see GET /v1/models)`, 'model');
   }
-  const n = optInt(body, 'n', 1, 128);
-  if (n !== undefined && n !== 1) throw new MlxBatchError('unsupported_feature', '"n" must be 1: one choice per request is supported', 'n');
+  const n = optInt(body, 'n', 1, MAX_CHOICES) ?? 1;
   if (present(body.logprobs) && body.logprobs !== false) {
     throw new MlxBatchError('unsupported_feature', '"logprobs" is not supported', 'logprobs');
   }
@@ -79,6 +82,7 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
     ignoreEos: optBool(body, 'ignore_eos') ?? false,
     speculative: optBool(body, 'speculative') ?? true,
     prediction: predictionOf(body),
+    n,
   };
 }
 

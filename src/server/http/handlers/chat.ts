@@ -8,22 +8,22 @@ import { runGeneration, type ResponseFormat } from './generation';
 
 const FORMAT: ResponseFormat = {
   idPrefix: 'chatcmpl',
-  chunk: (base, text, first): ChatCompletionChunk => ({
+  chunk: (base, text, first, index): ChatCompletionChunk => ({
     ...base,
     object: 'chat.completion.chunk',
-    choices: [{ index: 0, delta: first ? { role: 'assistant', content: text } : { content: text }, finish_reason: null, logprobs: null }],
+    choices: [{ index, delta: first ? { role: 'assistant', content: text } : { content: text }, finish_reason: null, logprobs: null }],
   }),
-  finishChunk: (base, reason, usage): ChatCompletionChunk => ({
+  finishChunk: (base, reason, usage, index): ChatCompletionChunk => ({
     ...base,
     object: 'chat.completion.chunk',
-    choices: [{ index: 0, delta: {}, finish_reason: reason, logprobs: null }],
+    choices: [{ index, delta: {}, finish_reason: reason, logprobs: null }],
     usage,
   }),
   usageChunk: (base, usage): ChatCompletionChunk => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
-  full: (base, text, reason, usage): ChatCompletionResponse => ({
+  full: (base, choices, usage): ChatCompletionResponse => ({
     ...base,
     object: 'chat.completion',
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: reason, logprobs: null }],
+    choices: choices.map((c, index) => ({ index, message: { role: 'assistant', content: c.text }, finish_reason: c.reason, logprobs: null })),
     usage,
   }),
 };

@@ -6,19 +6,19 @@ import { completionPrompt } from '../prompt';
 import { parseCompletion } from '../requests';
 import { runGeneration, type Base, type ResponseFormat } from './generation';
 
-const completion = (base: Base, text: string, reason: ChoiceFinishReason | null, usage?: Usage | null): CompletionResponse => ({
+const completion = (base: Base, choices: { text: string; reason: ChoiceFinishReason | null; index: number }[], usage?: Usage | null): CompletionResponse => ({
   ...base,
   object: 'text_completion',
-  choices: [{ index: 0, text, finish_reason: reason, logprobs: null }],
+  choices: choices.map((c) => ({ index: c.index, text: c.text, finish_reason: c.reason, logprobs: null })),
   ...(usage !== undefined ? { usage } : {}),
 });
 
 const FORMAT: ResponseFormat = {
   idPrefix: 'cmpl',
-  chunk: (base, text) => completion(base, text, null),
-  finishChunk: (base, reason, usage) => completion(base, '', reason, usage),
+  chunk: (base, text, _first, index) => completion(base, [{ text, reason: null, index }]),
+  finishChunk: (base, reason, usage, index) => completion(base, [{ text: '', reason, index }], usage),
   usageChunk: (base, usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
-  full: (base, text, reason, usage) => completion(base, text, reason, usage),
+  full: (base, choices, usage) => completion(base, choices.map((c, index) => ({ ...c, index })), usage),
 };
 
 export const completionsHandler: Handler = async (ctx) => {

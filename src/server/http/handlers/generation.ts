@@ -1,28 +1,29 @@
 // Runs one generation request for either OpenAI endpoint: submits it to the batch, streams
 // deltas as server-sent events or collects them, and cancels it when the client goes away.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { GenerationEvent } from '../../../batching/generation-stream';
 import type { TokenUsage } from '../../../batching/request-types';
 import type { ChoiceFinishReason, Usage } from '../../../shared/protocol';
 import type { RequestContext } from '../context';
 import { errorBody, reportError, sendJson } from '../errors';
-import type { CommonOptions } from '../requests';
+import { MAX_CHOICES, type CommonOptions } from '../requests';
 import type { FittedPrompt } from '../prompt';
 import type { InferenceService } from '../service';
 import { SseStream } from '../sse';
 import { dropTypedStart } from '../../fim';
 
-/** How one endpoint shapes its chunks and its final response. */
+/** How one endpoint shapes its chunks and its final response; `index` is the choice's. */
 export interface ResponseFormat {
   idPrefix: string;
-  /** A streamed chunk carrying a text delta (first = the first chunk of the stream). */
-  chunk(base: Base, text: string, first: boolean): unknown;
-  /** The streamed chunk carrying the finish reason (usage: null when a usage chunk follows). */
-  finishChunk(base: Base, reason: ChoiceFinishReason, usage: Usage | null): unknown;
+  /** A streamed chunk carrying a text delta (first = the first chunk of this choice). */
+  chunk(base: Base, text: string, first: boolean, index: number): unknown;
+  /** The streamed chunk carrying a choice's finish reason (usage: null unless it is the last one's). */
+  finishChunk(base: Base, reason: ChoiceFinishReason, usage: Usage | null, index: number): unknown;
   /** The usage-only chunk of `stream_options.include_usage`. */
   usageChunk(base: Base, usage: Usage): unknown;
-  /** The whole response without `stream`. */
-  full(base: Base, text: string, reason: ChoiceFinishReason, usage: Usage): unknown;
+  /** The whole response without `stream`, one entry per choice. */
+  full(base: Base, choices: { text: string; reason: ChoiceFinishReason }[], usage: Usage): unknown;
 }
 
 export interface Base {
@@ -42,12 +43,55 @@ export function toUsage(u: TokenUsage): Usage {
   };
 }
 
+/**
+ * The usage of n choices of one prompt, as OpenAI counts it: the prompt once (the first choice's,
+ * which computed it), generated tokens over all choices.
+ */
+export function choicesUsage(usages: TokenUsage[]): TokenUsage {
+  const sum = (f: (u: TokenUsage) => number) => usages.reduce((a, u) => a + f(u), 0);
+  return {
+    promptTokens: usages[0].promptTokens,
+    cachedTokens: usages[0].cachedTokens,
+    completionTokens: sum((u) => u.completionTokens),
+    acceptedDraftTokens: sum((u) => u.acceptedDraftTokens),
+    rejectedDraftTokens: sum((u) => u.rejectedDraftTokens),
+  };
+}
+
+/** One choice's event. */
+interface ChoiceEvent {
+  index: number;
+  event: GenerationEvent;
+}
+
+/** The events of several streams as they come, each tagged with its stream's index. */
+async function* merge(streams: AsyncIterable<GenerationEvent>[]): AsyncGenerator<ChoiceEvent> {
+  const its = streams.map((s) => s[Symbol.asyncIterator]());
+  const next = (index: number) => its[index].next().then((r) => ({ index, r }));
+  const pending = new Map(its.map((_, i) => [i, next(i)]));
+  try {
+    while (pending.size > 0) {
+      const { index, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(index);
+        continue;
+      }
+      pending.set(index, next(index));
+      yield { index, event: r.value };
+    }
+  } finally {
+    await Promise.all(its.map((it) => it.return?.()));
+  }
+}
+
 export async function runGeneration(
   ctx: RequestContext, service: InferenceService, opts: CommonOptions, prompt: FittedPrompt,
   format: ResponseFormat, prefixText = '',
 ): Promise<void> {
   const { res, metrics } = ctx;
   const abort = new AbortController();
+  // Every choice's request listens to it.
+  setMaxListeners(MAX_CHOICES + 4, abort.signal);
   const onClose = () => {
     if (!res.writableFinished) {
       metrics.aborted += 1;
@@ -62,54 +106,86 @@ export async function runGeneration(
     created: Math.floor(Date.now() / 1000),
     model: service.model.id,
   };
+  const generate = (index: number) => {
+    const seed = opts.sampling.seed;
+    const events = service.generate({
+      id: opts.n > 1 ? `${ctx.id}-${index}` : ctx.id,
+      promptTokens: prompt.tokens,
+      maxTokens: prompt.maxTokens,
+      // Each choice draws its own tokens: a seeded request seeds choice i with seed + i.
+      sampling: index > 0 && seed !== undefined ? { ...opts.sampling, seed: seed + index } : opts.sampling,
+      stop: opts.stop,
+      priority: opts.priority,
+      ignoreEos: opts.ignoreEos,
+      fim: prompt.fim,
+      speculative: opts.speculative,
+      ...(opts.prediction ? { prediction: opts.prediction } : {}),
+    }, abort.signal);
+    return prompt.typedBlanks ? dropTypedStart(events, prompt.typedBlanks) : events;
+  };
   // Submitting throws at once when the queue is full, before any header is written.
-  const generated = service.generate({
-    id: ctx.id,
-    promptTokens: prompt.tokens,
-    maxTokens: prompt.maxTokens,
-    sampling: opts.sampling,
-    stop: opts.stop,
-    priority: opts.priority,
-    ignoreEos: opts.ignoreEos,
-    fim: prompt.fim,
-    speculative: opts.speculative,
-    ...(opts.prediction ? { prediction: opts.prediction } : {}),
-  }, abort.signal);
-  const events = prompt.typedBlanks ? dropTypedStart(generated, prompt.typedBlanks) : generated;
+  const first = generate(0);
+  // The other choices start once the first has computed the prompt: they take its keys and
+  // values from the prefix store and compute only its last token, then decode as rows of their own.
+  let promptDone!: () => void;
+  const ready = new Promise<void>((resolve) => (promptDone = resolve));
+  async function* firstChoice(): AsyncGenerator<GenerationEvent> {
+    try {
+      for await (const e of first) {
+        promptDone();
+        yield e;
+      }
+    } finally {
+      promptDone();
+    }
+  }
+  async function* laterChoice(index: number): AsyncGenerator<GenerationEvent> {
+    await ready;
+    if (abort.signal.aborted) return;
+    yield* generate(index);
+  }
+  const streams = [firstChoice(), ...Array.from({ length: opts.n - 1 }, (_, i) => laterChoice(i + 1))];
+  const events = merge(streams);
   try {
     if (opts.stream) await stream(ctx, events, opts, format, base, prefixText);
-    else await collect(ctx, events, format, base, prefixText);
+    else await collect(ctx, events, opts.n, format, base, prefixText);
   } finally {
+    abort.abort();
     res.off('close', onClose);
     metrics.duration.observe((performance.now() - ctx.arrived) / 1000);
   }
 }
 
 async function stream(
-  ctx: RequestContext, events: AsyncIterable<GenerationEvent>, opts: CommonOptions,
+  ctx: RequestContext, events: AsyncIterable<ChoiceEvent>, opts: CommonOptions,
   format: ResponseFormat, base: Base, prefixText: string,
 ): Promise<void> {
   const sse = new SseStream(ctx.res);
-  let first = true;
-  const delta = (text: string) => {
-    sse.send(format.chunk(base, text, first));
-    first = false;
+  const started = new Array<boolean>(opts.n).fill(false);
+  const usages: TokenUsage[] = [];
+  const delta = (index: number, text: string) => {
+    sse.send(format.chunk(base, text, !started[index], index));
+    started[index] = true;
   };
   try {
-    if (prefixText) delta(prefixText);
-    for await (const e of events) {
+    if (prefixText) for (let i = 0; i < opts.n; i++) delta(i, prefixText);
+    for await (const { index, event: e } of events) {
       if (sse.closed) break;
       if (e.type === 'delta') {
-        if (e.text) delta(e.text);
+        if (e.text) delta(index, e.text);
       } else if (e.finishReason === 'abort') {
         break;
       } else {
-        const usage = toUsage(e.usage);
-        if (first) sse.send(format.chunk(base, '', true));
-        sse.send(format.finishChunk(base, e.finishReason, opts.includeUsage ? null : usage));
-        if (opts.includeUsage) sse.send(format.usageChunk(base, usage));
-        sse.end(true);
-        return;
+        usages[index] = e.usage;
+        if (!started[index]) delta(index, '');
+        const last = usages.filter(Boolean).length === opts.n;
+        const usage = last ? toUsage(choicesUsage(usages)) : null;
+        sse.send(format.finishChunk(base, e.finishReason, opts.includeUsage ? null : usage, index));
+        if (last) {
+          if (opts.includeUsage) sse.send(format.usageChunk(base, usage!));
+          sse.end(true);
+          return;
+        }
       }
     }
     sse.end(false);
@@ -121,17 +197,23 @@ async function stream(
 }
 
 async function collect(
-  ctx: RequestContext, events: AsyncIterable<GenerationEvent>, format: ResponseFormat, base: Base, prefixText: string,
+  ctx: RequestContext, events: AsyncIterable<ChoiceEvent>, n: number, format: ResponseFormat, base: Base, prefixText: string,
 ): Promise<void> {
-  let text = prefixText;
-  for await (const e of events) {
+  const texts = new Array<string>(n).fill(prefixText);
+  const choices: { text: string; reason: ChoiceFinishReason }[] = [];
+  const usages: TokenUsage[] = [];
+  for await (const { index, event: e } of events) {
     if (e.type === 'delta') {
-      text += e.text;
+      texts[index] += e.text;
     } else if (e.finishReason === 'abort') {
       break;
     } else {
-      sendJson(ctx.res, 200, format.full(base, text, e.finishReason, toUsage(e.usage)));
-      return;
+      choices[index] = { text: texts[index], reason: e.finishReason };
+      usages[index] = e.usage;
+      if (usages.filter(Boolean).length === n) {
+        sendJson(ctx.res, 200, format.full(base, choices, toUsage(choicesUsage(usages))));
+        return;
+      }
     }
   }
   // Aborted (the client is gone): nothing to answer.
