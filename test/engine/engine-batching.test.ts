@@ -1,9 +1,8 @@
 // Continuous batching on the real node-mlx engine: a request's tokens do not depend on what
 // else is in the batch, requests join and leave at step boundaries, rows are freed.
 import assert from 'node:assert/strict';
-import { greedy, makeRunner, prompt } from './helpers';
+import { greedy, makeRunner, prompt, staggered } from './helpers';
 import type { GenerateParams } from '../../src/batching/request-types';
-import type { Runner } from '../../src/batching/runner';
 
 const LENGTHS = [3, 17, 40, 9, 64, 1, 25, 130];
 const MAX_TOKENS = 12;
@@ -13,36 +12,6 @@ async function alone(params: GenerateParams[], engine = {}): Promise<number[][]>
   const out: number[][] = [];
   for (const p of params) out.push((await runner.submit(p).collect()).tokens);
   return out;
-}
-
-/**
- * Submits with staggered arrivals: every third request comes with the one before it, the others
- * wait until the one before has produced its first token, so they join a batch that is decoding.
- */
-async function staggered(runner: Runner, params: GenerateParams[], cancel: Set<number>) {
-  const results: Promise<{ tokens: number[]; finishReason: string }>[] = [];
-  let firstToken: Promise<void> = Promise.resolve();
-  for (let i = 0; i < params.length; i++) {
-    if (i % 3 !== 0) await firstToken;
-    const ac = new AbortController();
-    const stream = runner.submit(params[i], ac.signal);
-    let started!: () => void;
-    firstToken = new Promise((r) => (started = r));
-    results.push((async () => {
-      const tokens: number[] = [];
-      let finishReason = '';
-      for await (const ev of stream) {
-        if (ev.type === 'delta') {
-          tokens.push(...ev.tokens);
-          started();
-          if (cancel.has(i) && tokens.length === 3) ac.abort();
-        } else finishReason = ev.finishReason;
-      }
-      started();
-      return { tokens, finishReason };
-    })());
-  }
-  return Promise.all(results);
 }
 
 describe('engine: continuous batching on node-mlx', function () {

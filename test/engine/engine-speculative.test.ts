@@ -7,7 +7,7 @@
 // request's own output (decoded without speculation) with every seventh token changed, which
 // makes the engine accept runs of drafts and reject others in the same rows.
 import assert from 'node:assert/strict';
-import { greedy, makeRunner, prompt } from './helpers';
+import { greedy, makeRunner, prompt, staggered } from './helpers';
 import type { GenerateParams, IncrementalDecoder } from '../../src/batching/request-types';
 import type { Runner } from '../../src/batching/runner';
 
@@ -83,31 +83,10 @@ describe('engine: speculative decoding in the batch', function () {
     // Room for long drafts beside 8 rows (the default keeps 8 CPU rows from drafting at all).
     const { runner } = await makeRunner({}, { speculativeStepTokens: 64 });
     const cancel = new Set([2, 5]);
-    const results: Promise<{ tokens: number[]; reason: string }>[] = [];
-    let firstToken: Promise<void> = Promise.resolve();
-    for (let i = 0; i < params.length; i++) {
-      if (i % 3 !== 0) await firstToken;
-      const ac = new AbortController();
-      const stream = runner.submit(params[i], ac.signal);
-      let started!: () => void;
-      firstToken = new Promise((r) => (started = r));
-      results.push((async () => {
-        const tokens: number[] = [];
-        let reason = '';
-        for await (const e of stream) {
-          if (e.type === 'delta') {
-            tokens.push(...e.tokens);
-            started();
-            if (cancel.has(i) && tokens.length >= 3) ac.abort();
-          } else reason = e.finishReason;
-        }
-        return { tokens, reason };
-      })());
-    }
-    const got = await Promise.all(results);
+    const got = await staggered(runner, params, cancel);
     got.forEach((g, i) => {
       if (cancel.has(i)) {
-        assert.equal(g.reason, 'abort', `row ${i}`);
+        assert.equal(g.finishReason, 'abort', `row ${i}`);
         assert.deepEqual(g.tokens, want[i].slice(0, g.tokens.length), `row ${i}: what came before the cancel`);
       } else assert.deepEqual(g.tokens, want[i], `row ${i}`);
     });

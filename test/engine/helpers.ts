@@ -31,3 +31,34 @@ export function prompt(seed: number, n: number): number[] {
 export function greedy(promptTokens: number[], maxTokens: number, extra: Partial<GenerateParams> = {}): GenerateParams {
   return { promptTokens, maxTokens, ignoreEos: true, sampling: { temperature: 0, topP: 1, topK: 0 }, ...extra };
 }
+
+/**
+ * Submits with staggered arrivals: every third request comes with the one before it, the others
+ * wait until the one before has produced its first token, so they join a batch that is decoding.
+ * Requests in `cancel` are aborted once they have 3 tokens (a step may bring several).
+ */
+export async function staggered(runner: Runner, params: GenerateParams[], cancel: Set<number>) {
+  const results: Promise<{ tokens: number[]; finishReason: string }>[] = [];
+  let firstToken: Promise<void> = Promise.resolve();
+  for (let i = 0; i < params.length; i++) {
+    if (i % 3 !== 0) await firstToken;
+    const ac = new AbortController();
+    const stream = runner.submit(params[i], ac.signal);
+    let started!: () => void;
+    firstToken = new Promise((r) => (started = r));
+    results.push((async () => {
+      const tokens: number[] = [];
+      let finishReason = '';
+      for await (const ev of stream) {
+        if (ev.type === 'delta') {
+          tokens.push(...ev.tokens);
+          started();
+          if (cancel.has(i) && tokens.length >= 3) ac.abort();
+        } else finishReason = ev.finishReason;
+      }
+      started();
+      return { tokens, finishReason };
+    })());
+  }
+  return Promise.all(results);
+}

@@ -39,6 +39,10 @@ export class BatchKVCache implements KVCache {
   #spans: number[];
   /** Per row, the dead columns (discarded tokens), as offsets from the row's first column, ascending. */
   #dead: number[][];
+  /** The [B, 1, 1, capacity] mask of live columns, kept while dead columns, capacity and rows stay put. */
+  #live?: { key: string; mask: MxArray };
+  /** Bumped whenever any row's dead columns change. */
+  #deadVersion = 0;
   /** Input columns still to come that are left padding for the row (batched prefill). */
   #pendingPad: number[];
   #columns = 0;
@@ -134,15 +138,26 @@ export class BatchKVCache implements KVCache {
     const queries = mx.arange(start, start + length, 1, mx.int32).reshape([1, 1, length, 1]);
     const firstValid = mx.array(this.#spans.map((n) => s - n), mx.int32).reshape([b, 1, 1, 1]);
     let visible = mx.logicalAnd(mx.lessEqual(cols, queries), mx.greaterEqual(cols, firstValid));
-    if (this.#dead.some((d) => d.length > 0)) {
-      const live = new Uint8Array(b * this.#capacity).fill(1);
-      this.#dead.forEach((dead, r) => {
-        const first = s - this.#spans[r];
-        for (const off of dead) live[r * this.#capacity + first + off] = 0;
-      });
-      visible = mx.logicalAnd(visible, mx.array(Array.from(live), mx.bool_).reshape([b, 1, 1, this.#capacity]));
-    }
+    if (this.#dead.some((d) => d.length > 0)) visible = mx.logicalAnd(visible, this.#liveMask());
     return mx.where(visible, mx.array(0, dtype), mx.array(hiddenValue(dtype), dtype));
+  }
+
+  /**
+   * Which columns are not dead, per row. A decode step moves neither the rows' first columns nor
+   * their dead columns, so the array is built again only when they or the capacity change.
+   */
+  #liveMask(): MxArray {
+    const b = this.batchSize;
+    const firsts = this.#spans.map((n) => this.#columns - n);
+    const key = `${this.#deadVersion}|${this.#capacity}|${firsts.join(',')}`;
+    if (this.#live?.key === key) return this.#live.mask;
+    const live = new Uint8Array(b * this.#capacity).fill(1);
+    this.#dead.forEach((dead, r) => {
+      for (const off of dead) live[r * this.#capacity + firsts[r] + off] = 0;
+    });
+    const mask = mx.array(Array.from(live), mx.bool_).reshape([b, 1, 1, this.#capacity]);
+    this.#live = { key, mask };
+    return mask;
   }
 
   updateAndFetch(layer: number, keys: MxArray, values: MxArray): [MxArray, MxArray] {
@@ -185,6 +200,7 @@ export class BatchKVCache implements KVCache {
       left--;
     }
     this.#dead[row] = [...deadSet].sort((a, b) => a - b);
+    this.#deadVersion++;
     this.#lengths[row] -= n;
   }
 
@@ -207,6 +223,7 @@ export class BatchKVCache implements KVCache {
     this.#lengths = all.flatMap((c) => c.#lengths);
     this.#spans = all.flatMap((c) => c.#spans);
     this.#dead = all.flatMap((c) => c.#dead);
+    this.#deadVersion++;
     this.#pendingPad = all.flatMap((c) => c.#pendingPad);
     this.#columns = s;
     return Array.from({ length: this.batchSize - first }, (_, i) => first + i);
@@ -230,6 +247,7 @@ export class BatchKVCache implements KVCache {
     this.#lengths = rows.map((r) => this.#lengths[r]);
     this.#spans = rows.map((r) => this.#spans[r]);
     this.#dead = rows.map((r) => this.#dead[r]);
+    this.#deadVersion++;
     this.#pendingPad = rows.map((r) => this.#pendingPad[r]);
     this.compact();
   }
@@ -309,6 +327,7 @@ export class BatchKVCache implements KVCache {
     this.#values = this.#values.map(squeeze);
     this.#spans = [...this.#lengths];
     this.#dead = this.#lengths.map(() => []);
+    this.#deadVersion++;
     this.#columns = width;
     this.#capacity = capacity;
     return true;

@@ -49,7 +49,7 @@ interface Sequence {
   cache?: BatchKVCache;
   /** Tokens whose keys and values are computed. */
   computed: number;
-  /** Sampled tokens; those past `computed` (the last one at least) are the next decode inputs. */
+  /** Sampled tokens; the last is the next decode input (its keys/values are not computed yet). */
   output: number[];
 }
 
@@ -96,23 +96,23 @@ export class MlxEngine implements BatchEngine {
     const accepted = new Map<RequestId, number[]>();
     const decoding = plan.decode.length > 0 ? this.decodeRows(plan.decode) : [];
     const chunks = plan.prefill.map((c) => this.chunk(c));
-    // A decode row feeds the tokens whose keys are not yet cached (its last sampled token) and
-    // then its draft; rows are padded at the end to one length, and the padding's columns are
-    // discarded with the rejected drafts.
+    // A decode row feeds its last sampled token (the only one whose keys are not cached: rejected
+    // drafts are discarded, never fed again) and then its draft; rows are padded at the end to one
+    // length, and the padding's columns are discarded with the rejected drafts.
     const feeds = decoding.map((s, i) => {
       const draft = plan.drafts?.get(this.rows[i]) ?? [];
-      return { pending: s.prompt.length + s.output.length - s.computed, draft, inputs: [...this.uncached(s), ...draft] };
+      return { draft, inputs: [s.output[s.output.length - 1], ...draft] };
     });
     const width = Math.max(1, ...feeds.map((f) => f.inputs.length));
     const parts: ForwardPart[] = [];
-    // Packed token indices whose logits are read: each decode row's last uncached token and its
-    // draft, then the last token of each chunk that completes its prompt.
+    // Packed token indices whose logits are read: each decode row's inputs, then the last token of
+    // each chunk that completes its prompt.
     const pick: number[] = [];
     if (decoding.length > 0) {
       const inputs = feeds.flatMap((f) => [...f.inputs, ...new Array<number>(width - f.inputs.length).fill(f.inputs[f.inputs.length - 1])]);
       parts.push({ inputs: mx.array(inputs, mx.int32).reshape([decoding.length, width]), cache: this.batch });
       feeds.forEach((f, i) => {
-        for (let j = f.pending - 1; j < f.inputs.length; j++) pick.push(i * width + j);
+        for (let j = 0; j < f.inputs.length; j++) pick.push(i * width + j);
       });
     }
     let at = decoding.length * width;
@@ -141,15 +141,15 @@ export class MlxEngine implements BatchEngine {
     }
     this.meter.sample();
     if (decoding.length > 0) {
-      // Every row wrote `width` columns: its uncached tokens and accepted drafts stay, its
-      // rejected drafts and padding become dead columns of that row.
+      // Every row wrote `width` columns: its last token and accepted drafts stay, its rejected
+      // drafts and padding become dead columns of that row.
       decoding.forEach((s, i) => {
         const { accepted: n, token } = verdicts[i];
-        const kept = feeds[i].pending + n;
-        this.batch.discard(i, width - kept);
-        s.computed += kept;
-        s.output.push(...feeds[i].draft.slice(0, n), token);
-        if (feeds[i].draft.length > 0) accepted.set(this.rows[i], feeds[i].draft.slice(0, n));
+        const kept = feeds[i].draft.slice(0, n);
+        this.batch.discard(i, width - 1 - n);
+        s.computed += 1 + n;
+        s.output.push(...kept, token);
+        if (feeds[i].draft.length > 0) accepted.set(this.rows[i], kept);
         tokens.set(this.rows[i], token);
       });
       this.batch.squeezeIfSparse();
@@ -243,12 +243,6 @@ export class MlxEngine implements BatchEngine {
         await this.reclaim.releaseIntermediates();
       }
     }
-  }
-
-  /** A decode row's tokens whose keys and values are not cached yet (at least its last sampled token). */
-  private uncached(s: Sequence): number[] {
-    const from = s.computed - s.prompt.length;
-    return from >= 0 ? s.output.slice(from) : [...s.prompt.slice(s.computed), ...s.output];
   }
 
   private seq(id: RequestId): Sequence {
