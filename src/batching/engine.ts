@@ -1,7 +1,7 @@
 // The contract between the pure scheduler (src/batching) and the model side that runs it
 // (src/server/engine). The scheduler decides WHAT runs each step; the engine runs it: one
 // forward pass for all decode rows, plus prompt chunks, and samples the next tokens.
-import type { SamplingParams } from './request-types';
+import type { SamplingParams, TokenLogprob } from './request-types';
 
 export type RequestId = string;
 
@@ -41,6 +41,11 @@ export interface StepOutput {
   tokens: Map<RequestId, number>;
   /** Draft tokens accepted this step, emitted in order before the row's entry in `tokens`. */
   accepted?: Map<RequestId, number[]>;
+  /**
+   * For rows whose sampling asks for logprobs: one entry per emitted token, the accepted draft
+   * tokens' and then the model's own.
+   */
+  logprobs?: Map<RequestId, TokenLogprob[]>;
 }
 
 export interface EngineStats {

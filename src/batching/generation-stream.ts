@@ -2,7 +2,7 @@
 // benchmark): text deltas, then one `finish`; a failure is thrown from the iteration.
 import { MlxBatchError } from '../shared/errors';
 import type { RequestId } from './engine';
-import type { FinishReason, TokenUsage } from './request-types';
+import type { FinishReason, TokenLogprob, TokenUsage } from './request-types';
 
 export interface RequestTiming {
   /** Submit to first token. */
@@ -15,16 +15,19 @@ export interface RequestTiming {
 
 /**
  * A stream's events, the same from the runner to the HTTP edge: text deltas (one per sampled
- * token, text may be ''), then one `finish` (finishReason 'abort' when cancelled).
+ * token, text may be ''; with `logprobs` when the request asked, one per token), then one
+ * `finish` (finishReason 'abort' when cancelled).
  */
 export type GenerationEvent =
-  | { type: 'delta'; text: string; tokens: number[] }
+  | { type: 'delta'; text: string; tokens: number[]; logprobs?: TokenLogprob[] }
   | { type: 'finish'; finishReason: Exclude<FinishReason, 'error'>; usage: TokenUsage; timing: RequestTiming };
 
 /** A whole generation, for callers that do not stream. */
 export interface GenerationResult {
   text: string;
   tokens: number[];
+  /** When the request asked for them: one per token. */
+  logprobs?: TokenLogprob[];
   finishReason: Exclude<FinishReason, 'error'>;
   usage: TokenUsage;
   timing: RequestTiming;
@@ -66,11 +69,13 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   async collect(): Promise<GenerationResult> {
     let text = '';
     const tokens: number[] = [];
+    let logprobs: TokenLogprob[] | undefined;
     for await (const ev of this) {
       if (ev.type === 'delta') {
         text += ev.text;
         tokens.push(...ev.tokens);
-      } else return { text, tokens, finishReason: ev.finishReason, usage: ev.usage, timing: ev.timing };
+        if (ev.logprobs) (logprobs ??= []).push(...ev.logprobs);
+      } else return { text, tokens, ...(logprobs ? { logprobs } : {}), finishReason: ev.finishReason, usage: ev.usage, timing: ev.timing };
     }
     throw new MlxBatchError('internal', `Request ${this.id} ended without a final event.`);
   }

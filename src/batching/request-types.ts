@@ -22,6 +22,19 @@ export interface SamplingParams {
   repetitionPenalty?: number;
   /** Tokens the repetition penalty looks back over; -1: the whole prompt and output (default 64). */
   repetitionWindow?: number;
+  /**
+   * Report each emitted token's log-probability and this many most likely alternatives
+   * (OpenAI's `logprobs` / `top_logprobs`); undefined: none reported.
+   */
+  logprobs?: number;
+}
+
+/** An emitted token's log-probability under the model, and the most likely tokens at its position. */
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  /** Most likely first; as many as the request asked for. */
+  top: { token: number; logprob: number }[];
 }
 
 /** Tokens the repetition penalty looks back over when a request names none (llama.cpp's repeat_last_n). */

@@ -16,6 +16,8 @@ export interface TokenOutcome {
   /** Text that became final with this token (stop-string prefixes held back, stop string cut). */
   text: string;
   finished: boolean;
+  /** The token was an end-of-sequence token: it ended the request and stands for no text. */
+  endOfSequence?: boolean;
 }
 
 export class Request {
@@ -111,7 +113,7 @@ export class Request {
     else this.itlSumMs += nowMs - (this.lastTokenMs ?? nowMs);
     this.lastTokenMs = nowMs;
 
-    if (!this.ignoreEos && this.eos.has(token)) return this.end(RequestStatus.FinishedStopped, '', nowMs);
+    if (!this.ignoreEos && this.eos.has(token)) return { ...this.end(RequestStatus.FinishedStopped, '', nowMs), endOfSequence: true };
     const step = this.stop.push(this.decoder?.push(token) ?? '');
     if (step.stopped) return this.end(RequestStatus.FinishedStopped, step.text, nowMs, false);
     if (this.outputTokens.length >= this.maxTokens || this.numTokens >= contextLength) {

@@ -197,7 +197,7 @@ export class Runner {
       if (u.tokens.length > 0) this.counters.sampled(r, u.tokens.length);
       if (u.draft) this.counters.drafted(u.draft.proposed, u.draft.accepted);
       const entry = this.streams.get(r.id);
-      if (entry && (u.tokens.length > 0 || u.text !== '')) entry.stream.push({ type: 'delta', text: u.text, tokens: u.tokens });
+      if (entry && (u.tokens.length > 0 || u.text !== '')) entry.stream.push({ type: 'delta', text: u.text, tokens: u.tokens, ...(u.logprobs ? { logprobs: u.logprobs } : {}) });
       if (!u.finishReason) continue;
       this.counters.finish(u.finishReason, r);
       if (!entry) continue;

@@ -14,7 +14,7 @@ import { Request, type TokenOutcome } from './request';
 import { proposeDraft } from './ngram-drafter';
 import { PRIORITY_CLASSES } from '../shared/protocol';
 import { DEFAULT_BATCHING, DEFAULT_KV_BUDGET_TOKENS, DEFAULT_MAX_BATCH, DEFAULT_MAX_WAITING, DEFAULT_SPECULATIVE } from '../shared/server-defaults';
-import { RequestStatus, type FinishReason } from './request-types';
+import { RequestStatus, type FinishReason, type TokenLogprob } from './request-types';
 
 export interface SchedulerOptions {
   /** Most requests running at once (rows of the batch). */
@@ -93,6 +93,8 @@ export interface RequestUpdate {
   error?: MlxBatchError;
   /** Speculative decoding: draft tokens proposed for it this step, and how many the model accepted. */
   draft?: { proposed: number; accepted: number };
+  /** When the request asked for them: one per emitted token. */
+  logprobs?: TokenLogprob[];
 }
 
 /** The engine methods the scheduler calls itself; `step` is the runner's. */
@@ -305,10 +307,12 @@ export class Scheduler {
       // Accepted draft tokens first, then the model's own; nothing past a stop is emitted.
       const emitted: number[] = [];
       let text = '';
+      let eos = false;
       for (const t of [...accepted, token]) {
         const out: TokenOutcome = r.appendToken(t, now, this.engine.contextLength);
         emitted.push(t);
         text += out.text;
+        eos = out.endOfSequence === true;
         if (out.finished) break;
       }
       // Accepted tokens past a stop are neither emitted nor counted.
@@ -318,6 +322,9 @@ export class Scheduler {
       if (r.isFinished) this.leave(r);
       const update: RequestUpdate = { request: r, tokens: emitted, text, finishReason: r.finishReason };
       if (proposed > 0) update.draft = { proposed, accepted: kept };
+      const logprobs = output.logprobs?.get(r.id);
+      // Logprobs describe the text: none for an end-of-sequence token (it has none), as OpenAI's.
+      if (logprobs) update.logprobs = logprobs.slice(0, emitted.length - (eos ? 1 : 0));
       updates.push(update);
     }
     return updates;

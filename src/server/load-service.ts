@@ -39,6 +39,7 @@ export function promptTokenizer(tokenizer: Tokenizer): PromptTokenizer {
     eosTokenIds: eos,
     fimStopIds: fim ? [...fim.stopIds] : eos,
     decoder: () => tokenizer.createDecoder({ skipSpecialTokens: true }),
+    tokenBytes: (id) => tokenizer.tokenBytes(id),
   };
 }
 

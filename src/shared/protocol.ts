@@ -28,10 +28,8 @@ export interface SamplingFields {
   stream?: boolean;
   /** With `stream`, `include_usage` adds a final chunk carrying `usage`. */
   stream_options?: { include_usage?: boolean };
-  /** Only 1 is supported. */
+  /** Choices generated from the one prompt, 1-16 (each a row of the batch; the prompt is computed once). */
   n?: number;
-  /** Not supported: a non-null value is a 400. */
-  logprobs?: unknown;
   /** Scheduling class; the header wins when both are given. */
   priority?: PriorityClass;
   /** 'left' drops the oldest prompt tokens instead of rejecting a prompt longer than the context. */
@@ -63,6 +61,8 @@ export interface CompletionRequest extends SamplingFields {
   prompt: string | [string];
   suffix?: string;
   echo?: boolean;
+  /** Report each generated token's log-probability and this many alternatives (0-20). */
+  logprobs?: number | null;
 }
 
 export interface ChatMessage {
@@ -73,6 +73,34 @@ export interface ChatMessage {
 /** POST /v1/chat/completions. */
 export interface ChatCompletionRequest extends SamplingFields {
   messages: ChatMessage[];
+  /** Report each generated token's log-probability. */
+  logprobs?: boolean | null;
+  /** With `logprobs`: this many most likely alternatives per token (0-20). */
+  top_logprobs?: number | null;
+}
+
+/** A token and its log-probability, as chat's `logprobs.content` lists them. */
+export interface ChatTokenLogprob {
+  token: string;
+  logprob: number;
+  /** The token's bytes (a token may hold part of a multi-byte character). */
+  bytes: number[];
+}
+
+/** A choice's `logprobs` in /v1/chat/completions: one entry per generated token. */
+export interface ChatLogprobs {
+  content: (ChatTokenLogprob & { top_logprobs: ChatTokenLogprob[] })[];
+  refusal: null;
+}
+
+/** A choice's `logprobs` in /v1/completions (the legacy shape): parallel lists, one entry per token. */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  /** The most likely tokens at each position, token text to log-probability. */
+  top_logprobs: Record<string, number>[];
+  /** Where each token's text starts in the choice's text. */
+  text_offset: number[];
 }
 
 /** Why a choice ended: OpenAI's `finish_reason` (null in a chunk that does not end the stream). */
@@ -95,7 +123,7 @@ export interface CompletionChoice {
   index: number;
   text: string;
   finish_reason: ChoiceFinishReason | null;
-  logprobs: null;
+  logprobs: CompletionLogprobs | null;
 }
 
 /** Response of /v1/completions; also each streamed chunk (then `text` is a delta). */
@@ -112,7 +140,7 @@ export interface ChatChoice {
   index: number;
   message: { role: 'assistant'; content: string };
   finish_reason: ChoiceFinishReason | null;
-  logprobs: null;
+  logprobs: ChatLogprobs | null;
 }
 
 /** Response of /v1/chat/completions without `stream`. */
@@ -129,7 +157,7 @@ export interface ChatChunkChoice {
   index: number;
   delta: { role?: 'assistant'; content?: string };
   finish_reason: ChoiceFinishReason | null;
-  logprobs: null;
+  logprobs: ChatLogprobs | null;
 }
 
 /** One streamed chunk of /v1/chat/completions. */

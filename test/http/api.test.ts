@@ -137,7 +137,9 @@ describe('server: OpenAI endpoints', () => {
   it('answers OpenAI-style errors for unsupported fields and other models', async () => {
     const cases: [unknown, number, string, string][] = [
       [{ prompt: 'a', n: 17 }, 400, 'validation', 'n'],
-      [{ prompt: 'a', logprobs: 2 }, 400, 'unsupported_feature', 'logprobs'],
+      [{ prompt: 'a', logprobs: 2, echo: true }, 400, 'unsupported_feature', 'logprobs'],
+      [{ prompt: 'a', logprobs: 21 }, 400, 'validation', 'logprobs'],
+      [{ prompt: 'a', top_logprobs: 2 }, 400, 'validation', 'top_logprobs'],
       [{ prompt: 'a', model: 'gpt-4' }, 404, 'model_not_found', 'model'],
       [{ prompt: 'a', temperature: 'hot' }, 400, 'validation', 'temperature'],
       [{ prompt: 42 }, 400, 'validation', 'prompt'],
@@ -191,6 +193,50 @@ describe('server: OpenAI endpoints', () => {
       assert.equal(mine.filter((ch) => ch.finish_reason === 'length').length, 1, `choice ${i} finishes once`);
     }
     assert.equal(chunks.at(-1)!.usage!.completion_tokens, 6);
+  });
+
+  it('reports logprobs in chat shape: each token, its bytes and the alternatives asked for', async () => {
+    // The fake engine gives every token -0.5 and alternatives token + i at -0.5 - i; a chat
+    // prompt ends in '>', so the answer is 'abc'.
+    const entry = (c: string, logprob: number) => ({ token: c, logprob, bytes: [c.charCodeAt(0)] });
+    const expected = [...'abc'].map((c) => ({ ...entry(c, -0.5), top_logprobs: [entry(c, -0.5), entry(String.fromCharCode(c.charCodeAt(0) + 1), -1.5)] }));
+    const body = { messages: [{ role: 'user', content: 'a' }], max_tokens: 3, logprobs: true, top_logprobs: 2 };
+    const full = await (await post(`${s.url}/v1/chat/completions`, body)).json();
+    assert.deepEqual(full.choices[0].logprobs, { content: expected, refusal: null });
+    // Without top_logprobs: the tokens alone; without logprobs: null.
+    const bare = await (await post(`${s.url}/v1/chat/completions`, { ...body, top_logprobs: undefined })).json();
+    assert.deepEqual(bare.choices[0].logprobs.content.map((e: { top_logprobs: unknown[] }) => e.top_logprobs), [[], [], []]);
+    assert.equal((await (await post(`${s.url}/v1/chat/completions`, { ...body, logprobs: false, top_logprobs: undefined })).json()).choices[0].logprobs, null);
+    // Streamed, every chunk carries its own tokens' logprobs; together they are the whole answer's.
+    const res = await post(`${s.url}/v1/chat/completions`, { ...body, stream: true, n: 2 });
+    const chunks = sseJson<{ choices: { index: number; logprobs: { content: unknown[] } | null; finish_reason: string | null }[] }>(await readSse(res));
+    for (const i of [0, 1]) {
+      const mine = chunks.flatMap((c) => c.choices.filter((ch) => ch.index === i && ch.finish_reason === null));
+      assert.deepEqual(mine.flatMap((ch) => ch.logprobs!.content), expected, `choice ${i}`);
+    }
+  });
+
+  it('reports logprobs in the completions shape, text offsets included, streamed or not', async () => {
+    const body = { prompt: 'xa', max_tokens: 4, logprobs: 2 };
+    const full = await (await post(`${s.url}/v1/completions`, body)).json();
+    assert.deepEqual(full.choices[0].logprobs, {
+      tokens: ['b', 'c', 'd', 'e'],
+      token_logprobs: [-0.5, -0.5, -0.5, -0.5],
+      top_logprobs: [{ b: -0.5, c: -1.5 }, { c: -0.5, d: -1.5 }, { d: -0.5, e: -1.5 }, { e: -0.5, f: -1.5 }],
+      text_offset: [0, 1, 2, 3],
+    });
+    const chunks = sseJson<{ choices: { logprobs: { tokens: string[]; text_offset: number[] } | null; finish_reason: string | null }[] }>(
+      await readSse(await post(`${s.url}/v1/completions`, { ...body, stream: true })));
+    const streamed = chunks.filter((c) => c.choices[0]?.finish_reason === null).map((c) => c.choices[0].logprobs!);
+    assert.deepEqual(streamed.flatMap((l) => l.tokens), ['b', 'c', 'd', 'e']);
+    assert.deepEqual(streamed.flatMap((l) => l.text_offset), [0, 1, 2, 3], 'offsets run on across chunks');
+    // A token whose text a stop string holds back still gets its logprob, in a chunk of its own.
+    const stopped = await (await post(`${s.url}/v1/completions`, { ...body, stop: ['de'] })).json();
+    assert.equal(stopped.choices[0].text, 'bc');
+    assert.deepEqual(stopped.choices[0].logprobs.tokens, ['b', 'c', 'd', 'e']);
+    const streamedStop = sseJson<{ choices: { text: string; logprobs: { tokens: string[] } | null }[] }>(
+      await readSse(await post(`${s.url}/v1/completions`, { ...body, stop: ['de'], stream: true })));
+    assert.deepEqual(streamedStop.flatMap((c) => c.choices[0]?.logprobs?.tokens ?? []), ['b', 'c', 'd', 'e'], 'held-back tokens come before the finish');
   });
 
   it('takes the priority class from the header, and rejects a bad one', async () => {

@@ -73,6 +73,25 @@ describe('real server on the tiny qwen2 fixture', function () {
     await waitFor(async () => metric(await page(), 'mlx_batch_prompt_tokens_cached_total') - cached0 === first + 2 * (res.usage!.prompt_tokens - 1), 'the later choices to reuse the prompt');
   });
 
+  it('reports logprobs through the openai client: chat tokens whose bytes make the text, completions\' parallel lists', async () => {
+    const messages = [{ role: 'user' as const, content: 'Write a loop' }];
+    const chat = await client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 10, temperature: 0, logprobs: true, top_logprobs: 3 });
+    const content = chat.choices[0].logprobs!.content!;
+    assert.equal(content.length, 10);
+    assert.equal(Buffer.concat(content.map((t) => Buffer.from(t.bytes!))).toString('utf8'), chat.choices[0].message.content, 'the tokens\' bytes are the answer');
+    for (const t of content) {
+      assert.equal(t.top_logprobs.length, 3);
+      assert.equal(t.top_logprobs[0].token, t.token, 'greedy: the token is the likeliest');
+      assert.ok(t.logprob <= 0 && t.top_logprobs[1].logprob <= t.top_logprobs[0].logprob);
+    }
+    const done = await client.completions.create({ model: 'qwen2-tiny', prompt: 'def add(a, b):', max_tokens: 6, temperature: 0, logprobs: 2 });
+    const lp = done.choices[0].logprobs!;
+    assert.equal(lp.tokens!.join(''), done.choices[0].text);
+    assert.equal(lp.token_logprobs!.length, 6);
+    assert.deepEqual(Object.keys(lp.top_logprobs![0]).length, 2);
+    await assert.rejects(client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 4, top_logprobs: 3 }), (e: unknown) => e instanceof OpenAI.BadRequestError);
+  });
+
   it('completes with a suffix (fill-in-the-middle) through the openai client', async () => {
     const res = await client.completions.create({ model: 'qwen2-tiny', prompt: 'def add(a, b):\n    return ', suffix: '\n\nprint(add(1, 2))\n', max_tokens: 5, temperature: 0 });
     assert.equal(res.object, 'text_completion');

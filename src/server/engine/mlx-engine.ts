@@ -6,7 +6,9 @@
 // hands a new request the keys and values of the longest matching recent prompt.
 import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
+import type { TokenLogprob } from '../../batching/request-types';
 import { BatchKVCache } from '../cache/batch-kv-cache';
+import { tokenLogprobs, type LogprobAsk } from '../generate/logprobs';
 import { RowSampler, verifyBatch, type Verdict } from '../generate/sampler';
 import { MemoryReclaimer } from '../memory';
 import { memoryMeter, type MemoryMeter } from '../memory-meter';
@@ -129,13 +131,33 @@ export class MlxEngine implements BatchEngine {
     const caches = parts.map((p) => p.cache as BatchKVCache);
     const logits = await this.forward(parts, caches, chunks.length > 0, pick);
     let verdicts: Verdict[] = [];
+    const logprobs = new Map<RequestId, TokenLogprob[]>();
     if (pick.length > 0) {
       // Reading the tokens evaluates the whole pass (every part feeds the packed products).
       const rows = logits.reshape([logits.shape[0], -1]);
-      verdicts = verifyBatch(rows, [
-        ...feeds.map((f, i) => ({ sampler: decoding[i].sampler, draft: f.draft, history: { prompt: decoding[i].prompt, output: decoding[i].output } })),
-        ...done.map((c) => ({ sampler: c.seq.sampler, draft: [] as number[], history: { prompt: c.seq.prompt, output: [] as number[] } })),
-      ]);
+      const checked = [...decoding.map((s, i) => ({ id: this.rows[i], seq: s, draft: feeds[i].draft })), ...done.map((c) => ({ id: c.id, seq: c.seq, draft: [] as readonly number[] }))];
+      verdicts = verifyBatch(rows, checked.map((c) => ({ sampler: c.seq.sampler, draft: c.draft, history: { prompt: c.seq.prompt, output: c.seq.output } })));
+      // Rows that ask for logprobs: one per emitted token (accepted drafts, then the model's own),
+      // from the logits row that produced it.
+      const asks: LogprobAsk[] = [];
+      const owners: RequestId[] = [];
+      let first = 0;
+      checked.forEach((c, i) => {
+        const top = c.seq.sampler.params.logprobs;
+        if (top !== undefined) {
+          const { accepted: n, token } = verdicts[i];
+          [...c.draft.slice(0, n), token].forEach((t, j) => {
+            asks.push({ position: first + j, token: t, top });
+            owners.push(c.id);
+          });
+        }
+        first += c.draft.length + 1;
+      });
+      tokenLogprobs(rows, asks).forEach((lp, i) => {
+        const list = logprobs.get(owners[i]) ?? [];
+        list.push(lp);
+        logprobs.set(owners[i], list);
+      });
     } else {
       mx.eval(...caches.flatMap((c) => c.arrays()));
     }
@@ -165,7 +187,7 @@ export class MlxEngine implements BatchEngine {
     });
     if (done.length > 0) this.batch.insert(...done.map((c) => c.cache));
     await this.reclaim.step();
-    return accepted.size > 0 ? { tokens, accepted } : { tokens };
+    return { tokens, ...(accepted.size > 0 ? { accepted } : {}), ...(logprobs.size > 0 ? { logprobs } : {}) };
   }
 
   release(id: RequestId): void {

@@ -12,6 +12,8 @@ type Body = Record<string, unknown>;
 /** Longest prompt or message text accepted, in characters (the body limit bounds it too). */
 const MAX_TEXT = 4 << 20;
 const MAX_MESSAGES = 1024;
+/** Most alternatives per token a request may ask for in logprobs (OpenAI's chat limit). */
+export const MAX_TOP_LOGPROBS = 20;
 /** Most choices (`n`) one request may ask for: each is a row of the batch. */
 export const MAX_CHOICES = 16;
 
@@ -51,10 +53,6 @@ export function parseCommon(body: Body, req: IncomingMessage, model: ModelInfo):
     throw new MlxBatchError('model_not_found', `model "${name}" is not loaded; this server serves "${model.id}" (see GET /v1/models)`, 'model');
   }
   const n = optInt(body, 'n', 1, MAX_CHOICES) ?? 1;
-  if (present(body.logprobs) && body.logprobs !== false) {
-    throw new MlxBatchError('unsupported_feature', '"logprobs" is not supported', 'logprobs');
-  }
-  if (present(body.top_logprobs)) throw new MlxBatchError('unsupported_feature', '"top_logprobs" is not supported', 'top_logprobs');
   if (present(body.best_of) && body.best_of !== 1) throw new MlxBatchError('unsupported_feature', '"best_of" must be 1', 'best_of');
   optString(body, 'user', 1024);
 
@@ -154,7 +152,12 @@ export function parseCompletion(body: Body, req: IncomingMessage, model: ModelIn
   const echo = optBool(body, 'echo') ?? false;
   if (echo && suffix !== undefined) throw new MlxBatchError('unsupported_feature', '"echo" cannot be combined with "suffix"', 'echo');
   if (prompt === '' && !suffix) throw new MlxBatchError('validation', '"prompt" must not be empty', 'prompt');
-  return { ...common, prompt, suffix: suffix === '' ? undefined : suffix, echo };
+  // The legacy endpoint's `logprobs` is the number of alternatives; chat's top_logprobs is not its field.
+  if (present(body.top_logprobs)) throw new MlxBatchError('validation', '"top_logprobs" is a chat field: /v1/completions takes "logprobs": <alternatives>', 'top_logprobs');
+  // `false` reads as none, as chat's switch does (clients built for both endpoints send it).
+  const logprobs = body.logprobs === false ? undefined : optInt(body, 'logprobs', 0, MAX_TOP_LOGPROBS);
+  if (logprobs !== undefined && echo) throw new MlxBatchError('unsupported_feature', '"logprobs" cannot be combined with "echo" (prompt tokens have no log-probabilities here)', 'logprobs');
+  return { ...withLogprobs(common, logprobs), prompt, suffix: suffix === '' ? undefined : suffix, echo };
 }
 
 export function parseChat(body: Body, req: IncomingMessage, model: ModelInfo): ChatOptions {
@@ -170,7 +173,15 @@ export function parseChat(body: Body, req: IncomingMessage, model: ModelInfo): C
     if (role === undefined) throw new MlxBatchError('validation', `"${param}.role" is required`, `${param}.role`);
     return { role, content: contentText(msg.content, `${param}.content`) };
   });
-  return { ...common, messages };
+  const logprobs = optBool(body, 'logprobs') ?? false;
+  const top = optInt(body, 'top_logprobs', 0, MAX_TOP_LOGPROBS);
+  if (top !== undefined && !logprobs) throw new MlxBatchError('validation', '"top_logprobs" needs "logprobs": true', 'top_logprobs');
+  return { ...withLogprobs(common, logprobs ? top ?? 0 : undefined), messages };
+}
+
+/** The options with `alternatives` per token of logprobs asked for (undefined: none). */
+function withLogprobs<T extends CommonOptions>(common: T, alternatives: number | undefined): T {
+  return alternatives === undefined ? common : { ...common, sampling: { ...common.sampling, logprobs: alternatives } };
 }
 
 /** Message content: a string, or OpenAI's array of `{type: 'text', text}` parts. */

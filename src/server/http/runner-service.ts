@@ -21,6 +21,8 @@ export interface PromptTokenizer {
   /** Tokens that end an infill (the above plus the FIM style's end tokens). */
   readonly fimStopIds: readonly number[];
   decoder(): IncrementalDecoder;
+  /** The bytes one token stands for. */
+  tokenBytes(id: number): Uint8Array;
 }
 
 export interface RunnerServiceOptions {
@@ -51,6 +53,10 @@ export class RunnerService implements InferenceService {
 
   chatPrompt(messages: ChatMessage[]): number[] {
     return this.tokenizer.encodeChat(messages);
+  }
+
+  tokenBytes(id: number): Uint8Array {
+    return this.tokenizer.tokenBytes(id);
   }
 
   generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {

@@ -39,6 +39,8 @@ export interface InferenceService {
   completionPrompt(prompt: string, suffix: string | undefined): number[];
   /** Tokens of a chat rendered by the model's chat template, ready for the assistant's turn. */
   chatPrompt(messages: ChatMessage[]): number[];
+  /** The bytes one token stands for (logprobs report them). */
+  tokenBytes(id: number): Uint8Array;
   /**
    * Starts a request and returns the runner's events for it. Throws at once (before any response
    * is written) when the queue is full (`overloaded`). Aborting `signal` frees the request's row

@@ -9,6 +9,7 @@ import { hfTokenizers, type HfTokenizer } from './hf';
 import { endOfGenerationIds, resolveBosId, resolveEosIds, tokenContent } from './special-tokens';
 import { StreamingDetokenizer } from './detokenizer';
 import { cleanUpTokenization } from './cleanup';
+import { tokenBytesOf, type TokenBytes } from './token-bytes';
 
 export interface EncodeOptions {
   /** Add what the tokenizer adds around a text (BOS for Llama 2, nothing for Qwen). Default true. */
@@ -54,6 +55,7 @@ export class Tokenizer {
   private readonly hf: HfTokenizer;
   private readonly specialIds: ReadonlySet<number>;
   private readonly sources: TokenizerSources;
+  private bytesOf?: TokenBytes;
 
   constructor(src: TokenizerSources) {
     this.sources = src;
@@ -114,6 +116,12 @@ export class Tokenizer {
 
   idToToken(id: number): string | undefined {
     return Number.isInteger(id) && id >= 0 ? this.hf.id_to_token(id) : undefined;
+  }
+
+  /** The bytes token `id` stands for (a token may hold part of a multi-byte character). */
+  tokenBytes(id: number): Uint8Array {
+    this.bytesOf ??= tokenBytesOf(this.sources.tokenizerJson, this);
+    return this.bytesOf(id);
   }
 
   isSpecial(id: number): boolean {

@@ -26,6 +26,10 @@ export class CharTokenizer implements PromptTokenizer {
     return this.encode(`<PRE>${prefix}<SUF>${suffix}<MID>`);
   }
 
+  tokenBytes(id: number): Uint8Array {
+    return new TextEncoder().encode(id === EOS ? '' : String.fromCodePoint(id));
+  }
+
   decoder(): IncrementalDecoder {
     return { push: (t) => (t === EOS ? '' : String.fromCodePoint(t)), flush: () => '' };
   }

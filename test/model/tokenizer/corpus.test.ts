@@ -5,9 +5,10 @@ import { corpus, LLAMA2_DIR, QWEN3_DIR, stream } from '../helpers/tokenizers';
 
 const texts = corpus();
 
-for (const [label, dir, normalize] of [
-  ['Qwen3 (byte-level BPE, NFC normalizer)', QWEN3_DIR, (s: string) => s.normalize('NFC')],
-  ['Llama 2 style (SentencePiece BPE, byte fallback)', LLAMA2_DIR, (s: string) => s],
+// `lead`: what the pre-tokenizer puts before the text (SentencePiece's space, which decode drops).
+for (const [label, dir, normalize, lead] of [
+  ['Qwen3 (byte-level BPE, NFC normalizer)', QWEN3_DIR, (s: string) => s.normalize('NFC'), ''],
+  ['Llama 2 style (SentencePiece BPE, byte fallback)', LLAMA2_DIR, (s: string) => s, ' '],
 ] as const) {
   describe(`tokenizer corpus: ${label}`, function () {
     this.timeout(120_000);
@@ -16,6 +17,16 @@ for (const [label, dir, normalize] of [
     before(async () => {
       tok = await loadTokenizer(dir);
       for (const { name, text } of texts) encoded.set(name, tok.encode(text, { addSpecialTokens: false }));
+    });
+
+    it('gives each token\'s bytes (logprobs), which joined are the text\'s UTF-8 even where a token splits a character', () => {
+      let split = 0;
+      for (const { name, text } of texts) {
+        const parts = encoded.get(name)!.map((id) => tok.tokenBytes(id));
+        split += parts.filter((b) => new TextDecoder().decode(b).includes('\uFFFD')).length;
+        assert.equal(Buffer.concat(parts).toString('utf8'), lead + normalize(text), name);
+      }
+      assert.ok(split > 0, 'the corpus has tokens holding part of a character');
     });
 
     it('round-trips every corpus file through encode and decode', () => {

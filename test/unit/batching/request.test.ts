@@ -10,7 +10,7 @@ describe('Request', () => {
   it('finishes on EOS with reason stop and no EOS text', () => {
     const r = new Request('a', { promptTokens: prompt(3), maxTokens: 10, eosTokenIds: [2], decoder: new FakeDecoder({ 1: 'x', 2: '<eos>' }) }, 0);
     assert.deepEqual(r.appendToken(1, 1, CTX), { text: 'x', finished: false });
-    assert.deepEqual(r.appendToken(2, 2, CTX), { text: '', finished: true });
+    assert.deepEqual(r.appendToken(2, 2, CTX), { text: '', finished: true, endOfSequence: true });
     assert.equal(r.finishReason, 'stop');
     assert.deepEqual(r.usage, { promptTokens: 3, completionTokens: 2, cachedTokens: 0, acceptedDraftTokens: 0, rejectedDraftTokens: 0 });
   });

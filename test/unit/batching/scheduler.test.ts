@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { MlxBatchError } from '../../../src/shared/errors';
 import { RequestStatus } from '../../../src/batching/request-types';
 import { FakeDecoder, finishOf, harness, prompt, textOf, tokensOf } from './helpers/scheduling';
+import { fakeLogprob } from './helpers/fake-engine';
 
 describe('Scheduler', () => {
   it('puts every running decode row in one decode list, each step', () => {
@@ -365,6 +366,16 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
     assert.equal(usage.completionTokens, 14);
     assert.equal(usage.rejectedDraftTokens, 0);
     assert.equal(usage.acceptedDraftTokens, 14 - (h.engine.plans.length), 'every step but the drafts gave one token of its own');
+  });
+
+  it('reports logprobs of the tokens emitted, none past or for an EOS inside an accepted draft', () => {
+    const h = harness();
+    h.add('a', { promptTokens: copying(), maxTokens: 20, eosTokenIds: [7], sampling: { temperature: 0, topP: 1, topK: 0, logprobs: 1 } });
+    h.runAll();
+    assert.deepEqual(tokensOf(h, 'a'), [4, 5, 6, 7]);
+    assert.deepEqual(draftsOf(h, 'a')[1], [5, 6, 7, 8], 'EOS falls inside the accepted draft');
+    const logprobs = h.updates.get('a')!.flatMap((u) => u.logprobs ?? []);
+    assert.deepEqual(logprobs, [4, 5, 6].map((t) => fakeLogprob(t, 1)));
   });
 
   it('never drafts past max_tokens or the context', () => {

@@ -1,24 +1,28 @@
 // POST /v1/completions: plain and fill-in-the-middle (`suffix`) completions.
-import type { ChoiceFinishReason, CompletionResponse, Usage } from '../../../shared/protocol';
+import type { ChoiceFinishReason, CompletionLogprobs, CompletionResponse, Usage } from '../../../shared/protocol';
 import type { Handler } from '../context';
 import { readJson } from '../body';
+import { completionLogprobs } from '../logprobs';
 import { completionPrompt } from '../prompt';
 import { parseCompletion } from '../requests';
 import { runGeneration, type Base, type ResponseFormat } from './generation';
 
-const completion = (base: Base, choices: { text: string; reason: ChoiceFinishReason | null; index: number }[], usage?: Usage | null): CompletionResponse => ({
+type Choice = { text: string; reason: ChoiceFinishReason | null; index: number; logprobs?: unknown };
+
+const completion = (base: Base, choices: Choice[], usage?: Usage | null): CompletionResponse => ({
   ...base,
   object: 'text_completion',
-  choices: choices.map((c) => ({ index: c.index, text: c.text, finish_reason: c.reason, logprobs: null })),
+  choices: choices.map((c) => ({ index: c.index, text: c.text, finish_reason: c.reason, logprobs: (c.logprobs ?? null) as CompletionLogprobs | null })),
   ...(usage !== undefined ? { usage } : {}),
 });
 
 const FORMAT: ResponseFormat = {
   idPrefix: 'cmpl',
-  chunk: (base, text, _first, index) => completion(base, [{ text, reason: null, index }]),
+  chunk: (base, text, _first, index, logprobs) => completion(base, [{ text, reason: null, index, logprobs }]),
   finishChunk: (base, reason, usage, index) => completion(base, [{ text: '', reason, index }], usage),
   usageChunk: (base, usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
   full: (base, choices, usage) => completion(base, choices.map((c, index) => ({ ...c, index })), usage),
+  logprobs: completionLogprobs,
 };
 
 export const completionsHandler: Handler = async (ctx) => {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { GenerationEvent } from '../../../batching/generation-stream';
-import type { TokenUsage } from '../../../batching/request-types';
+import type { TokenLogprob, TokenUsage } from '../../../batching/request-types';
 import type { ChoiceFinishReason, Usage } from '../../../shared/protocol';
 import type { RequestContext } from '../context';
 import { errorBody, reportError, sendJson } from '../errors';
@@ -11,19 +11,25 @@ import { MAX_CHOICES, type CommonOptions } from '../requests';
 import type { FittedPrompt } from '../prompt';
 import type { InferenceService } from '../service';
 import { SseStream } from '../sse';
+import { tokenText, type TokenText } from '../logprobs';
 import { dropTypedStart } from '../../fim';
 
 /** How one endpoint shapes its chunks and its final response; `index` is the choice's. */
 export interface ResponseFormat {
   idPrefix: string;
-  /** A streamed chunk carrying a text delta (first = the first chunk of this choice). */
-  chunk(base: Base, text: string, first: boolean, index: number): unknown;
+  /**
+   * A streamed chunk carrying a text delta (first = the first chunk of this choice) and, when the
+   * request asked for them, its tokens' logprobs in the endpoint's shape.
+   */
+  chunk(base: Base, text: string, first: boolean, index: number, logprobs: unknown): unknown;
   /** The streamed chunk carrying a choice's finish reason (usage: null unless it is the last one's). */
   finishChunk(base: Base, reason: ChoiceFinishReason, usage: Usage | null, index: number): unknown;
   /** The usage-only chunk of `stream_options.include_usage`. */
   usageChunk(base: Base, usage: Usage): unknown;
   /** The whole response without `stream`, one entry per choice. */
-  full(base: Base, choices: { text: string; reason: ChoiceFinishReason }[], usage: Usage): unknown;
+  full(base: Base, choices: { text: string; reason: ChoiceFinishReason; logprobs: unknown }[], usage: Usage): unknown;
+  /** Tokens' logprobs in the endpoint's shape; `offset`: where the first token's text starts in the choice. */
+  logprobs(list: readonly TokenLogprob[], text: TokenText, offset: number): unknown;
 }
 
 export interface Base {
@@ -146,9 +152,10 @@ export async function runGeneration(
   }
   const streams = [firstChoice(), ...Array.from({ length: opts.n - 1 }, (_, i) => laterChoice(i + 1))];
   const events = merge(streams);
+  const logprobs = opts.sampling.logprobs === undefined ? undefined : tokenText((id) => service.tokenBytes(id));
   try {
-    if (opts.stream) await stream(ctx, events, opts, format, base, prefixText);
-    else await collect(ctx, events, opts.n, format, base, prefixText);
+    if (opts.stream) await stream(ctx, events, opts, format, base, prefixText, logprobs);
+    else await collect(ctx, events, opts.n, format, base, prefixText, logprobs);
   } finally {
     abort.abort();
     res.off('close', onClose);
@@ -158,13 +165,23 @@ export async function runGeneration(
 
 async function stream(
   ctx: RequestContext, events: AsyncIterable<ChoiceEvent>, opts: CommonOptions,
-  format: ResponseFormat, base: Base, prefixText: string,
+  format: ResponseFormat, base: Base, prefixText: string, text: TokenText | undefined,
 ): Promise<void> {
   const sse = new SseStream(ctx.res);
   const started = new Array<boolean>(opts.n).fill(false);
   const usages: TokenUsage[] = [];
-  const delta = (index: number, text: string) => {
-    sse.send(format.chunk(base, text, !started[index], index));
+  // Logprobs of tokens whose text is not out yet (held back by a stop string or a partial
+  // character) go with the next chunk that carries text, or with the choice's last one.
+  const pending = Array.from({ length: opts.n }, (): TokenLogprob[] => []);
+  const offsets = new Array<number>(opts.n).fill(prefixText.length);
+  const delta = (index: number, chunkText: string) => {
+    let logprobs: unknown = null;
+    if (text) {
+      logprobs = format.logprobs(pending[index], text, offsets[index]);
+      offsets[index] += pending[index].reduce((n, lp) => n + text(lp.token).token.length, 0);
+      pending[index] = [];
+    }
+    sse.send(format.chunk(base, chunkText, !started[index], index, logprobs));
     started[index] = true;
   };
   try {
@@ -172,12 +189,13 @@ async function stream(
     for await (const { index, event: e } of events) {
       if (sse.closed) break;
       if (e.type === 'delta') {
+        if (e.logprobs) pending[index].push(...e.logprobs);
         if (e.text) delta(index, e.text);
       } else if (e.finishReason === 'abort') {
         break;
       } else {
         usages[index] = e.usage;
-        if (!started[index]) delta(index, '');
+        if (!started[index] || pending[index].length > 0) delta(index, '');
         const last = usages.filter(Boolean).length === opts.n;
         const usage = last ? toUsage(choicesUsage(usages)) : null;
         sse.send(format.finishChunk(base, e.finishReason, opts.includeUsage ? null : usage, index));
@@ -198,17 +216,20 @@ async function stream(
 
 async function collect(
   ctx: RequestContext, events: AsyncIterable<ChoiceEvent>, n: number, format: ResponseFormat, base: Base, prefixText: string,
+  text: TokenText | undefined,
 ): Promise<void> {
   const texts = new Array<string>(n).fill(prefixText);
-  const choices: { text: string; reason: ChoiceFinishReason }[] = [];
+  const logprobs = Array.from({ length: n }, (): TokenLogprob[] => []);
+  const choices: { text: string; reason: ChoiceFinishReason; logprobs: unknown }[] = [];
   const usages: TokenUsage[] = [];
   for await (const { index, event: e } of events) {
     if (e.type === 'delta') {
       texts[index] += e.text;
+      if (e.logprobs) logprobs[index].push(...e.logprobs);
     } else if (e.finishReason === 'abort') {
       break;
     } else {
-      choices[index] = { text: texts[index], reason: e.finishReason };
+      choices[index] = { text: texts[index], reason: e.finishReason, logprobs: text ? format.logprobs(logprobs[index], text, prefixText.length) : null };
       usages[index] = e.usage;
       if (usages.filter(Boolean).length === n) {
         sendJson(ctx.res, 200, format.full(base, choices, toUsage(choicesUsage(usages))));

@@ -1,9 +1,13 @@
 // A deterministic fake BatchEngine (after vLLM's tests/v1/core/utils.py): the next token is
 // f(last token, request), every plan is recorded and checked against the engine contract.
+// Requests asking for logprobs get fakeLogprob(token, alternatives) for each emitted token.
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../../../src/batching/engine';
+import type { TokenLogprob } from '../../../../src/batching/request-types';
 
 interface Row {
   prompt: readonly number[];
+  /** Alternatives per token when the request asks for logprobs. */
+  logprobs?: number;
   computed: number;
   last: number;
   sampled: number;
@@ -23,6 +27,11 @@ export interface FakeEngineOptions {
   stepMs?: number;
   /** Called at the start of each step (e.g. to advance a fake clock). */
   onStep?: (plan: StepPlan) => void;
+}
+
+/** The fake's log-probabilities: the token at -0.5 and alternatives token + 1, + 2... at -1.5, -2.5... */
+export function fakeLogprob(token: number, alternatives: number): TokenLogprob {
+  return { token, logprob: -0.5, top: Array.from({ length: alternatives }, (_, i) => ({ token: token + i, logprob: -0.5 - i })) };
 }
 
 export class FakeEngine implements BatchEngine {
@@ -45,7 +54,7 @@ export class FakeEngine implements BatchEngine {
     if (this.opts.failAdd?.(req)) throw new Error(`cannot add ${req.id}`);
     if (this.rows.has(req.id)) throw new Error(`add: ${req.id} already has a row`);
     const cachedTokens = this.opts.cached?.(req) ?? 0;
-    this.rows.set(req.id, { prompt: req.promptTokens, computed: Math.min(cachedTokens, req.promptTokens.length - 1), last: -1, sampled: 0 });
+    this.rows.set(req.id, { prompt: req.promptTokens, logprobs: req.sampling.logprobs, computed: Math.min(cachedTokens, req.promptTokens.length - 1), last: -1, sampled: 0 });
     this.added.push(req.id);
     this.peak = Math.max(this.peak, this.rows.size * 1000);
     return { cachedTokens };
@@ -123,7 +132,12 @@ export class FakeEngine implements BatchEngine {
       if (row.computed + 1 > this.contextLength) throw new Error(`${id} overflows the context`);
       sample(id, row);
     }
-    return accepted.size > 0 ? { tokens, accepted } : { tokens };
+    const logprobs = new Map<RequestId, TokenLogprob[]>();
+    for (const [id, token] of tokens) {
+      const top = this.rows.get(id)!.logprobs;
+      if (top !== undefined) logprobs.set(id, [...(accepted.get(id) ?? []), token].map((t) => fakeLogprob(t, top)));
+    }
+    return { tokens, ...(accepted.size > 0 ? { accepted } : {}), ...(logprobs.size > 0 ? { logprobs } : {}) };
   }
 
   private rowOf(id: RequestId, seen: Set<RequestId>): Row {
