@@ -20,7 +20,7 @@ export interface RequestTiming {
  */
 export type GenerationEvent =
   | { type: 'delta'; text: string; tokens: number[]; logprobs?: TokenLogprob[] }
-  | { type: 'finish'; finishReason: Exclude<FinishReason, 'error'>; usage: TokenUsage; timing: RequestTiming };
+  | { type: 'finish'; finishReason: Exclude<FinishReason, 'error'>; usage: TokenUsage; timing: RequestTiming; stopString?: string };
 
 /** A whole generation, for callers that do not stream. */
 export interface GenerationResult {

@@ -86,7 +86,10 @@ export interface GenerateParams {
   /** Caller's id (e.g. the HTTP request id); the runner makes one when absent. */
   id?: string;
   promptTokens: readonly number[];
-  /** Upper bound on generated tokens (>= 1). */
+  /**
+   * Upper bound on generated tokens. 0 only computes the prompt: its keys and values go to the
+   * prefix store (warming it for requests that start the same way) and nothing is emitted.
+   */
   maxTokens: number;
   sampling?: SamplingParams;
   priority?: PriorityClass;

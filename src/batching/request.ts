@@ -37,6 +37,8 @@ export class Request {
   /** Prompt tokens the engine reused from its prefix store. */
   cachedTokens = 0;
   error?: MlxBatchError;
+  /** The stop string that ended it, when one did. */
+  stopString?: string;
   readonly arrivalMs: number;
   firstTokenMs?: number;
   lastTokenMs?: number;
@@ -115,7 +117,10 @@ export class Request {
 
     if (!this.ignoreEos && this.eos.has(token)) return { ...this.end(RequestStatus.FinishedStopped, '', nowMs), endOfSequence: true };
     const step = this.stop.push(this.decoder?.push(token) ?? '');
-    if (step.stopped) return this.end(RequestStatus.FinishedStopped, step.text, nowMs, false);
+    if (step.stopped) {
+      this.stopString = step.word;
+      return this.end(RequestStatus.FinishedStopped, step.text, nowMs, false);
+    }
     if (this.outputTokens.length >= this.maxTokens || this.numTokens >= contextLength) {
       return this.end(RequestStatus.FinishedLength, step.text, nowMs);
     }
@@ -137,7 +142,10 @@ export class Request {
       // The decoder's held-back bytes may still complete a stop string.
       const tail = this.stop.push(this.decoder?.flush() ?? '');
       out += tail.text;
-      if (tail.stopped) final = RequestStatus.FinishedStopped;
+      if (tail.stopped) {
+        final = RequestStatus.FinishedStopped;
+        this.stopString = tail.word;
+      }
       else out += this.stop.flush();
     }
     this.finish(final, nowMs);
@@ -153,8 +161,8 @@ export function validateParams(params: GenerateParams, contextLength: number): v
     throw new MlxBatchError('context_length_exceeded',
       `The prompt has ${n} tokens; the model's context is ${contextLength}, which leaves no room to generate. Shorten the prompt.`, 'prompt');
   }
-  if (!Number.isInteger(params.maxTokens) || params.maxTokens < 1) {
-    throw new MlxBatchError('validation', `max_tokens must be an integer >= 1 (got ${params.maxTokens}).`, 'max_tokens');
+  if (!Number.isInteger(params.maxTokens) || params.maxTokens < 0) {
+    throw new MlxBatchError('validation', `max_tokens must be an integer >= 0 (got ${params.maxTokens}).`, 'max_tokens');
   }
   if ((params.stop ?? []).some((s) => s.length > 0) && !params.decoder) {
     throw new MlxBatchError('validation', 'Stop strings need a decoder to match text against.', 'stop');

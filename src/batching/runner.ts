@@ -209,7 +209,7 @@ export class Runner {
         entry.stream.fail(error);
       } else {
         const timing: RequestTiming = { ttftMs: r.ttftMs, meanInterTokenMs: r.meanInterTokenMs, totalMs: (r.finishedMs ?? this.options.now()) - r.arrivalMs };
-        entry.stream.push({ type: 'finish', finishReason: u.finishReason, usage: r.usage, timing });
+        entry.stream.push({ type: 'finish', finishReason: u.finishReason, usage: r.usage, timing, ...(r.stopString !== undefined ? { stopString: r.stopString } : {}) });
       }
     }
   }

@@ -302,6 +302,13 @@ export class Scheduler {
         updates.push(this.fail(r, new MlxBatchError('internal', `The engine sampled no token for request ${r.id}.`), now));
         continue;
       }
+      if (r.maxTokens === 0) {
+        // Prompt only (a cache warm-up): the engine kept the prompt; the sampled token is dropped.
+        r.finish(RequestStatus.FinishedLength, now);
+        this.leave(r);
+        updates.push({ request: r, tokens: [], text: '', finishReason: r.finishReason });
+        continue;
+      }
       const proposed = plan.drafts?.get(r.id)?.length ?? 0;
       const accepted = output.accepted?.get(r.id) ?? [];
       // Accepted draft tokens first, then the model's own; nothing past a stop is emitted.

@@ -7,6 +7,8 @@ export interface StopResult {
   text: string;
   /** A stop string was found; `text` ends just before it. */
   stopped: boolean;
+  /** The stop string found. */
+  word?: string;
 }
 
 export class StopChecker {
@@ -26,14 +28,18 @@ export class StopChecker {
     if (!this.active) return { text, stopped: false };
     this.pending += text;
     let at = -1;
+    let word = '';
     for (const s of this.stops) {
       const i = this.pending.indexOf(s);
-      if (i >= 0 && (at < 0 || i < at)) at = i;
+      if (i >= 0 && (at < 0 || i < at)) {
+        at = i;
+        word = s;
+      }
     }
     if (at >= 0) {
       const out = this.pending.slice(0, at);
       this.pending = '';
-      return { text: out, stopped: true };
+      return { text: out, stopped: true, word };
     }
     const hold = this.heldSuffix();
     const out = this.pending.slice(0, this.pending.length - hold);

@@ -7,7 +7,7 @@ import { RunnerService } from './http/runner-service';
 import { openInference } from './inference';
 import { backendName, selectDevice, type Device } from './device';
 import { encodeChat } from './tokenizer/chat-template';
-import { buildFimPrompt, detectFim } from './fim';
+import { buildFimPrompt, detectFim, encodeExtraContext } from './fim';
 import { describeKernels, kernelChoices } from './kernels';
 import type { Tokenizer } from './tokenizer/tokenizer';
 
@@ -35,7 +35,8 @@ export function promptTokenizer(tokenizer: Tokenizer): PromptTokenizer {
   return {
     encode: (text) => tokenizer.encode(text),
     encodeChat: (messages) => encodeChat(tokenizer, messages.map((m) => ({ role: m.role, content: m.content }))),
-    encodeFim: (prefix, suffix) => buildFimPrompt(tokenizer, prefix, suffix).ids,
+    encodeFim: (prefix, suffix, extra) => buildFimPrompt(tokenizer, prefix, suffix, extra).ids,
+    encodeExtra: (chunks, currentFile) => encodeExtraContext(tokenizer, chunks, currentFile),
     eosTokenIds: eos,
     fimStopIds: fim ? [...fim.stopIds] : eos,
     decoder: () => tokenizer.createDecoder({ skipSpecialTokens: true }),

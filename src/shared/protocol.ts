@@ -56,10 +56,22 @@ export interface SamplingFields {
   model?: string;
 }
 
+/**
+ * A piece of another file given to a fill-in-the-middle prompt as context (llama.cpp's
+ * `input_extra` entries): placed before the FIM prefix, with the model's repository-level tokens
+ * (`<|file_sep|>` + filename) where its tokenizer has them.
+ */
+export interface ExtraContextChunk {
+  filename: string;
+  text: string;
+}
+
 /** POST /v1/completions. `suffix` asks for fill-in-the-middle with the model's FIM tokens. */
 export interface CompletionRequest extends SamplingFields {
   prompt: string | [string];
   suffix?: string;
+  /** With `suffix`: pieces of other files, in a stable order (mlx-batch extension, llama.cpp's field). */
+  input_extra?: ExtraContextChunk[];
   echo?: boolean;
   /** Report each generated token's log-probability and this many alternatives (0-20). */
   logprobs?: number | null;
@@ -101,6 +113,75 @@ export interface CompletionLogprobs {
   top_logprobs: Record<string, number>[];
   /** Where each token's text starts in the choice's text. */
   text_offset: number[];
+}
+
+/**
+ * POST /infill, llama.cpp server's fill-in-the-middle endpoint (what llama.vscode sends).
+ * `n_predict` 0 only computes the prompt (warming the cache) and generates nothing.
+ */
+export interface InfillRequest {
+  input_prefix?: string;
+  input_suffix?: string;
+  input_extra?: ExtraContextChunk[];
+  /** Text after `input_prefix` on the cursor's line (llama.vscode sends what was typed since). */
+  prompt?: string;
+  /** Tokens to generate; -1 = up to the context; 0 = only compute the prompt. Default -1. */
+  n_predict?: number;
+  /** Stop once a new line is less indented than this many columns (llama.cpp's n_indent). */
+  n_indent?: number;
+  /** Stop generating after this many milliseconds (0: no limit). */
+  t_max_predict_ms?: number;
+  /** Accepted (llama.cpp gives up a prompt after it; here prompts always finish). */
+  t_max_prompt_ms?: number;
+  cache_prompt?: boolean;
+  samplers?: string[] | string;
+  temperature?: number;
+  top_k?: number;
+  top_p?: number;
+  min_p?: number;
+  seed?: number;
+  stop?: string[];
+  stream?: boolean;
+  /** Accepted and ignored: one batch serves every request here. */
+  id_slot?: number;
+  /** Scheduling class (mlx-batch extension; the header wins). */
+  priority?: PriorityClass;
+}
+
+/** The answer of POST /infill (and each streamed event, `content` then being a delta), llama.cpp's shape. */
+export interface InfillResponse {
+  index: 0;
+  content: string;
+  /** Always 0: one batch serves every request (llama.cpp names its slot). */
+  id_slot: 0;
+  /** true on the last event of a stream, and in a whole answer. */
+  stop: boolean;
+  /**
+   * Why it stopped: 'eos' (end of sequence or infill end), 'word' (a stop string), 'limit'
+   * (n_predict, the context, n_indent or t_max_predict_ms); 'none' before the end.
+   */
+  stop_type: 'none' | 'eos' | 'word' | 'limit';
+  /** The stop string that ended it ('' otherwise). */
+  stopping_word: string;
+  /** The answer holds a new line. */
+  has_new_line: boolean;
+  model: string;
+  tokens_predicted: number;
+  tokens_evaluated: number;
+  /** Prompt tokens whose keys and values were reused from an earlier request. */
+  tokens_cached: number;
+  /** The prompt was cut to fit the context. */
+  truncated: boolean;
+  timings: {
+    prompt_n: number;
+    prompt_ms: number;
+    prompt_per_token_ms: number;
+    prompt_per_second: number;
+    predicted_n: number;
+    predicted_ms: number;
+    predicted_per_token_ms: number;
+    predicted_per_second: number;
+  };
 }
 
 /** Why a choice ended: OpenAI's `finish_reason` (null in a chunk that does not end the stream). */

@@ -239,6 +239,17 @@ describe('server: OpenAI endpoints', () => {
     assert.deepEqual(streamedStop.flatMap((c) => c.choices[0]?.logprobs?.tokens ?? []), ['b', 'c', 'd', 'e'], 'held-back tokens come before the finish');
   });
 
+  it('puts input_extra before a FIM prompt, and refuses it without a suffix', async () => {
+    const extra = [{ filename: 'a.ts', text: 'A' }, { filename: 'b.ts', text: 'B' }];
+    const res = await post(`${s.url}/v1/completions`, { prompt: 'p', suffix: 's', input_extra: extra, max_tokens: 1 });
+    assert.equal(res.status, 200);
+    await res.json();
+    assert.equal(String.fromCodePoint(...s.engine.requests.get(s.engine.added.at(-1)!)!.promptTokens), '<REPO><FILE a.ts>A<FILE b.ts>B<FILE current><PRE>p<SUF>s<MID>');
+    const bad = await post(`${s.url}/v1/completions`, { prompt: 'p', input_extra: extra });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.param, 'input_extra');
+  });
+
   it('takes the priority class from the header, and rejects a bad one', async () => {
     assert.equal((await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 1 }, { 'x-mlx-batch-priority': 'interactive' })).status, 200);
     const res = await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 1 }, { 'x-mlx-batch-priority': 'now' });

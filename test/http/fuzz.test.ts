@@ -101,6 +101,9 @@ INVALID.push(
   { path: COMPLETIONS, field: 'prompt', values: [undefined, '', 5, true, {}, [], ['a', 'b'], [5], [['a']]] },
   { path: COMPLETIONS, field: 'suffix', values: [5, true, [], {}] },
   { path: COMPLETIONS, field: 'echo', values: ['yes', 1, []] },
+  { path: COMPLETIONS, field: 'input_extra', values: ['x', 5, {}, true, [{ filename: 'a', text: 'x' }]] },
+  { path: COMPLETIONS, field: 'input_extra', values: [[5], ['x'], [[]]], extra: { suffix: 's' }, param: 'input_extra[0]' },
+  { path: COMPLETIONS, field: 'input_extra', values: [[{ filename: 'a' }], [{ text: 5 }]], extra: { suffix: 's' }, param: 'input_extra[0].text' },
   // Completions: `logprobs` is the number of alternatives; chat's top_logprobs is not its field.
   { path: COMPLETIONS, field: 'logprobs', values: [true, -1, 21, 1.5, 'x', {}] },
   { path: COMPLETIONS, field: 'top_logprobs', values: [0, 1, 5] },
@@ -191,6 +194,8 @@ function edgeCases(): Case[] {
     { path: COMPLETIONS, fields: { prompt: '', suffix: 'x' } },
     { path: COMPLETIONS, fields: { prompt: 'a', suffix: '' } },
     { path: COMPLETIONS, fields: { echo: true } },
+    { path: COMPLETIONS, fields: { suffix: 's', input_extra: [{ filename: 'a.ts', text: 'x' }, { text: 'no name' }] } },
+    { path: COMPLETIONS, fields: { suffix: '', input_extra: [] } }, { path: COMPLETIONS, fields: { input_extra: null } },
     { path: COMPLETIONS, fields: { logprobs: 0 } }, { path: COMPLETIONS, fields: { logprobs: 20, n: 2 } },
     { path: COMPLETIONS, fields: { logprobs: 5, stream: true } },
     { path: CHAT, fields: { logprobs: true } }, { path: CHAT, fields: { logprobs: true, top_logprobs: 20 } },

@@ -92,6 +92,27 @@ describe('real server on the tiny qwen2 fixture', function () {
     await assert.rejects(client.chat.completions.create({ model: 'qwen2-tiny', messages, max_tokens: 4, top_logprobs: 3 }), (e: unknown) => e instanceof OpenAI.BadRequestError);
   });
 
+  it('serves llama.vscode\'s /infill: the warm-up computes the other files once, the completion reuses them', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const extra = [
+      { text: 'export function clamp(x: number, lo: number, hi: number): number {\n  return Math.min(hi, Math.max(lo, x));\n}\n', time: 1, filename: 'src/math.ts' },
+      { text: 'export const LIMIT = 100;\n', time: 2, filename: 'src/limits.ts' },
+    ];
+    const warm = await (await post(`${url}/infill`, { input_prefix: '', input_suffix: '', input_extra: extra, prompt: '', n_predict: 0, samplers: [], cache_prompt: true, t_max_prompt_ms: 500, t_max_predict_ms: 1 }, auth)).json();
+    assert.equal(warm.tokens_predicted, 0);
+    assert.equal(warm.content, '');
+    const done = await (await post(`${url}/infill`, {
+      input_prefix: 'import { clamp } from "./math";\n', input_suffix: '\n', input_extra: extra, prompt: 'const y = ',
+      n_predict: 8, top_k: 40, top_p: 0.99, stream: false, samplers: ['top_k', 'top_p', 'infill'], cache_prompt: true, t_max_prompt_ms: 500, t_max_predict_ms: 1000,
+    }, auth)).json();
+    // Qwen's PSM: the warm-up is [other files, <|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>]; the
+    // completion shares all of it up to and with <|fim_prefix|>.
+    assert.equal(done.tokens_cached, warm.tokens_evaluated - 2);
+    assert.ok(done.tokens_evaluated > warm.tokens_evaluated);
+    assert.equal(done.timings.prompt_n, done.tokens_evaluated - done.tokens_cached);
+    assert.equal(done.tokens_predicted, done.timings.predicted_n);
+  });
+
   it('completes with a suffix (fill-in-the-middle) through the openai client', async () => {
     const res = await client.completions.create({ model: 'qwen2-tiny', prompt: 'def add(a, b):\n    return ', suffix: '\n\nprint(add(1, 2))\n', max_tokens: 5, temperature: 0 });
     assert.equal(res.object, 'text_completion');

@@ -10,10 +10,11 @@ export interface FimPrompt {
 
 /**
  * PSM: <PRE> prefix <SUF> suffix <MID>; SPM: <PRE> <SUF> suffix <MID> prefix; after whatever
- * encode puts first (BOS for CodeLlama). CodeLlama's suffix is encoded without SentencePiece's
- * implicit leading space, as Meta's reference code does.
+ * encode puts first (BOS for CodeLlama) and the tokens of other files' pieces (extra-context.ts).
+ * CodeLlama's suffix is encoded without SentencePiece's implicit leading space, as Meta's
+ * reference code does.
  */
-export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: string): FimPrompt {
+export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: string, extra: readonly number[] = []): FimPrompt {
   const fim = detectFim(tokenizer);
   if (fim === undefined) {
     throw new MlxBatchError('unsupported_feature',
@@ -25,7 +26,7 @@ export function buildFimPrompt(tokenizer: Tokenizer, prefix: string, suffix: str
   const body = fim.layout === 'psm'
     ? [fim.prefixId, ...prefixIds, fim.suffixId, ...suffixIds, fim.middleId]
     : [fim.prefixId, fim.suffixId, ...suffixIds, fim.middleId, ...prefixIds];
-  return { ids: [...tokenizer.prefixIds, ...body], stopIds: fim.stopIds };
+  return { ids: [...tokenizer.prefixIds, ...extra, ...body], stopIds: fim.stopIds };
 }
 
 // Encodes "\n" + text and drops the tokens of "\n", which leaves text without the space a

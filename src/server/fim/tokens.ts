@@ -24,6 +24,12 @@ export interface FimTokens {
   middleId: number;
   /** Ids that end an infill: end-of-generation ids plus the style's end and separator tokens present. */
   stopIds: ReadonlySet<number>;
+  /**
+   * Repository-level tokens (Qwen2.5-Coder's `<|repo_name|>` and `<|file_sep|>`, StarCoder's
+   * `<reponame>` and `<file_sep>`), when the vocabulary has both: other files go before the FIM
+   * prompt as the model saw them in training.
+   */
+  repo?: { repoNameId: number; fileSepId: number };
 }
 
 interface FimSpelling {
@@ -32,15 +38,19 @@ interface FimSpelling {
   suffix: string[];
   middle: string[];
   stops: string[];
+  repoName?: string[];
+  fileSep?: string[];
 }
 
 // Qwen2.5-Coder (and our default model), StarCoder/SantaCoder, CodeLlama (spelled with and
 // without the SentencePiece space marker).
 const SPELLINGS: FimSpelling[] = [
   { style: 'qwen', prefix: ['<|fim_prefix|>'], suffix: ['<|fim_suffix|>'], middle: ['<|fim_middle|>'],
-    stops: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|repo_name|>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'] },
+    stops: ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|repo_name|>', '<|fim_prefix|>', '<|fim_suffix|>', '<|fim_middle|>'],
+    repoName: ['<|repo_name|>'], fileSep: ['<|file_sep|>'] },
   { style: 'starcoder', prefix: ['<fim_prefix>', '<fim-prefix>'], suffix: ['<fim_suffix>', '<fim-suffix>'], middle: ['<fim_middle>', '<fim-middle>'],
-    stops: ['<|endoftext|>', '<fim_pad>', '<fim-pad>', '<file_sep>', '<reponame>', '<filename>', '<fim_prefix>', '<fim_suffix>', '<fim_middle>'] },
+    stops: ['<|endoftext|>', '<fim_pad>', '<fim-pad>', '<file_sep>', '<reponame>', '<filename>', '<fim_prefix>', '<fim_suffix>', '<fim_middle>'],
+    repoName: ['<reponame>', '<repo_name>'], fileSep: ['<file_sep>'] },
   { style: 'codellama', prefix: ['▁<PRE>', '<PRE>'], suffix: ['▁<SUF>', '<SUF>'], middle: ['▁<MID>', '<MID>'],
     stops: ['▁<EOT>', '<EOT>', '</s>'] },
 ];
@@ -66,7 +76,10 @@ export function detectFim(tokenizer: Tokenizer): FimTokens | undefined {
       const id = tokenizer.tokenToId(name);
       if (id !== undefined) stopIds.add(id);
     }
-    return { style: s.style, layout: fimLayoutOf(tokenizer), prefixId, suffixId, middleId, stopIds };
+    const repoNameId = first(s.repoName ?? []);
+    const fileSepId = first(s.fileSep ?? []);
+    const repo = repoNameId !== undefined && fileSepId !== undefined ? { repo: { repoNameId, fileSepId } } : {};
+    return { style: s.style, layout: fimLayoutOf(tokenizer), prefixId, suffixId, middleId, stopIds, ...repo };
   }
   return undefined;
 }

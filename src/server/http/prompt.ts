@@ -3,8 +3,8 @@
 // fill-in-the-middle, the far ends of prefix and suffix); max_tokens is then capped by the room left.
 // A FIM prefix loses its trailing blanks (src/server/fim/typed-blanks.ts).
 import { MlxBatchError } from '../../shared/errors';
-import type { ChatMessage } from '../../shared/protocol';
-import { fitFimText, splitTrailingBlanks } from '../fim';
+import type { ChatMessage, ExtraContextChunk } from '../../shared/protocol';
+import { extraContextThatFits, fitFimText, joinExtraContext, splitTrailingBlanks } from '../fim';
 import type { InferenceService } from './service';
 
 export interface FittedPrompt {
@@ -14,6 +14,16 @@ export interface FittedPrompt {
   fim: boolean;
   /** Blanks taken off the end of a FIM prefix (typed-blanks.ts): dropped from the answer's start as far as it repeats them. */
   typedBlanks: string;
+  /** Text was cut to fit the context (pieces of extra context left out, or prefix and suffix cut). */
+  truncated: boolean;
+  /** Pieces of extra context in the prompt (the leading ones of those sent). */
+  extraChunks: number;
+}
+
+/** A FIM request's pieces of other files, and the name of the file being completed. */
+export interface ExtraContext {
+  chunks: readonly ExtraContextChunk[];
+  currentFile?: string;
 }
 
 const tooLong = (length: number, context: number) => new MlxBatchError(
@@ -27,30 +37,54 @@ function reserve(context: number, maxTokens: number | undefined, fallback: numbe
   return Math.max(1, Math.min(maxTokens ?? fallback, Math.floor(context / 2)));
 }
 
-function fit(tokens: number[], context: number, maxTokens: number | undefined, defaultMax: number, fim = false, typedBlanks = ''): FittedPrompt {
-  if (tokens.length >= context) throw tooLong(tokens.length, context);
-  return { tokens, maxTokens: Math.min(maxTokens ?? defaultMax, context - tokens.length), fim, typedBlanks };
+interface Shape {
+  fim?: boolean;
+  typedBlanks?: string;
+  truncated?: boolean;
+  extraChunks?: number;
 }
 
-/** A plain or fill-in-the-middle completion prompt. */
+function fit(tokens: number[], context: number, maxTokens: number | undefined, defaultMax: number, shape: Shape = {}): FittedPrompt {
+  if (tokens.length >= context) throw tooLong(tokens.length, context);
+  return {
+    tokens, maxTokens: Math.min(maxTokens ?? defaultMax, context - tokens.length),
+    fim: shape.fim ?? false, typedBlanks: shape.typedBlanks ?? '', truncated: shape.truncated ?? false, extraChunks: shape.extraChunks ?? 0,
+  };
+}
+
+/**
+ * A plain or fill-in-the-middle completion prompt. A FIM prompt's extra context gives way first:
+ * it keeps the leading pieces that fit beside prefix and suffix and the room kept to generate
+ * (never a 400 on its account); then, with `truncateLeft`, the far ends of prefix and suffix go.
+ */
 export function completionPrompt(
   service: InferenceService, prompt: string, suffix: string | undefined,
-  maxTokens: number | undefined, truncateLeft: boolean, defaultMax: number,
+  maxTokens: number | undefined, truncateLeft: boolean, defaultMax: number, extra?: ExtraContext,
 ): FittedPrompt {
   const context = service.model.contextLength;
+  const budget = context - reserve(context, maxTokens, defaultMax);
   const { prefix, blanks } = suffix === undefined ? { prefix: prompt, blanks: '' } : splitTrailingBlanks(prompt);
   let tokens = service.completionPrompt(prefix, suffix);
+  let truncated = false;
+  let fitted = { prefix, suffix };
   if (truncateLeft && tokens.length >= context) {
-    const budget = context - reserve(context, maxTokens, defaultMax);
+    truncated = true;
     if (suffix === undefined) {
       tokens = tokens.slice(tokens.length - budget);
     } else {
       // FIM prompts have structure (prefix, suffix and marker tokens): cut the texts, nearest the cursor kept.
-      const fitted = fitFimText(prefix, suffix, budget, (p, s) => service.completionPrompt(p, s).length);
+      fitted = fitFimText(prefix, suffix, budget, (p, s) => service.completionPrompt(p, s).length);
       tokens = service.completionPrompt(fitted.prefix, fitted.suffix);
     }
   }
-  return fit(tokens, context, maxTokens, defaultMax, suffix !== undefined, blanks);
+  let extraChunks = 0;
+  if (extra && extra.chunks.length > 0 && fitted.suffix !== undefined) {
+    const pieces = service.extraContext(extra.chunks, extra.currentFile);
+    extraChunks = extraContextThatFits(pieces, budget - tokens.length);
+    if (extraChunks < extra.chunks.length) truncated = true;
+    if (extraChunks > 0) tokens = service.completionPrompt(fitted.prefix, fitted.suffix, joinExtraContext(pieces, extraChunks));
+  }
+  return fit(tokens, context, maxTokens, defaultMax, { fim: suffix !== undefined, typedBlanks: blanks, truncated, extraChunks });
 }
 
 /** A chat prompt; truncation drops the oldest non-system messages, keeping the last one. */

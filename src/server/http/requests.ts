@@ -2,7 +2,7 @@
 // context check come later (prompt.ts), once the model's tokenizer has seen the prompt.
 import type { IncomingMessage } from 'node:http';
 import { MlxBatchError } from '../../shared/errors';
-import { PRIORITY_CLASSES, PRIORITY_HEADER, type ChatMessage, type PriorityClass } from '../../shared/protocol';
+import { PRIORITY_CLASSES, PRIORITY_HEADER, type ChatMessage, type ExtraContextChunk, type PriorityClass } from '../../shared/protocol';
 import type { SamplingParams } from '../../batching/request-types';
 import { optBool, optEnum, optInt, optNumber, optObject, optStop, optString, describe } from './fields';
 import type { ModelInfo } from './service';
@@ -12,6 +12,8 @@ type Body = Record<string, unknown>;
 /** Longest prompt or message text accepted, in characters (the body limit bounds it too). */
 const MAX_TEXT = 4 << 20;
 const MAX_MESSAGES = 1024;
+/** Most pieces of extra context one FIM request may carry. */
+const MAX_EXTRA_CHUNKS = 256;
 /** Most alternatives per token a request may ask for in logprobs (OpenAI's chat limit). */
 export const MAX_TOP_LOGPROBS = 20;
 /** Most choices (`n`) one request may ask for: each is a row of the batch. */
@@ -38,6 +40,8 @@ export interface CommonOptions {
 export interface CompletionOptions extends CommonOptions {
   prompt: string;
   suffix: string | undefined;
+  /** Pieces of other files before a FIM prompt (`input_extra`). */
+  extra: ExtraContextChunk[];
   echo: boolean;
 }
 
@@ -106,7 +110,7 @@ function predictionOf(body: Body): string | undefined {
  * min_p, OpenAI's presence_penalty and frequency_penalty, and the repetition penalty in vLLM's
  * (`repetition_penalty`) or llama.cpp's spelling (`repeat_penalty`, with `repeat_last_n`).
  */
-function penaltiesOf(body: Body): Partial<SamplingParams> {
+export function penaltiesOf(body: Body): Partial<SamplingParams> {
   const out: Partial<SamplingParams> = {};
   const minP = optNumber(body, 'min_p', 0, 1);
   if (minP) out.minP = minP;
@@ -126,8 +130,8 @@ function penaltiesOf(body: Body): Partial<SamplingParams> {
   return out;
 }
 
-/** Header `x-mlx-batch-priority` wins over the body field; default `normal`. */
-function priorityOf(body: Body, req: IncomingMessage): PriorityClass {
+/** Header `x-mlx-batch-priority` wins over the body field; default `fallback` (`normal`). */
+export function priorityOf(body: Body, req: IncomingMessage, fallback: PriorityClass = 'normal'): PriorityClass {
   const header = req.headers[PRIORITY_HEADER];
   if (header !== undefined) {
     const v = Array.isArray(header) ? header[0] : header;
@@ -136,7 +140,7 @@ function priorityOf(body: Body, req: IncomingMessage): PriorityClass {
     }
     return v as PriorityClass;
   }
-  return optEnum(body, 'priority', PRIORITY_CLASSES) ?? 'normal';
+  return optEnum(body, 'priority', PRIORITY_CLASSES) ?? fallback;
 }
 
 export function parseCompletion(body: Body, req: IncomingMessage, model: ModelInfo): CompletionOptions {
@@ -157,7 +161,9 @@ export function parseCompletion(body: Body, req: IncomingMessage, model: ModelIn
   // `false` reads as none, as chat's switch does (clients built for both endpoints send it).
   const logprobs = body.logprobs === false ? undefined : optInt(body, 'logprobs', 0, MAX_TOP_LOGPROBS);
   if (logprobs !== undefined && echo) throw new MlxBatchError('unsupported_feature', '"logprobs" cannot be combined with "echo" (prompt tokens have no log-probabilities here)', 'logprobs');
-  return { ...withLogprobs(common, logprobs), prompt, suffix: suffix === '' ? undefined : suffix, echo };
+  const extra = extraContextOf(body);
+  if (extra.length > 0 && suffix === undefined) throw new MlxBatchError('validation', '"input_extra" is context for fill-in-the-middle: it needs "suffix"', 'input_extra');
+  return { ...withLogprobs(common, logprobs), prompt, suffix: suffix === '' && extra.length === 0 ? undefined : suffix, extra, echo };
 }
 
 export function parseChat(body: Body, req: IncomingMessage, model: ModelInfo): ChatOptions {
@@ -182,6 +188,30 @@ export function parseChat(body: Body, req: IncomingMessage, model: ModelInfo): C
 /** The options with `alternatives` per token of logprobs asked for (undefined: none). */
 function withLogprobs<T extends CommonOptions>(common: T, alternatives: number | undefined): T {
   return alternatives === undefined ? common : { ...common, sampling: { ...common.sampling, logprobs: alternatives } };
+}
+
+/**
+ * `input_extra`: pieces of other files, `[{filename, text}]` as llama.cpp's server takes them (a
+ * piece without a filename is named "tmp", as there).
+ */
+export function extraContextOf(body: Body): ExtraContextChunk[] {
+  const raw = body.input_extra;
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new MlxBatchError('validation', `"input_extra" must be an array of {"filename", "text"} (got ${describe(raw)})`, 'input_extra');
+  if (raw.length > MAX_EXTRA_CHUNKS) throw new MlxBatchError('validation', `"input_extra" may hold at most ${MAX_EXTRA_CHUNKS} pieces (got ${raw.length})`, 'input_extra');
+  let total = 0;
+  return raw.map((c: unknown, i) => {
+    const param = `input_extra[${i}]`;
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new MlxBatchError('validation', `"${param}" must be an object with "filename" and "text"`, param);
+    const piece = c as Body;
+    const text = piece.text;
+    if (typeof text !== 'string') throw new MlxBatchError('validation', `"${param}.text" must be a string (got ${text === undefined ? 'nothing' : describe(text)})`, `${param}.text`);
+    const filename = piece.filename ?? 'tmp';
+    if (typeof filename !== 'string' || filename.length > 4096) throw new MlxBatchError('validation', `"${param}.filename" must be a string of at most 4096 characters`, `${param}.filename`);
+    total += text.length;
+    if (total > MAX_TEXT) throw new MlxBatchError('validation', `"input_extra" holds more than ${MAX_TEXT} characters`, 'input_extra');
+    return { filename, text };
+  });
 }
 
 /** Message content: a string, or OpenAI's array of `{type: 'text', text}` parts. */

@@ -4,7 +4,8 @@ import { benchmarkPrompts } from '../../batching/benchmark/prompts';
 import { runComparisonBenchmark } from '../../batching/benchmark/report';
 import { runnerTarget } from '../../batching/benchmark/runner-target';
 import type { Runner } from '../../batching/runner';
-import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, KernelChoices } from '../../shared/protocol';
+import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, ExtraContextChunk, KernelChoices } from '../../shared/protocol';
+import type { ExtraContextTokens } from '../fim';
 import { describeMachine } from '../machine';
 import type { GenerationEvent } from '../../batching/generation-stream';
 import type { GenerationRequest, InferenceService, ModelInfo } from './service';
@@ -14,8 +15,13 @@ export interface PromptTokenizer {
   encode(text: string): number[];
   /** Renders the chat template (generation prompt added) and encodes it. */
   encodeChat(messages: ChatMessage[]): number[];
-  /** Fill-in-the-middle prompt; throws `unsupported_feature` for a model without FIM tokens. */
-  encodeFim(prefix: string, suffix: string): number[];
+  /**
+   * Fill-in-the-middle prompt, `extra` (encodeExtra's tokens) before it; throws
+   * `unsupported_feature` for a model without FIM tokens.
+   */
+  encodeFim(prefix: string, suffix: string, extra?: readonly number[]): number[];
+  /** Other files' pieces as tokens, each on its own (src/server/fim/extra-context.ts). */
+  encodeExtra(chunks: readonly ExtraContextChunk[], currentFile?: string): ExtraContextTokens;
   /** Tokens that end a plain or chat generation (EOS, end of turn). */
   readonly eosTokenIds: readonly number[];
   /** Tokens that end an infill (the above plus the FIM style's end tokens). */
@@ -47,8 +53,12 @@ export class RunnerService implements InferenceService {
     return this.options.kernels;
   }
 
-  completionPrompt(prompt: string, suffix: string | undefined): number[] {
-    return suffix === undefined ? this.tokenizer.encode(prompt) : this.tokenizer.encodeFim(prompt, suffix);
+  completionPrompt(prompt: string, suffix: string | undefined, extra?: readonly number[]): number[] {
+    return suffix === undefined ? this.tokenizer.encode(prompt) : this.tokenizer.encodeFim(prompt, suffix, extra);
+  }
+
+  extraContext(chunks: readonly ExtraContextChunk[], currentFile?: string): ExtraContextTokens {
+    return this.tokenizer.encodeExtra(chunks, currentFile);
   }
 
   chatPrompt(messages: ChatMessage[]): number[] {

@@ -10,6 +10,7 @@ import { benchmarkHandler } from './handlers/benchmark';
 import { getBatchingHandler, setBatchingHandler } from './handlers/batching';
 import { chatHandler } from './handlers/chat';
 import { completionsHandler } from './handlers/completions';
+import { infillHandler } from './handlers/infill';
 import { healthHandler, metricsHandler, modelsHandler } from './handlers/info';
 import { statsStreamHandler } from './handlers/stats-stream';
 import { HttpMetrics } from './metrics';
@@ -24,6 +25,7 @@ export function defaultRouter(): Router {
     .add({ method: 'GET', path: '/v1/models', handler: modelsHandler })
     .add({ method: 'POST', path: '/v1/completions', handler: completionsHandler })
     .add({ method: 'POST', path: '/v1/chat/completions', handler: chatHandler })
+    .add({ method: 'POST', path: '/infill', handler: infillHandler })
     .add({ method: 'GET', path: '/v1/batching', handler: getBatchingHandler })
     .add({ method: 'POST', path: '/v1/batching', handler: setBatchingHandler })
     .add({ method: 'GET', path: '/v1/stats/stream', handler: statsStreamHandler })

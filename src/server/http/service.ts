@@ -4,7 +4,8 @@
 import type { GenerateParams } from '../../batching/request-types';
 import type { GenerationEvent } from '../../batching/generation-stream';
 import type { RunnerMetrics, RunnerStats } from '../../batching/runner-metrics';
-import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, KernelChoices } from '../../shared/protocol';
+import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, ExtraContextChunk, KernelChoices } from '../../shared/protocol';
+import type { ExtraContextTokens } from '../fim';
 
 /**
  * One generation request as the HTTP layer hands it over: tokenized, fitted into the context and
@@ -35,8 +36,13 @@ export interface InferenceService {
   readonly model: ModelInfo;
   /** The CPU kernels generation runs on, when it runs on MLX. */
   readonly kernels?: KernelChoices;
-  /** Tokens of a plain prompt, or of a fill-in-the-middle prompt when `suffix` is given. */
-  completionPrompt(prompt: string, suffix: string | undefined): number[];
+  /**
+   * Tokens of a plain prompt, or of a fill-in-the-middle prompt when `suffix` is given, with
+   * `extra` (extraContext's tokens, joined) before it.
+   */
+  completionPrompt(prompt: string, suffix: string | undefined, extra?: readonly number[]): number[];
+  /** Other files' pieces (a FIM request's `input_extra`) as tokens, each piece on its own. */
+  extraContext(chunks: readonly ExtraContextChunk[], currentFile?: string): ExtraContextTokens;
   /** Tokens of a chat rendered by the model's chat template, ready for the assistant's turn. */
   chatPrompt(messages: ChatMessage[]): number[];
   /** The bytes one token stands for (logprobs report them). */

@@ -2,7 +2,8 @@
 // plain markers. Lets the tests predict every prompt length and every generated text.
 import { MlxBatchError } from '../../../src/shared/errors';
 import type { IncrementalDecoder } from '../../../src/batching/request-types';
-import type { ChatMessage } from '../../../src/shared/protocol';
+import type { ChatMessage, ExtraContextChunk } from '../../../src/shared/protocol';
+import type { ExtraContextTokens } from '../../../src/server/fim';
 import type { PromptTokenizer } from '../../../src/server/http/runner-service';
 
 export const EOS = 3;
@@ -21,9 +22,18 @@ export class CharTokenizer implements PromptTokenizer {
     return this.encode(`${messages.map((m) => `<${m.role}>${m.content}`).join('')}<assistant>`);
   }
 
-  encodeFim(prefix: string, suffix: string): number[] {
+  encodeFim(prefix: string, suffix: string, extra: readonly number[] = []): number[] {
     if (!this.fim) throw new MlxBatchError('unsupported_feature', 'this model has no fill-in-the-middle tokens', 'suffix');
-    return this.encode(`<PRE>${prefix}<SUF>${suffix}<MID>`);
+    return [...extra, ...this.encode(`<PRE>${prefix}<SUF>${suffix}<MID>`)];
+  }
+
+  /** `<REPO>`, then `<FILE name>text` per piece, then `<FILE current>`: predictable lengths. */
+  encodeExtra(chunks: readonly ExtraContextChunk[], currentFile = 'current'): ExtraContextTokens {
+    return {
+      open: this.encode('<REPO>'),
+      chunks: chunks.map((c) => this.encode(`<FILE ${c.filename}>${c.text}`)),
+      close: this.encode(`<FILE ${currentFile}>`),
+    };
   }
 
   tokenBytes(id: number): Uint8Array {

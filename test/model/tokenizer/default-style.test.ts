@@ -6,7 +6,7 @@ import { countPieces, trainBpe } from '../../../src/training/bpe-trainer';
 import * as files from '../../../src/training/tokenizer-spec';
 import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tokenizer';
 import { renderChat } from '../../../src/server/tokenizer/chat-template';
-import { buildFimPrompt } from '../../../src/server/fim';
+import { buildFimPrompt, encodeExtraContext, joinExtraContext } from '../../../src/server/fim';
 import { fimPrompt } from '../../../src/training/fim-examples';
 import { TrainingTokenizer } from '../../../src/training/tokens';
 import { corpus, stream } from '../helpers/tokenizers';
@@ -53,6 +53,12 @@ describe('tokenizer: a default-model-style byte-level BPE from src/training', fu
     assert.equal(prompt.at(-1), ids['<|fim_middle|>']);
     assert.equal(tok.decode(prompt), '<|fim_prefix|>const x = <|fim_suffix|>;\n<|fim_middle|>');
     for (const t of ['<|fim_pad|>', '<|endoftext|>', '<|im_end|>'] as const) assert.ok(stopIds.has(ids[t]), t);
+  });
+
+  it('heads other files with plain --- name --- lines when the vocabulary has no repository tokens', () => {
+    const extra = encodeExtraContext(tok, [{ filename: 'a.py', text: 'A = 1' }], 'b.py');
+    const { ids: prompt } = buildFimPrompt(tok, 'x = ', '\n', joinExtraContext(extra, 1));
+    assert.equal(tok.decode(prompt), '--- a.py ---\nA = 1\n\n--- b.py ---\n<|fim_prefix|>x = <|fim_suffix|>\n<|fim_middle|>');
   });
 
   it('builds the FIM paper\'s suffix-prefix-middle prompt when tokenizer_config.json says fim_layout "spm", token for token as training does', async () => {

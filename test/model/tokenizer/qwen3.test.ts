@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadTokenizer, type Tokenizer } from '../../../src/server/tokenizer/tokenizer';
 import { encodeChat, renderChat } from '../../../src/server/tokenizer/chat-template';
-import { buildFimPrompt, detectFim } from '../../../src/server/fim';
+import { buildFimPrompt, detectFim, encodeExtraContext, extraContextThatFits, joinExtraContext } from '../../../src/server/fim';
 import { QWEN3_DIR, stream } from '../helpers/tokenizers';
 
 describe('Qwen3 tokenizer (real tokenizer.json)', function () {
@@ -118,5 +118,22 @@ describe('Qwen3 tokenizer (real tokenizer.json)', function () {
     for (const name of ['<|endoftext|>', '<|fim_pad|>', '<|file_sep|>', '<|im_end|>']) {
       assert.ok(stopIds.has(tok.tokenToId(name)!), name);
     }
+  });
+
+  it('puts other files before the FIM prompt in the repository layout Qwen2.5-Coder was trained on, each piece on its own tokens', () => {
+    const pieces = [{ filename: 'src/util.ts', text: 'export const K = 3;' }, { filename: 'src/b.ts', text: 'export function b() {}\n' }];
+    const extra = encodeExtraContext(tok, pieces, 'src/main.ts');
+    const { ids } = buildFimPrompt(tok, 'const x = ', ';\n', joinExtraContext(extra, 2));
+    assert.equal(tok.decode(ids),
+      '<|repo_name|>project\n<|file_sep|>src/util.ts\nexport const K = 3;\n<|file_sep|>src/b.ts\nexport function b() {}\n<|file_sep|>src/main.ts\n<|fim_prefix|>const x = <|fim_suffix|>;\n<|fim_middle|>');
+    // A prompt keeping only the first piece starts with exactly the tokens of that piece in the full one.
+    const one = joinExtraContext(extra, 1);
+    assert.deepEqual(one.slice(0, -extra.close.length), ids.slice(0, one.length - extra.close.length));
+    assert.deepEqual(joinExtraContext(extra, 0), []);
+    // Fitting keeps leading pieces only, with the tokens around them counted.
+    const size = (k: number) => joinExtraContext(extra, k).length;
+    assert.equal(extraContextThatFits(extra, size(2)), 2);
+    assert.equal(extraContextThatFits(extra, size(2) - 1), 1);
+    assert.equal(extraContextThatFits(extra, size(1) - 1), 0);
   });
 });

@@ -61,7 +61,8 @@ describe('Request', () => {
       assert.throws(() => validateParams(p, 10), (e: unknown) => e instanceof MlxBatchError && e.type === type);
     bad({ promptTokens: [], maxTokens: 1 }, 'validation');
     bad({ promptTokens: prompt(10), maxTokens: 1 }, 'context_length_exceeded');
-    bad({ promptTokens: prompt(2), maxTokens: 0 }, 'validation');
+    bad({ promptTokens: prompt(2), maxTokens: -1 }, 'validation');
+    validateParams({ promptTokens: prompt(2), maxTokens: 0 }, 10);
     bad({ promptTokens: prompt(2), maxTokens: 1.5 }, 'validation');
     bad({ promptTokens: prompt(2), maxTokens: 1, stop: ['x'] }, 'validation');
     validateParams({ promptTokens: prompt(9), maxTokens: 100 }, 10);

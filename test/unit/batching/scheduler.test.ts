@@ -331,6 +331,19 @@ describe('Scheduler', () => {
     assert.equal(tokensOf(h, 'a').length, 4);
   });
 
+  it('computes the prompt of a request with max_tokens 0 and ends it without a token', () => {
+    const h = harness();
+    h.add('w', { promptTokens: prompt(40), maxTokens: 0 });
+    h.add('a', { promptTokens: prompt(3), maxTokens: 2 });
+    h.runAll();
+    assert.deepEqual(tokensOf(h, 'w'), []);
+    assert.equal(finishOf(h, 'w'), 'length');
+    assert.equal(h.engine.plans.flatMap((p) => p.prefill).filter((c) => c.id === 'w').at(-1)!.end, 40, 'the whole prompt was computed');
+    assert.ok(!h.engine.plans.some((p) => p.decode.includes('w')), 'it never decodes');
+    assert.ok(h.engine.released.includes('w'));
+    assert.deepEqual(tokensOf(h, 'a'), [4, 5]);
+  });
+
   it('finishes on EOS', () => {
     const h = harness();
     h.add('a', { promptTokens: [1], maxTokens: 100, eosTokenIds: [4] });

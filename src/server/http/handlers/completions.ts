@@ -29,6 +29,6 @@ export const completionsHandler: Handler = async (ctx) => {
   const service = ctx.state.requireService();
   const body = await readJson(ctx.req, ctx.options.bodyLimit);
   const opts = parseCompletion(body, ctx.req, service.model);
-  const prompt = completionPrompt(service, opts.prompt, opts.suffix, opts.maxTokens, opts.truncateLeft, ctx.options.defaultCompletionTokens);
+  const prompt = completionPrompt(service, opts.prompt, opts.suffix, opts.maxTokens, opts.truncateLeft, ctx.options.defaultCompletionTokens, { chunks: opts.extra });
   await runGeneration(ctx, service, opts, prompt, FORMAT, opts.echo ? opts.prompt : '');
 };

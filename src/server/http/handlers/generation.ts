@@ -94,19 +94,11 @@ export async function runGeneration(
   ctx: RequestContext, service: InferenceService, opts: CommonOptions, prompt: FittedPrompt,
   format: ResponseFormat, prefixText = '',
 ): Promise<void> {
-  const { res, metrics } = ctx;
+  const { metrics } = ctx;
   const abort = new AbortController();
   // Every choice's request listens to it.
   setMaxListeners(MAX_CHOICES + 4, abort.signal);
-  const onClose = () => {
-    if (!res.writableFinished) {
-      metrics.aborted += 1;
-      abort.abort();
-    }
-  };
-  res.on('close', onClose);
-  // The client may have left while the body was read and the prompt tokenized.
-  if (res.destroyed || ctx.req.socket.destroyed) onClose();
+  const detach = abortOnClientClose(ctx, abort);
   const base: Base = {
     id: `${format.idPrefix}-${randomBytes(12).toString('hex')}`,
     created: Math.floor(Date.now() / 1000),
@@ -158,9 +150,26 @@ export async function runGeneration(
     else await collect(ctx, events, opts.n, format, base, prefixText, logprobs);
   } finally {
     abort.abort();
-    res.off('close', onClose);
+    detach();
     metrics.duration.observe((performance.now() - ctx.arrived) / 1000);
   }
+}
+
+/**
+ * Aborts `abort` when the client goes away before the response is complete (counted in the
+ * metrics), also when it left while the body was read; returns what stops listening.
+ */
+export function abortOnClientClose(ctx: RequestContext, abort: AbortController): () => void {
+  const { res, metrics } = ctx;
+  const onClose = () => {
+    if (!res.writableFinished) {
+      metrics.aborted += 1;
+      abort.abort();
+    }
+  };
+  res.on('close', onClose);
+  if (res.destroyed || ctx.req.socket.destroyed) onClose();
+  return () => res.off('close', onClose);
 }
 
 async function stream(

@@ -38,6 +38,8 @@ export class FakeEngine implements BatchEngine {
   readonly contextLength: number;
   readonly plans: StepPlan[] = [];
   readonly added: RequestId[] = [];
+  /** Every request as added, kept after release (prompts and sampling for assertions). */
+  readonly requests = new Map<RequestId, EngineRequest>();
   readonly released: RequestId[] = [];
   readonly rows = new Map<RequestId, Row>();
   /** Rows that were alive at each step (after the step's releases). */
@@ -56,6 +58,7 @@ export class FakeEngine implements BatchEngine {
     const cachedTokens = this.opts.cached?.(req) ?? 0;
     this.rows.set(req.id, { prompt: req.promptTokens, logprobs: req.sampling.logprobs, computed: Math.min(cachedTokens, req.promptTokens.length - 1), last: -1, sampled: 0 });
     this.added.push(req.id);
+    this.requests.set(req.id, req);
     this.peak = Math.max(this.peak, this.rows.size * 1000);
     return { cachedTokens };
   }
