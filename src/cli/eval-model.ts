@@ -5,9 +5,10 @@ import path from 'node:path';
 import { EVAL_FIM_CONTEXT, evaluateDefaultModel } from '../training/evaluate';
 import { FIM_LAYOUTS, type FimLayout } from '../server/fim';
 import { firstLine } from '../training/fim-examples';
+import { DEFAULT_REPO_CONTEXT } from '../training/repo-context';
 import { intFlag, modelFlag, oneOf, parseFlags, type Command } from './command';
 
-const USAGE = 'mlx-batch eval-model [--model M] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--first-line-beams N] [--split-bytes N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
+const USAGE = 'mlx-batch eval-model [--model M] [--fim-cases N] [--fim-prefix-chars N] [--fim-suffix-chars N] [--fim-layout psm|spm] [--prefix-only] [--repo-context] [--repo-chunks N] [--repo-chunk-lines N] [--first-line-beams N] [--split-bytes N] [--chat-cases N] [--windows N] [--window-length N] [--samples N] [--json FILE]';
 
 export const evalModelCommand: Command = {
   name: 'eval-model',
@@ -19,6 +20,7 @@ export const evalModelCommand: Command = {
       samples: { type: 'string' }, json: { type: 'string' }, 'fim-prefix-chars': { type: 'string' }, 'fim-suffix-chars': { type: 'string' },
       'window-length': { type: 'string' }, 'fim-layout': { type: 'string' }, 'prefix-only': { type: 'boolean' },
       'split-bytes': { type: 'string' }, 'first-line-beams': { type: 'string' },
+      'repo-context': { type: 'boolean' }, 'repo-chunks': { type: 'string' }, 'repo-chunk-lines': { type: 'string' },
     }, USAGE);
 
     const report = await evaluateDefaultModel({
@@ -29,6 +31,12 @@ export const evalModelCommand: Command = {
       fimSuffixChars: intFlag(f['fim-suffix-chars'], 'fim-suffix-chars', EVAL_FIM_CONTEXT.suffixChars, 0),
       fimLayout: f['fim-layout'] === undefined ? undefined : oneOf<FimLayout>(f['fim-layout'], FIM_LAYOUTS, 'fim-layout'),
       prefixOnly: f['prefix-only'] === true,
+      ...(f['repo-context'] === true ? {
+        repoContext: {
+          maxChunks: intFlag(f['repo-chunks'], 'repo-chunks', DEFAULT_REPO_CONTEXT.maxChunks, 1),
+          chunkLines: intFlag(f['repo-chunk-lines'], 'repo-chunk-lines', DEFAULT_REPO_CONTEXT.chunkLines, 1),
+        },
+      } : {}),
       firstLineBeams: f['first-line-beams'] === undefined ? undefined : intFlag(f['first-line-beams'], 'first-line-beams', 0, 1),
       splitBytes: f['split-bytes'] === undefined ? undefined : intFlag(f['split-bytes'], 'split-bytes', 0, 10_000),
       chatCases: intFlag(f['chat-cases'], 'chat-cases', 24, 0),

@@ -23,6 +23,8 @@ export interface ServiceOptions {
   batching: boolean;
   /** Speculative decoding (prompt-lookup drafts checked in the batch). */
   speculative: boolean;
+  /** Shortest prompt run reused from another position of a stored prompt (0: exact prefixes only). */
+  cacheReuseTokens: number;
 }
 
 /** Loads the model and builds the service; `progress` takes a fraction in [0, 1]. */
@@ -61,6 +63,7 @@ export const loadInferenceService: ServiceLoader = async (options, progress, log
       batching: options.batching,
       speculative: options.speculative,
     },
+    engine: { cacheReuseTokens: options.cacheReuseTokens },
   });
   log.info(`loaded ${loaded.id} (${loaded.modelType}, ${Math.round(loaded.weightBytes / 2 ** 20)} MB) from ${loaded.dir} in ${(loaded.loadMs / 1000).toFixed(1)}s`);
   const kernels = kernelChoices();

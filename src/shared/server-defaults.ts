@@ -25,6 +25,16 @@ export const SPECULATIVE_MODES = ['ngram', 'off'] as const;
 export type SpeculativeMode = (typeof SPECULATIVE_MODES)[number];
 export const DEFAULT_SPECULATIVE: SpeculativeMode = 'ngram';
 
+/**
+ * Shortest run of a prompt that the prefix store reuses from another position, keys moved to
+ * their new positions (`--cache-reuse`, llama.cpp's flag); 0: only exact prefixes are reused. The
+ * editor's server turns it on for repository context, where a piece leaving the ring moves every
+ * piece after it.
+ */
+export const DEFAULT_CACHE_REUSE = 0;
+/** The run length the extension's server reuses (its `--cache-reuse`) while repository context is on. */
+export const EDITOR_CACHE_REUSE = 64;
+
 /** Address the server binds (`--host`): loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';
 

@@ -92,7 +92,7 @@ function walk(dir: string, rel: string, pkg: Pkg | undefined, out: Omit<SourceFi
  * share this key (package and name up to the first dot) and so land in the same split, keeping
  * near-copies out of the held-out files.
  */
-function moduleKey(f: Omit<SourceFile, 'text'>): string {
+export function moduleKey(f: Omit<SourceFile, 'text'>): string {
   const base = f.path.slice(f.path.lastIndexOf('/') + 1);
   return `${f.pkg}:${base.slice(0, base.indexOf('.') < 0 ? base.length : base.indexOf('.'))}`;
 }

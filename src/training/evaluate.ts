@@ -11,7 +11,9 @@ import { MemoryReclaimer } from '../server/memory';
 import { mx } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
 import { encodeChat } from '../server/tokenizer/chat-template';
-import { buildFimPrompt, fitFimText, type FimLayout, type FimPrompt } from '../server/fim';
+import { buildFimPrompt, encodeExtraContext, extraContextThatFits, fitFimText, joinExtraContext, type FimLayout, type FimPrompt } from '../server/fim';
+import type { ExtraContextChunk } from '../shared/protocol';
+import { repoContextFor, type RepoContextOptions } from './repo-context';
 import { loadTokenizer } from '../server/tokenizer/tokenizer';
 import type { Tokenizer } from '../server/tokenizer/tokenizer';
 import { heldOutWindows, languageOf } from './batches';
@@ -39,6 +41,8 @@ export interface EvalOptions {
   firstLineBeams?: number;
   /** Also continue each case's prefix alone, as plain text (what the suffix and FIM training add over it). */
   prefixOnly: boolean;
+  /** Also complete each case with pieces of other files of its package before the prompt (repo-context.ts). */
+  repoContext?: RepoContextOptions;
   chatCases: number;
   /** Held-out windows of `windowLength` tokens for perplexity and accuracy. */
   windows: number;
@@ -75,6 +79,8 @@ export interface EvalReport {
   beamScore?: { beams: number; best: number; among: number };
   /** With `prefixOnly`: the same cases continued from the prefix alone. */
   prefixOnlyScore?: FimScore;
+  /** With `repoContext`: first lines exact without and with the other files' pieces, on the same cases. */
+  repoContext?: { options: RepoContextOptions; cases: number; casesWithContext: number; exactWithout: number; exactWith: number; meanPieces: number; meanExtraTokens: number };
   /** Share of held-out chat questions answered with a fenced code block holding the exact declaration. */
   chatExact: number;
   chat: { question: string; expected: string; answer: string }[];
@@ -124,18 +130,25 @@ export async function greedyBatch(
   return out;
 }
 
-/** The infill prompt the server would send for a case, fitted to leave `maxNewTokens` of the model's context. */
-function fittedFimPrompt(model: LanguageModel, tokenizer: Tokenizer, c: Pick<FimCase, 'prefix' | 'suffix'>, maxNewTokens: number): FimPrompt {
+/**
+ * The infill prompt the server would send for a case, fitted to leave `maxNewTokens` of the
+ * model's context: prefix and suffix first, then the leading pieces of `extra` that fit.
+ */
+function fittedFimPrompt(model: LanguageModel, tokenizer: Tokenizer, c: Pick<FimCase, 'prefix' | 'suffix'>, maxNewTokens: number, extra: readonly ExtraContextChunk[] = []): FimPrompt {
   const budget = model.args.maxPositionEmbeddings - maxNewTokens;
   const fitted = fitFimText(c.prefix, c.suffix, budget, (p, s) => buildFimPrompt(tokenizer, p, s).ids.length);
-  return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix);
+  const plain = buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix);
+  if (extra.length === 0) return plain;
+  const pieces = encodeExtraContext(tokenizer, extra, 'current');
+  return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix, joinExtraContext(pieces, extraContextThatFits(pieces, budget - plain.ids.length)));
 }
 
-/** Greedy infill of FIM cases, as the server builds the prompt and fits it to the model's context. */
+/** Greedy infill of FIM cases, as the server builds the prompt and fits it to the model's context; `extras[i]`: case i's other files. */
 export async function completeFim(
   model: LanguageModel, tokenizer: Tokenizer, cases: Pick<FimCase, 'prefix' | 'suffix'>[], maxNewTokens: number, reclaim: MemoryReclaimer,
+  extras?: readonly (readonly ExtraContextChunk[])[],
 ): Promise<string[]> {
-  const prompts = cases.map((c) => fittedFimPrompt(model, tokenizer, c, maxNewTokens));
+  const prompts = cases.map((c, i) => fittedFimPrompt(model, tokenizer, c, maxNewTokens, extras?.[i]));
   const ids = await greedyBatch(model, prompts.map((p) => p.ids), prompts[0].stopIds, maxNewTokens, reclaim);
   return ids.map((t) => tokenizer.decode(t, { skipSpecialTokens: true }));
 }
@@ -229,6 +242,27 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const byCopy = fimByCopyShare(fim);
   o.log(`FIM first line exact, by how much of the case's file one training file holds: ${byCopy.map((b) =>
     `${Math.round(100 * b.from)}-${Math.round(100 * b.to)}% ${b.exact}/${b.cases}`).join(', ')}`);
+  let repoContext: EvalReport['repoContext'];
+  if (o.repoContext) {
+    const files = [...corpus.train, ...corpus.heldOut];
+    const extras = new Map(cases.map((c) => [c, repoContextFor(c, files, o.repoContext)]));
+    const withContext = await completeInBatches(cases, o.batch, (group) =>
+      completeFim(loaded.model, tokenizer, group, o.maxNewTokens, reclaim, group.map((c) => extras.get(c)!)), copyOf);
+    const promptTokens = (c: FimCase, extra?: ExtraContextChunk[]) => fittedFimPrompt(loaded.model, tokenizer, c, o.maxNewTokens, extra).ids.length;
+    const extraTokens = cases.map((c) => promptTokens(c, extras.get(c)) - promptTokens(c));
+    repoContext = {
+      options: o.repoContext,
+      cases: cases.length,
+      casesWithContext: cases.filter((c) => extras.get(c)!.length > 0).length,
+      exactWithout: fim.filter((r) => r.firstLineMatch).length,
+      exactWith: withContext.filter((r) => r.firstLineMatch).length,
+      meanPieces: cases.reduce((a, c) => a + extras.get(c)!.length, 0) / Math.max(1, cases.length),
+      meanExtraTokens: extraTokens.reduce((a, b) => a + b, 0) / Math.max(1, cases.length),
+    };
+    o.log(`FIM with repository context (up to ${o.repoContext.maxChunks} pieces of ${o.repoContext.chunkLines} lines from other files of the case's package, ` +
+      `${repoContext.casesWithContext}/${cases.length} cases found some, ${repoContext.meanExtraTokens.toFixed(0)} tokens of it in the prompt on average): ` +
+      `first line exact ${repoContext.exactWith}/${cases.length}, without it ${repoContext.exactWithout}/${cases.length}`);
+  }
   let beamScore: EvalReport['beamScore'];
   if (o.firstLineBeams) {
     beamScore = { beams: o.firstLineBeams, best: 0, among: 0 };
@@ -260,5 +294,5 @@ export async function evaluateDefaultModel(o: EvalOptions): Promise<EvalReport> 
   const chatExact = chat.filter((c) => c.answer.includes(`\n${c.expected}\n\`\`\``)).length / Math.max(1, chat.length);
   const fenced = chat.filter((c) => /```\w*\n[\s\S]*```/.test(c.answer)).length;
   o.log(`chat: ${fenced}/${chat.length} held-out questions answered with a fenced code block, ${(100 * chatExact).toFixed(1)}% with the exact declaration`);
-  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, fimByCopyShare: byCopy, beamScore, prefixOnlyScore, chatExact, chat };
+  return { perplexity: Math.exp(m.loss), accuracy: m.accuracy, tokens: m.tokens, fimFirstLineMatch: share, fimScore, fim, fimByCopyShare: byCopy, repoContext, beamScore, prefixOnlyScore, chatExact, chat };
 }

@@ -14,6 +14,16 @@ function longLines(text: string): Set<string> {
   return new Set(text.split('\n').filter((l) => l.trim().length > LONG_LINE));
 }
 
+/** The share of `of`'s distinct long lines that `inside` holds (0 when `of` has none). */
+export function longLineShare(of: string, inside: string): number {
+  const mine = longLines(of);
+  if (mine.size === 0) return 0;
+  const theirs = longLines(inside);
+  let n = 0;
+  for (const l of mine) if (theirs.has(l)) n++;
+  return n / mine.size;
+}
+
 export interface CopyScan {
   /** Per held-out file: the largest share of its long lines found in a single training file (0 when it has none). */
   heldOutShare: number[];

@@ -3,7 +3,7 @@ import { MlxBatchError } from '../../shared/errors';
 import type { Device } from '../../server/device';
 import {
   DEFAULT_BODY_LIMIT_BYTES, DEFAULT_COMPLETION_TOKENS, DEFAULT_DRAIN_TIMEOUT_S, DEFAULT_HOST, DEFAULT_MAX_BATCH,
-  DEFAULT_MAX_WAITING, DEFAULT_SPECULATIVE, DEFAULT_STATS_INTERVAL_MS, SPECULATIVE_MODES,
+  DEFAULT_CACHE_REUSE, DEFAULT_MAX_WAITING, DEFAULT_SPECULATIVE, DEFAULT_STATS_INTERVAL_MS, SPECULATIVE_MODES,
 } from '../../shared/server-defaults';
 import { deviceFlag, intFlag, modelFlag, oneOf, parseFlags } from '../command';
 
@@ -23,6 +23,8 @@ export interface ServeOptions {
   batching: boolean;
   /** Speculative decoding by prompt lookup (`--speculative ngram`, the default) or none (`off`). */
   speculative: boolean;
+  /** Shortest run reused from another position of a stored prompt, keys moved (0: exact prefixes only). */
+  cacheReuseTokens: number;
   /** File whose first line is the bearer token every request must carry. */
   tokenFile: string | undefined;
   /** Needed to listen on a non-loopback address. */
@@ -40,7 +42,7 @@ export interface ServeOptions {
 }
 
 export const SERVE_USAGE = `mlx-batch serve [--model M] [--device cpu|gpu] [--host ${DEFAULT_HOST}] [--port 0] [--max-batch ${DEFAULT_MAX_BATCH}] [--kv-budget TOKENS] ` +
-  `[--max-waiting ${DEFAULT_MAX_WAITING}] [--no-batching] [--speculative ${SPECULATIVE_MODES.join('|')}] [--token-file F] [--allow-remote] [--body-limit ${DEFAULT_BODY_LIMIT_BYTES}] [--max-tokens-default ${DEFAULT_COMPLETION_TOKENS}] ` +
+  `[--max-waiting ${DEFAULT_MAX_WAITING}] [--no-batching] [--speculative ${SPECULATIVE_MODES.join('|')}] [--cache-reuse ${DEFAULT_CACHE_REUSE}] [--token-file F] [--allow-remote] [--body-limit ${DEFAULT_BODY_LIMIT_BYTES}] [--max-tokens-default ${DEFAULT_COMPLETION_TOKENS}] ` +
   `[--drain-timeout ${DEFAULT_DRAIN_TIMEOUT_S}] [--parent-pid PID] [--watch-stdin]`;
 
 const FLAGS = {
@@ -53,6 +55,7 @@ const FLAGS = {
   'max-waiting': { type: 'string' },
   'no-batching': { type: 'boolean' },
   speculative: { type: 'string' },
+  'cache-reuse': { type: 'string' },
   'token-file': { type: 'string' },
   'allow-remote': { type: 'boolean' },
   'body-limit': { type: 'string' },
@@ -78,6 +81,7 @@ export function parseServeOptions(argv: string[]): ServeOptions {
     maxWaiting: intFlag(f['max-waiting'], 'max-waiting', DEFAULT_MAX_WAITING, 0),
     batching: !f['no-batching'],
     speculative: oneOf(f.speculative ?? DEFAULT_SPECULATIVE, SPECULATIVE_MODES, 'speculative') === 'ngram',
+    cacheReuseTokens: intFlag(f['cache-reuse'], 'cache-reuse', DEFAULT_CACHE_REUSE, 0),
     tokenFile: f['token-file'],
     allowRemote: f['allow-remote'] ?? false,
     bodyLimit: intFlag(f['body-limit'], 'body-limit', DEFAULT_BODY_LIMIT_BYTES, 1024),

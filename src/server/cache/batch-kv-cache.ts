@@ -274,32 +274,59 @@ export class BatchKVCache implements KVCache {
     this.#capacity = capacity;
   }
 
-  /** A new B = 1 cache holding the first `tokens` tokens of `row` (prefix reuse); copies the data. */
-  extract(row: number, tokens = this.#lengths[row]): BatchKVCache {
+  /**
+   * A new B = 1 cache holding `tokens` tokens of `row` from its token `from` on (prefix reuse takes
+   * the first ones); copies the data. `moveKeys` (a run taken from another position) turns each
+   * layer's keys into the keys of the positions they will have (RoPE: rotating by the distance).
+   */
+  extract(row: number, tokens = this.#lengths[row], from = 0, moveKeys?: (keys: MxArray) => MxArray): BatchKVCache {
     if (!Number.isInteger(row) || row < 0 || row >= this.batchSize) throw internal(`no row ${row}`);
     if (this.#pendingPad[row] > 0) throw internal(`row ${row} is still being prefilled`);
-    if (!Number.isInteger(tokens) || tokens < 0 || tokens > this.#lengths[row]) {
-      throw internal(`row ${row} holds ${this.#lengths[row]} tokens, cannot extract ${tokens}`);
+    if (!Number.isInteger(tokens) || !Number.isInteger(from) || tokens < 0 || from < 0 || from + tokens > this.#lengths[row]) {
+      throw internal(`row ${row} holds ${this.#lengths[row]} tokens, cannot extract ${tokens} from ${from}`);
     }
     const out = new BatchKVCache(this.numLayers);
     if (tokens === 0) return out;
     const first = this.#columns - this.#spans[row];
-    const live = this.#liveColumns(row).slice(0, tokens);
-    const contiguous = live[tokens - 1] === tokens - 1;
+    const live = this.#liveColumns(row).slice(from, from + tokens);
+    const contiguous = live[tokens - 1] - live[0] === tokens - 1;
     const idx = contiguous ? undefined : mx.array(live.map((c) => first + c), mx.int32);
+    const start = first + live[0];
     // Copied into a buffer of its own: a slice would keep the whole batch's buffer alive.
-    const copy = (a: MxArray | undefined) => {
+    const copy = (a: MxArray | undefined, move?: (keys: MxArray) => MxArray) => {
       if (!a) return a;
       const rowData = a.index(mx.Slice(row, row + 1));
-      const cols = idx ? mx.take(rowData, idx, 2) : rowData.index(mx.Slice(), mx.Slice(), mx.Slice(first, first + tokens));
-      return placeRows([[cols, 1, tokens]], tokens, roundUp(tokens));
+      const cols = idx ? mx.take(rowData, idx, 2) : rowData.index(mx.Slice(), mx.Slice(), mx.Slice(start, start + tokens));
+      return placeRows([[move ? move(cols).astype(a.dtype) : cols, 1, tokens]], tokens, roundUp(tokens));
     };
-    out.#keys = this.#keys.map(copy);
-    out.#values = this.#values.map(copy);
+    out.#keys = this.#keys.map((k) => copy(k, moveKeys));
+    out.#values = this.#values.map((v) => copy(v));
     out.#lengths = [tokens];
     out.#spans = [tokens];
     out.#columns = tokens;
     out.#capacity = roundUp(tokens);
+    return out;
+  }
+
+  /** A new B = 1 cache: this one's tokens (B = 1, no dead columns), then `next`'s; copies the data. */
+  append(next: BatchKVCache): BatchKVCache {
+    if (this.batchSize !== 1 || next.batchSize !== 1 || this.deadColumns > 0 || next.deadColumns > 0) throw internal('append joins single-row caches without dead columns');
+    const a = this.#lengths[0];
+    const b = next.#lengths[0];
+    const out = new BatchKVCache(this.numLayers);
+    const total = a + b;
+    const join = (x: MxArray | undefined, y: MxArray | undefined) => {
+      const parts = [x && a > 0 ? x.index(mx.Slice(), mx.Slice(), mx.Slice(this.#columns - a, this.#columns)) : undefined,
+        y && b > 0 ? y.index(mx.Slice(), mx.Slice(), mx.Slice(next.#columns - b, next.#columns)) : undefined].filter((p): p is MxArray => p !== undefined);
+      if (parts.length === 0) return undefined;
+      return placeRows([[parts.length === 1 ? parts[0] : mx.concatenate(parts, 2), 1, total]], total, roundUp(total));
+    };
+    out.#keys = this.#keys.map((k, i) => join(k, next.#keys[i]));
+    out.#values = this.#values.map((v, i) => join(v, next.#values[i]));
+    out.#lengths = [total];
+    out.#spans = [total];
+    out.#columns = total;
+    out.#capacity = roundUp(total);
     return out;
   }
 

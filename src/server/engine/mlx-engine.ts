@@ -7,6 +7,7 @@
 import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
 import type { TokenLogprob } from '../../batching/request-types';
+import { DEFAULT_CACHE_REUSE } from '../../shared/server-defaults';
 import { BatchKVCache } from '../cache/batch-kv-cache';
 import { tokenLogprobs, type LogprobAsk } from '../generate/logprobs';
 import { RowSampler, verifyBatch, type Verdict } from '../generate/sampler';
@@ -32,9 +33,15 @@ export interface MlxEngineOptions {
   bufferCacheBytes?: number;
   /** Where memory figures come from; default: the meter of the device MLX runs on. */
   meter?: MemoryMeter;
+  /**
+   * After the longest stored prefix, reuse a run of at least this many prompt tokens that a stored
+   * prompt holds at another position, its keys moved to their new positions (0: off). Not exact:
+   * those keys and values were computed with what preceded them there in view.
+   */
+  cacheReuseTokens: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, reclaimEveryLayers: 4 };
+export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
 
 interface Chunk {
   id: RequestId;
@@ -65,6 +72,8 @@ export class MlxEngine implements BatchEngine {
   private batch: BatchKVCache;
   private readonly reclaim: MemoryReclaimer;
   private readonly meter: MemoryMeter;
+  /** Prompt tokens reused from another position of a stored prompt (cacheReuseTokens). */
+  movedTokens = 0;
 
   constructor(readonly model: LanguageModel, options: Partial<MlxEngineOptions> = {}) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
@@ -79,15 +88,24 @@ export class MlxEngine implements BatchEngine {
   add(req: EngineRequest): { cachedTokens: number } {
     if (this.seqs.has(req.id)) throw new MlxBatchError('internal', `engine: request ${req.id} added twice`);
     const seq: Sequence = { prompt: req.promptTokens, sampler: new RowSampler(req.sampling), computed: 0, output: [] };
+    // At least one prompt token must run, to give the logits of the first output token.
+    const last = req.promptTokens.length - 1;
     const match = this.prefixStore.lookup(req.promptTokens);
-    if (match) {
-      // At least one prompt token must run, to give the logits of the first output token.
-      const n = Math.min(match.length, req.promptTokens.length - 1);
-      if (n > 0) {
-        seq.cache = match.entry.cache.extract(0, n);
-        mx.eval(...seq.cache.arrays());
-        seq.computed = n;
-      }
+    const n = match ? Math.min(match.length, last) : 0;
+    let cache = match && n > 0 ? match.entry.cache.extract(0, n) : undefined;
+    const reuse = this.options.cacheReuseTokens;
+    const run = reuse > 0 ? this.prefixStore.findRun(req.promptTokens, n, reuse) : undefined;
+    if (run && Math.min(run.length, last - n) >= reuse) {
+      const length = Math.min(run.length, last - n);
+      const distance = n - run.at;
+      const moved = run.entry.cache.extract(0, length, run.at, (keys) => this.model.shiftKeys(keys, distance));
+      cache = cache ? cache.append(moved) : moved;
+      this.movedTokens += length;
+    }
+    if (cache && cache.tokens > 0) {
+      mx.eval(...cache.arrays());
+      seq.cache = cache;
+      seq.computed = cache.tokens;
     }
     this.seqs.set(req.id, seq);
     return { cachedTokens: seq.computed };

@@ -14,6 +14,14 @@ export interface PrefixMatch<C> {
   length: number;
 }
 
+/** A run of a prompt found further along (or earlier) in a stored entry than where the prompt has it. */
+export interface PrefixRun<C> {
+  entry: PrefixEntry<C>;
+  /** Where the run starts in the entry's tokens. */
+  at: number;
+  length: number;
+}
+
 export class PrefixStore<C> {
   /** Insertion order = recency: the first entry is the least recently used. */
   private readonly entries = new Map<string, PrefixEntry<C>>();
@@ -51,6 +59,31 @@ export class PrefixStore<C> {
     const key = keyOf(best.entry.tokens);
     this.entries.delete(key);
     this.entries.set(key, best.entry);
+    return best;
+  }
+
+  /**
+   * The longest run of `prompt` from `from` on (at least `minLength` tokens) that an entry holds
+   * at another position: what followed a piece of context that has since left the prompt. Only
+   * entry positions whose first and `minLength`-th tokens agree are followed up.
+   */
+  findRun(prompt: readonly number[], from: number, minLength: number): PrefixRun<C> | undefined {
+    if (minLength <= 0 || prompt.length - from < minLength) return undefined;
+    let best: PrefixRun<C> | undefined;
+    for (const entry of this.entries.values()) {
+      const t = entry.tokens;
+      for (let at = 0; at + minLength <= t.length; at++) {
+        if (at === from || t[at] !== prompt[from] || t[at + minLength - 1] !== prompt[from + minLength - 1]) continue;
+        let n = 0;
+        while (at + n < t.length && from + n < prompt.length && t[at + n] === prompt[from + n]) n++;
+        if (n >= minLength && (!best || n > best.length)) best = { entry, at, length: n };
+      }
+    }
+    if (best) {
+      const key = keyOf(best.entry.tokens);
+      this.entries.delete(key);
+      this.entries.set(key, best.entry);
+    }
     return best;
   }
 

@@ -223,6 +223,11 @@ export class Model extends nn.Module implements LanguageModel {
     return this.#pass(parts, options);
   }
 
+  shiftKeys(keys: MxArray, distance: number): MxArray {
+    const [b, , l] = keys.shape;
+    return this.#rope.apply(keys, this.#rope.tables(mx.full([b, l], distance, mx.int32), keys.dtype));
+  }
+
   *#pass(parts: readonly ForwardPart[], options: ForwardOptions): Generator<MxArray, MxArray> {
     let h = yield* this.model.steps(parts, this.#rope, this.args.numAttentionHeads, this.args.numKeyValueHeads);
     if (options.pick) {

@@ -84,6 +84,12 @@ export interface LanguageModel extends nn.Module {
    * of every part, [rows, 1, vocab]. With one part it returns what `forward` does.
    */
   forwardSteps(parts: readonly ForwardPart[], options?: ForwardOptions): Generator<MxArray, MxArray>;
+  /**
+   * Cached keys [1, kvHeads, L, headDim] of positions p, as the keys of positions p + distance
+   * (rotary embeddings compose: a rotation by the distance). Lets the cache reuse keys and values
+   * of tokens that now sit elsewhere in a prompt.
+   */
+  shiftKeys(keys: MxArray, distance: number): MxArray;
   /** Maps checkpoint tensor names to this module's (drops rotary buffers, tied lm_head...). */
   sanitize(weights: Map<string, MxArray>): Map<string, MxArray>;
 }

@@ -37,4 +37,10 @@ describe('command-line flags', () => {
     assert.equal(parseServeOptions(['--speculative', 'off']).speculative, false);
     assert.throws(() => parseServeOptions(['--speculative', 'draft-model']), refused('speculative', /--speculative must be one of ngram, off/));
   });
+
+  it('--cache-reuse takes a run length (0, the default: exact prefixes only)', () => {
+    assert.equal(parseServeOptions([]).cacheReuseTokens, 0);
+    assert.equal(parseServeOptions(['--cache-reuse', '64']).cacheReuseTokens, 64);
+    assert.throws(() => parseServeOptions(['--cache-reuse=-1']), refused('cache-reuse', /--cache-reuse must be an integer >= 0/));
+  });
 });
