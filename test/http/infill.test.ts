@@ -83,6 +83,15 @@ describe('server: POST /infill (llama.cpp)', () => {
     assert.ok(body.tokens_evaluated + 8 <= 512);
   });
 
+  it('keeps up to half the room for other files when the text around the cursor is long', async () => {
+    const body = await (await post(`${s.url}/infill`, { input_prefix: `${'p'.repeat(60)}\n`.repeat(12), input_suffix: 's', input_extra: chunks, n_predict: 8 })).json();
+    const prompt = text(s.engine.requests.get(s.engine.added.at(-1)!)!.promptTokens);
+    assert.equal(body.truncated, true);
+    assert.ok(prompt.startsWith('<REPO><FILE util.py>def helper():\n    pass\n<FILE consts.py>X = 1\n<FILE current><PRE>'), 'both pieces stay');
+    assert.ok(prompt.length < 512 && body.tokens_evaluated + 8 <= 512, 'the prefix gave way');
+    assert.ok(prompt.includes(`${'p'.repeat(60)}\n<SUF>s<MID>`), 'the prefix keeps its end');
+  });
+
   it('stops at a stop word and names it', async () => {
     const body = await (await post(`${s.url}/infill`, { input_prefix: 'x', input_suffix: 'y', n_predict: 20, stop: ['def'] })).json();
     assert.equal(body.content, 'abc');

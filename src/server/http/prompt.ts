@@ -53,9 +53,11 @@ function fit(tokens: number[], context: number, maxTokens: number | undefined, d
 }
 
 /**
- * A plain or fill-in-the-middle completion prompt. A FIM prompt's extra context gives way first:
- * it keeps the leading pieces that fit beside prefix and suffix and the room kept to generate
- * (never a 400 on its account); then, with `truncateLeft`, the far ends of prefix and suffix go.
+ * A plain or fill-in-the-middle completion prompt. A FIM prompt's extra context (other files'
+ * pieces) gives way first: it never makes a prompt too long (the pieces that do not fit are left
+ * out, the leading ones kept), and with `truncateLeft` it is cut to at most half of the room
+ * before the far ends of prefix and suffix are cut to the other half, as llama.cpp's server keeps
+ * a share of the context for it beside the text around the cursor.
  */
 export function completionPrompt(
   service: InferenceService, prompt: string, suffix: string | undefined,
@@ -64,24 +66,26 @@ export function completionPrompt(
   const context = service.model.contextLength;
   const budget = context - reserve(context, maxTokens, defaultMax);
   const { prefix, blanks } = suffix === undefined ? { prefix: prompt, blanks: '' } : splitTrailingBlanks(prompt);
+  const pieces = extra && extra.chunks.length > 0 && suffix !== undefined ? service.extraContext(extra.chunks, extra.currentFile) : undefined;
+  const extraShare = pieces ? Math.min(joinExtraContext(pieces, pieces.chunks.length).length, Math.floor(budget / 2)) : 0;
   let tokens = service.completionPrompt(prefix, suffix);
   let truncated = false;
   let fitted = { prefix, suffix };
-  if (truncateLeft && tokens.length >= context) {
+  // Without extra context a prompt is cut only when it does not fit at all; beside it, to its share.
+  if (truncateLeft && (tokens.length >= context || (extraShare > 0 && tokens.length > budget - extraShare))) {
     truncated = true;
     if (suffix === undefined) {
       tokens = tokens.slice(tokens.length - budget);
     } else {
       // FIM prompts have structure (prefix, suffix and marker tokens): cut the texts, nearest the cursor kept.
-      fitted = fitFimText(prefix, suffix, budget, (p, s) => service.completionPrompt(p, s).length);
+      fitted = fitFimText(prefix, suffix, budget - extraShare, (p, s) => service.completionPrompt(p, s).length);
       tokens = service.completionPrompt(fitted.prefix, fitted.suffix);
     }
   }
   let extraChunks = 0;
-  if (extra && extra.chunks.length > 0 && fitted.suffix !== undefined) {
-    const pieces = service.extraContext(extra.chunks, extra.currentFile);
+  if (pieces && fitted.suffix !== undefined) {
     extraChunks = extraContextThatFits(pieces, budget - tokens.length);
-    if (extraChunks < extra.chunks.length) truncated = true;
+    if (extraChunks < pieces.chunks.length) truncated = true;
     if (extraChunks > 0) tokens = service.completionPrompt(fitted.prefix, fitted.suffix, joinExtraContext(pieces, extraChunks));
   }
   return fit(tokens, context, maxTokens, defaultMax, { fim: suffix !== undefined, typedBlanks: blanks, truncated, extraChunks });
