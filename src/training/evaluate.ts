@@ -11,7 +11,7 @@ import { MemoryReclaimer } from '../server/memory';
 import { mx } from '../server/mlx';
 import type { LanguageModel } from '../server/model/types';
 import { encodeChat } from '../server/tokenizer/chat-template';
-import { buildFimPrompt, encodeExtraContext, extraContextThatFits, fitFimText, joinExtraContext, type FimLayout, type FimPrompt } from '../server/fim';
+import { buildFimPrompt, encodeExtraContext, fitFimPrompt, joinExtraContext, type FimLayout, type FimPrompt } from '../server/fim';
 import type { ExtraContextChunk } from '../shared/protocol';
 import { repoContextFor, type RepoContextOptions } from './repo-context';
 import { loadTokenizer } from '../server/tokenizer/tokenizer';
@@ -136,11 +136,9 @@ export async function greedyBatch(
  */
 function fittedFimPrompt(model: LanguageModel, tokenizer: Tokenizer, c: Pick<FimCase, 'prefix' | 'suffix'>, maxNewTokens: number, extra: readonly ExtraContextChunk[] = []): FimPrompt {
   const budget = model.args.maxPositionEmbeddings - maxNewTokens;
-  const fitted = fitFimText(c.prefix, c.suffix, budget, (p, s) => buildFimPrompt(tokenizer, p, s).ids.length);
-  const plain = buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix);
-  if (extra.length === 0) return plain;
-  const pieces = encodeExtraContext(tokenizer, extra, 'current');
-  return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix, joinExtraContext(pieces, extraContextThatFits(pieces, budget - plain.ids.length)));
+  const pieces = extra.length > 0 ? encodeExtraContext(tokenizer, extra) : undefined;
+  const fitted = fitFimPrompt(c.prefix, c.suffix, pieces, budget, (p, s, e) => buildFimPrompt(tokenizer, p, s, e).ids.length);
+  return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix, pieces ? joinExtraContext(pieces, fitted.extraChunks) : undefined);
 }
 
 /** Greedy infill of FIM cases, as the server builds the prompt and fits it to the model's context; `extras[i]`: case i's other files. */

@@ -1,4 +1,6 @@
-// Server side of fill-in-the-middle: prefix and suffix text cut to fit the model's context.
+// Server side of fill-in-the-middle: prefix and suffix text cut to fit the model's context,
+// beside the pieces of other files that go before them.
+import { extraContextThatFits, joinExtraContext, type ExtraContextTokens } from './extra-context';
 
 /** Prefix and suffix text cut to fit a token budget. */
 export interface FittedFimText {
@@ -38,4 +40,37 @@ export function fitFimText(prefix: string, suffix: string, budget: number, count
     pTokens = count(p, '') - overhead;
   }
   return { prefix: p, suffix: s };
+}
+
+/** A FIM prompt's texts and how many leading pieces of extra context fit beside them. */
+export interface FittedFimPrompt extends FittedFimText {
+  extraChunks: number;
+  /** Something was left out: a piece of extra context, or text of prefix or suffix. */
+  truncated: boolean;
+}
+
+/**
+ * Fits prefix, suffix and extra context to `budget` tokens. The extra context gives way first: it
+ * never makes the prompt too long (pieces that do not fit are left out, the leading ones kept),
+ * and it gets at most half of the budget; prefix and suffix are cut (fitFimText) only when they
+ * are longer than the rest. Without extra context they are cut only when they exceed `budget`.
+ * `count(prefix, suffix, extra)` is the whole prompt's token count.
+ */
+export function fitFimPrompt(
+  prefix: string, suffix: string, extra: ExtraContextTokens | undefined, budget: number,
+  count: (prefix: string, suffix: string, extra?: readonly number[]) => number,
+): FittedFimPrompt {
+  const share = extra ? Math.min(joinExtraContext(extra, extra.chunks.length).length, Math.floor(budget / 2)) : 0;
+  let text: FittedFimText = { prefix, suffix };
+  let truncated = false;
+  if (count(prefix, suffix) > budget - share) {
+    text = fitFimText(prefix, suffix, budget - share, count);
+    truncated = true;
+  }
+  let extraChunks = 0;
+  if (extra) {
+    extraChunks = extraContextThatFits(extra, budget - count(text.prefix, text.suffix));
+    if (extraChunks < extra.chunks.length) truncated = true;
+  }
+  return { ...text, extraChunks, truncated };
 }

@@ -5,6 +5,6 @@
 export { detectFim, fimLayoutOf, FIM_LAYOUTS, type FimLayout, type FimStyle, type FimTokens } from './tokens';
 export { buildFimPrompt, type FimPrompt } from './prompt';
 export { encodeExtraContext, extraContextThatFits, joinExtraContext, type ExtraContextTokens } from './extra-context';
-export { fitFimText, type FittedFimText } from './fit-to-context';
+export { fitFimPrompt, fitFimText, type FittedFimPrompt, type FittedFimText } from './fit-to-context';
 export { dropTypedStart, splitTrailingBlanks } from './typed-blanks';
 export { indentCut } from './indent-stop';

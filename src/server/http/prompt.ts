@@ -4,7 +4,7 @@
 // A FIM prefix loses its trailing blanks (src/server/fim/typed-blanks.ts).
 import { MlxBatchError } from '../../shared/errors';
 import type { ChatMessage, ExtraContextChunk } from '../../shared/protocol';
-import { extraContextThatFits, fitFimText, joinExtraContext, splitTrailingBlanks } from '../fim';
+import { extraContextThatFits, fitFimPrompt, joinExtraContext, splitTrailingBlanks } from '../fim';
 import type { InferenceService } from './service';
 
 export interface FittedPrompt {
@@ -53,11 +53,10 @@ function fit(tokens: number[], context: number, maxTokens: number | undefined, d
 }
 
 /**
- * A plain or fill-in-the-middle completion prompt. A FIM prompt's extra context (other files'
- * pieces) gives way first: it never makes a prompt too long (the pieces that do not fit are left
- * out, the leading ones kept), and with `truncateLeft` it is cut to at most half of the room
- * before the far ends of prefix and suffix are cut to the other half, as llama.cpp's server keeps
- * a share of the context for it beside the text around the cursor.
+ * A plain or fill-in-the-middle completion prompt. A plain prompt too long for the context is a
+ * 400, or loses its oldest tokens with `truncateLeft`. A FIM prompt is fitted by fitFimPrompt
+ * (src/server/fim/fit-to-context.ts): other files' pieces never make it too long, and with
+ * `truncateLeft` prefix and suffix are cut to fit beside up to half the room for those pieces.
  */
 export function completionPrompt(
   service: InferenceService, prompt: string, suffix: string | undefined,
@@ -65,30 +64,22 @@ export function completionPrompt(
 ): FittedPrompt {
   const context = service.model.contextLength;
   const budget = context - reserve(context, maxTokens, defaultMax);
-  const { prefix, blanks } = suffix === undefined ? { prefix: prompt, blanks: '' } : splitTrailingBlanks(prompt);
-  const pieces = extra && extra.chunks.length > 0 && suffix !== undefined ? service.extraContext(extra.chunks, extra.currentFile) : undefined;
-  const extraShare = pieces ? Math.min(joinExtraContext(pieces, pieces.chunks.length).length, Math.floor(budget / 2)) : 0;
-  let tokens = service.completionPrompt(prefix, suffix);
-  let truncated = false;
-  let fitted = { prefix, suffix };
-  // Without extra context a prompt is cut only when it does not fit at all; beside it, to its share.
-  if (truncateLeft && (tokens.length >= context || (extraShare > 0 && tokens.length > budget - extraShare))) {
-    truncated = true;
-    if (suffix === undefined) {
-      tokens = tokens.slice(tokens.length - budget);
-    } else {
-      // FIM prompts have structure (prefix, suffix and marker tokens): cut the texts, nearest the cursor kept.
-      fitted = fitFimText(prefix, suffix, budget - extraShare, (p, s) => service.completionPrompt(p, s).length);
-      tokens = service.completionPrompt(fitted.prefix, fitted.suffix);
-    }
+  if (suffix === undefined) {
+    let tokens = service.completionPrompt(prompt, undefined);
+    const truncated = truncateLeft && tokens.length >= context;
+    if (truncated) tokens = tokens.slice(tokens.length - budget);
+    return fit(tokens, context, maxTokens, defaultMax, { truncated });
   }
-  let extraChunks = 0;
-  if (pieces && fitted.suffix !== undefined) {
-    extraChunks = extraContextThatFits(pieces, budget - tokens.length);
-    if (extraChunks < pieces.chunks.length) truncated = true;
-    if (extraChunks > 0) tokens = service.completionPrompt(fitted.prefix, fitted.suffix, joinExtraContext(pieces, extraChunks));
-  }
-  return fit(tokens, context, maxTokens, defaultMax, { fim: suffix !== undefined, typedBlanks: blanks, truncated, extraChunks });
+  const { prefix, blanks } = splitTrailingBlanks(prompt);
+  const pieces = extra && extra.chunks.length > 0 ? service.extraContext(extra.chunks, extra.currentFile) : undefined;
+  const count = (p: string, s: string, e?: readonly number[]) => service.completionPrompt(p, s, e).length;
+  // Without truncation prefix and suffix stay whole (too long is a 400); only the pieces give way.
+  const kept = !truncateLeft && pieces ? extraContextThatFits(pieces, budget - count(prefix, suffix)) : 0;
+  const fitted = truncateLeft
+    ? fitFimPrompt(prefix, suffix, pieces, budget, count)
+    : { prefix, suffix, extraChunks: kept, truncated: pieces !== undefined && kept < pieces.chunks.length };
+  const tokens = service.completionPrompt(fitted.prefix, fitted.suffix, pieces ? joinExtraContext(pieces, fitted.extraChunks) : undefined);
+  return fit(tokens, context, maxTokens, defaultMax, { fim: true, typedBlanks: blanks, truncated: fitted.truncated, extraChunks: fitted.extraChunks });
 }
 
 /** A chat prompt; truncation drops the oldest non-system messages, keeping the last one. */
