@@ -137,7 +137,7 @@ export async function greedyBatch(
 function fittedFimPrompt(model: LanguageModel, tokenizer: Tokenizer, c: Pick<FimCase, 'prefix' | 'suffix'>, maxNewTokens: number, extra: readonly ExtraContextChunk[] = []): FimPrompt {
   const budget = model.args.maxPositionEmbeddings - maxNewTokens;
   const pieces = extra.length > 0 ? encodeExtraContext(tokenizer, extra) : undefined;
-  const fitted = fitFimPrompt(c.prefix, c.suffix, pieces, budget, (p, s, e) => buildFimPrompt(tokenizer, p, s, e).ids.length);
+  const fitted = fitFimPrompt(c.prefix, c.suffix, pieces, budget, Math.floor(model.args.maxPositionEmbeddings / 2), true, (p, s, e) => buildFimPrompt(tokenizer, p, s, e).ids.length);
   return buildFimPrompt(tokenizer, fitted.prefix, fitted.suffix, pieces ? joinExtraContext(pieces, fitted.extraChunks) : undefined);
 }
 

@@ -73,13 +73,14 @@ describe('server: POST /infill (llama.cpp)', () => {
     assert.ok(s.engine.released.includes(s.engine.added.at(-1)!));
   });
 
-  it('keeps the leading pieces that fit and says it truncated', async () => {
+  it('keeps the leading pieces that fit in half the context and says it truncated', async () => {
     const big = Array.from({ length: 8 }, (_, i) => ({ filename: `f${i}.py`, text: 'y'.repeat(100) }));
     const body = await (await post(`${s.url}/infill`, { ...completionPayload(big), n_predict: 8 })).json();
     const prompt = text(s.engine.requests.get(s.engine.added.at(-1)!)!.promptTokens);
     assert.equal(body.truncated, true);
-    assert.ok(prompt.includes('<FILE f0.py>') && prompt.includes('<FILE f2.py>'), 'the first pieces stay');
-    assert.ok(!prompt.includes('<FILE f7.py>'), 'the last pieces go');
+    // Half the context (256 tokens) holds <REPO>, two pieces of 112 and <FILE current>.
+    assert.ok(prompt.includes('<FILE f0.py>') && prompt.includes('<FILE f1.py>'), 'the first pieces stay');
+    assert.ok(!prompt.includes('<FILE f2.py>'), 'the others go');
     assert.ok(body.tokens_evaluated + 8 <= 512);
   });
 

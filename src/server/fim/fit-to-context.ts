@@ -51,26 +51,26 @@ export interface FittedFimPrompt extends FittedFimText {
 
 /**
  * Fits prefix, suffix and extra context to `budget` tokens. The extra context gives way first: it
- * never makes the prompt too long (pieces that do not fit are left out, the leading ones kept),
- * and it gets at most half of the budget; prefix and suffix are cut (fitFimText) only when they
- * are longer than the rest. Without extra context they are cut only when they exceed `budget`.
- * `count(prefix, suffix, extra)` is the whole prompt's token count.
+ * never makes the prompt too long, only its leading pieces that fit in `extraCap` tokens are kept
+ * (half the context: the same pieces whatever the prefix, suffix or answer length, so a warm-up
+ * computes exactly what the completions after it start with), and prefix and suffix are cut
+ * (fitFimText) only when they are longer than what those pieces leave. With `cut` false prefix
+ * and suffix stay whole and the pieces keep to what they leave. `count(prefix, suffix, extra)`
+ * is the whole prompt's token count.
  */
 export function fitFimPrompt(
-  prefix: string, suffix: string, extra: ExtraContextTokens | undefined, budget: number,
+  prefix: string, suffix: string, extra: ExtraContextTokens | undefined, budget: number, extraCap: number, cut: boolean,
   count: (prefix: string, suffix: string, extra?: readonly number[]) => number,
 ): FittedFimPrompt {
-  const share = extra ? Math.min(joinExtraContext(extra, extra.chunks.length).length, Math.floor(budget / 2)) : 0;
+  const body = count(prefix, suffix);
+  const room = cut ? extraCap : Math.min(extraCap, budget - body);
+  const extraChunks = extra ? extraContextThatFits(extra, room) : 0;
+  let truncated = extra !== undefined && extraChunks < extra.chunks.length;
+  const extraTokens = extra ? joinExtraContext(extra, extraChunks).length : 0;
   let text: FittedFimText = { prefix, suffix };
-  let truncated = false;
-  if (count(prefix, suffix) > budget - share) {
-    text = fitFimText(prefix, suffix, budget - share, count);
+  if (cut && body + extraTokens > budget) {
+    text = fitFimText(prefix, suffix, budget - extraTokens, count);
     truncated = true;
-  }
-  let extraChunks = 0;
-  if (extra) {
-    extraChunks = extraContextThatFits(extra, budget - count(text.prefix, text.suffix));
-    if (extraChunks < extra.chunks.length) truncated = true;
   }
   return { ...text, extraChunks, truncated };
 }

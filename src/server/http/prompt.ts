@@ -4,7 +4,7 @@
 // A FIM prefix loses its trailing blanks (src/server/fim/typed-blanks.ts).
 import { MlxBatchError } from '../../shared/errors';
 import type { ChatMessage, ExtraContextChunk } from '../../shared/protocol';
-import { extraContextThatFits, fitFimPrompt, joinExtraContext, splitTrailingBlanks } from '../fim';
+import { fitFimPrompt, fitFimText, joinExtraContext, splitTrailingBlanks } from '../fim';
 import type { InferenceService } from './service';
 
 export interface FittedPrompt {
@@ -53,10 +53,10 @@ function fit(tokens: number[], context: number, maxTokens: number | undefined, d
 }
 
 /**
- * A plain or fill-in-the-middle completion prompt. A plain prompt too long for the context is a
- * 400, or loses its oldest tokens with `truncateLeft`. A FIM prompt is fitted by fitFimPrompt
- * (src/server/fim/fit-to-context.ts): other files' pieces never make it too long, and with
- * `truncateLeft` prefix and suffix are cut to fit beside up to half the room for those pieces.
+ * A plain or fill-in-the-middle completion prompt. A prompt too long for the context is a 400, or
+ * with `truncateLeft` loses its oldest tokens (a FIM prompt: the far ends of prefix and suffix).
+ * Other files' pieces before a FIM prompt never make it too long: fitFimPrompt keeps the leading
+ * ones that fit in half the context, prefix and suffix cut beside them with `truncateLeft`.
  */
 export function completionPrompt(
   service: InferenceService, prompt: string, suffix: string | undefined,
@@ -64,22 +64,24 @@ export function completionPrompt(
 ): FittedPrompt {
   const context = service.model.contextLength;
   const budget = context - reserve(context, maxTokens, defaultMax);
-  if (suffix === undefined) {
-    let tokens = service.completionPrompt(prompt, undefined);
-    const truncated = truncateLeft && tokens.length >= context;
-    if (truncated) tokens = tokens.slice(tokens.length - budget);
-    return fit(tokens, context, maxTokens, defaultMax, { truncated });
+  const { prefix, blanks } = suffix === undefined ? { prefix: prompt, blanks: '' } : splitTrailingBlanks(prompt);
+  if (suffix !== undefined && extra && extra.chunks.length > 0) {
+    const pieces = service.extraContext(extra.chunks, extra.currentFile);
+    const count = (p: string, s: string, e?: readonly number[]) => service.completionPrompt(p, s, e).length;
+    const fitted = fitFimPrompt(prefix, suffix, pieces, budget, Math.floor(context / 2), truncateLeft, count);
+    const tokens = service.completionPrompt(fitted.prefix, fitted.suffix, joinExtraContext(pieces, fitted.extraChunks));
+    return fit(tokens, context, maxTokens, defaultMax, { fim: true, typedBlanks: blanks, truncated: fitted.truncated, extraChunks: fitted.extraChunks });
   }
-  const { prefix, blanks } = splitTrailingBlanks(prompt);
-  const pieces = extra && extra.chunks.length > 0 ? service.extraContext(extra.chunks, extra.currentFile) : undefined;
-  const count = (p: string, s: string, e?: readonly number[]) => service.completionPrompt(p, s, e).length;
-  // Without truncation prefix and suffix stay whole (too long is a 400); only the pieces give way.
-  const kept = !truncateLeft && pieces ? extraContextThatFits(pieces, budget - count(prefix, suffix)) : 0;
-  const fitted = truncateLeft
-    ? fitFimPrompt(prefix, suffix, pieces, budget, count)
-    : { prefix, suffix, extraChunks: kept, truncated: pieces !== undefined && kept < pieces.chunks.length };
-  const tokens = service.completionPrompt(fitted.prefix, fitted.suffix, pieces ? joinExtraContext(pieces, fitted.extraChunks) : undefined);
-  return fit(tokens, context, maxTokens, defaultMax, { fim: true, typedBlanks: blanks, truncated: fitted.truncated, extraChunks: fitted.extraChunks });
+  let tokens = service.completionPrompt(prefix, suffix);
+  const truncated = truncateLeft && tokens.length >= context;
+  if (truncated && suffix === undefined) {
+    tokens = tokens.slice(tokens.length - budget);
+  } else if (truncated) {
+    // FIM prompts have structure (prefix, suffix and marker tokens): cut the texts, nearest the cursor kept.
+    const text = fitFimText(prefix, suffix!, budget, (p, s) => service.completionPrompt(p, s).length);
+    tokens = service.completionPrompt(text.prefix, text.suffix);
+  }
+  return fit(tokens, context, maxTokens, defaultMax, { fim: suffix !== undefined, typedBlanks: blanks, truncated });
 }
 
 /** A chat prompt; truncation drops the oldest non-system messages, keeping the last one. */
