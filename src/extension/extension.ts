@@ -5,17 +5,20 @@ import { Backend } from './backend';
 import { BenchmarkController } from './benchmark/benchmark-controller';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chat/chat-view';
 import { CompletionPipeline } from './completion/completion-pipeline';
+import { ContextGatherer } from './completion/context-gatherer';
+import { ContextRing } from './completion/context-ring';
+import { ContextWarmup } from './completion/context-warmup';
 import { InlineProvider } from './completion/inline-provider';
 import { readConfiguration, REMOTE_KEY_SECRET, SECTION } from './config';
 import { selectModel } from './models/select-model';
-import { backendRequestFields, needsRestart, type Settings } from './settings';
+import { backendRequestFields, fimRoute, needsRestart, type Settings } from './settings';
 import { StatusBar } from './status/status-bar';
 
 /** What `vscode.extensions.getExtension('mlx-batch.mlx-batch').exports` gives (tests, other extensions). */
 export interface MlxBatchApi {
   backend: Backend;
   statusBar: StatusBar;
-  completions: { pipeline: CompletionPipeline; provider: InlineProvider };
+  completions: { pipeline: CompletionPipeline; provider: InlineProvider; ring: ContextRing; warmup: ContextWarmup };
   chat: ChatViewProvider;
   benchmark: BenchmarkController;
   settings(): Settings;
@@ -37,17 +40,29 @@ export function activate(context: vscode.ExtensionContext): MlxBatchApi {
       maxTokens: settings.completion.maxTokens,
       temperature: settings.completion.temperature,
       ...backendRequestFields(settings, b.listedModel),
+      ...fimRoute(settings),
+      maxExtraChars: settings.completion.context.maxChars,
     }),
     log: (m) => output.info(m),
   });
-  const provider = new InlineProvider(pipeline, getSettings);
+  const ring = new ContextRing(settings.completion.context.maxChunks);
+  const warmup = new ContextWarmup({
+    ring,
+    client: async () => (b.status.state === 'ready' ? b.client() : undefined),
+    options: () => ({ enabled: fimRoute(settings).extraContext, refreshMs: settings.completion.context.refreshMs, maxChars: settings.completion.context.maxChars }),
+    lastQueryAt: () => pipeline.lastQueryAt,
+    log: (m) => output.info(m),
+  });
+  const gatherer = new ContextGatherer(ring, getSettings, () => void warmup.tick(), (m) => output.info(m));
+  const provider = new InlineProvider(pipeline, getSettings, ring);
   const statusBar = new StatusBar(b, output);
   const chat = new ChatViewProvider(context, b, getSettings);
   const benchmark = new BenchmarkController(context, b, getSettings, output);
 
   const command = (id: string, fn: (...args: any[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   context.subscriptions.push(
-    output, b, statusBar, chat, benchmark,
+    output, b, statusBar, chat, benchmark, gatherer, warmup,
+    b.onDidChange((status) => { if (status.state === 'ready') warmup.reset(); }),
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, chat, { webviewOptions: { retainContextWhenHidden: true } }),
   );
@@ -100,7 +115,7 @@ export function activate(context: vscode.ExtensionContext): MlxBatchApi {
   );
 
   if (settings.server.autoStart || settings.backend === 'remote') void b.start();
-  return { backend: b, statusBar, completions: { pipeline, provider }, chat, benchmark, settings: getSettings };
+  return { backend: b, statusBar, completions: { pipeline, provider, ring, warmup }, chat, benchmark, settings: getSettings };
 }
 
 export async function deactivate(): Promise<void> {

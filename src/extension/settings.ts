@@ -6,6 +6,9 @@ import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH, DEFAULT_SPECULATIVE, type Speculat
 
 export type Backend = 'local' | 'remote';
 
+/** What a remote server speaks for inline completions: OpenAI's /v1/completions, or llama.cpp's /infill with context chunks. */
+export type RemoteApi = 'openai' | 'llama.cpp';
+
 /** The device the local server runs MLX on; `auto`: the server's default (gpu when Metal is available, else cpu). */
 export type ServerDevice = 'auto' | 'cpu' | 'gpu';
 
@@ -13,7 +16,7 @@ export interface Settings {
   backend: Backend;
   /** Model folder or HF cache id; '' = the model shipped with the extension. */
   model: string;
-  remote: { url: string; model: string };
+  remote: { url: string; model: string; api: RemoteApi };
   server: {
     autoStart: boolean;
     maxBatch: number;
@@ -36,6 +39,22 @@ export interface Settings {
     maxSuffixChars: number;
     /** Language id -> enabled; '*' is the default for languages not listed. */
     languages: Record<string, boolean>;
+    /** Chunks of other files (and definitions) sent with completions to servers that take them. */
+    context: {
+      enabled: boolean;
+      /** Lines per chunk the ring keeps. */
+      chunkLines: number;
+      maxChunks: number;
+      /** Queued chunks enter the ring (and warm the server's cache) at most this often. */
+      refreshMs: number;
+      /** Larger files give no chunks. */
+      maxFileKB: number;
+      /** Characters of chunk text one request carries at most. */
+      maxChars: number;
+      /** Definitions of the symbols on the cursor's line and the line before, from the language server. */
+      definitions: boolean;
+      definitionTimeoutMs: number;
+    };
   };
   chat: { maxTokens: number; temperature: number; repetitionPenalty: number; systemPrompt: string };
   benchmark: { concurrency: number[]; maxTokens: number; keepRuns: number };
@@ -103,7 +122,7 @@ export function sanitizeSettings(get: RawGetter): Settings {
   return {
     backend: get('backend') === 'remote' ? 'remote' : 'local',
     model: str(get('model')),
-    remote: { url: normaliseBaseUrl(get('remote.url')), model: str(get('remote.model')) },
+    remote: { url: normaliseBaseUrl(get('remote.url')), model: str(get('remote.model')), api: get('remote.api') === 'llama.cpp' ? 'llama.cpp' : 'openai' },
     server: {
       autoStart: bool(get('server.autoStart'), true),
       maxBatch: int(get('server.maxBatch'), DEFAULT_MAX_BATCH, 1, 64),
@@ -122,6 +141,16 @@ export function sanitizeSettings(get: RawGetter): Settings {
       maxPrefixChars: int(get('completion.maxPrefixChars'), 4000, 100, 100_000),
       maxSuffixChars: int(get('completion.maxSuffixChars'), 1500, 0, 100_000),
       languages: languages(get('completion.languages')),
+      context: {
+        enabled: bool(get('completion.context.enabled'), true),
+        chunkLines: int(get('completion.context.chunkLines'), 64, 8, 1024),
+        maxChunks: int(get('completion.context.maxChunks'), 16, 1, 128),
+        refreshMs: int(get('completion.context.refreshMs'), 1000, 100, 60_000),
+        maxFileKB: int(get('completion.context.maxFileKB'), 1024, 1, 100_000),
+        maxChars: int(get('completion.context.maxChars'), 8000, 0, 1_000_000),
+        definitions: bool(get('completion.context.definitions'), true),
+        definitionTimeoutMs: int(get('completion.context.definitionTimeoutMs'), 150, 10, 5000),
+      },
     },
     chat: {
       maxTokens: int(get('chat.maxTokens'), 512, 1, 32_768),
@@ -141,7 +170,8 @@ export function sanitizeSettings(get: RawGetter): Settings {
 export function needsRestart(a: Settings, b: Settings): boolean {
   return a.backend !== b.backend || a.model !== b.model || a.remote.url !== b.remote.url || a.remote.model !== b.remote.model ||
     a.server.maxBatch !== b.server.maxBatch || a.server.device !== b.server.device || a.server.kvBudget !== b.server.kvBudget ||
-    a.server.batching !== b.server.batching || a.server.speculative !== b.server.speculative || a.server.nodePath !== b.server.nodePath;
+    a.server.batching !== b.server.batching || a.server.speculative !== b.server.speculative || a.server.nodePath !== b.server.nodePath ||
+    a.completion.context.enabled !== b.completion.context.enabled;
 }
 
 /**
@@ -156,4 +186,15 @@ export function backendRequestFields(s: Settings, listedModel?: string): { model
     return model ? { model, truncatePrompt: false } : { truncatePrompt: false };
   }
   return { truncatePrompt: true };
+}
+
+/**
+ * Where inline completions go: `/v1/completions`, or llama.cpp's `/infill` for a remote that speaks
+ * it; and whether they carry context chunks (`input_extra`: our server and llama.cpp's take them,
+ * an OpenAI-compatible server does not know the field).
+ */
+export function fimRoute(s: Settings): { fimApi: 'completions' | 'infill'; extraContext: boolean } {
+  const enabled = s.completion.context.enabled;
+  if (s.backend === 'remote') return s.remote.api === 'llama.cpp' ? { fimApi: 'infill', extraContext: enabled } : { fimApi: 'completions', extraContext: false };
+  return { fimApi: 'completions', extraContext: enabled };
 }

@@ -20,11 +20,13 @@ function fakeServer(body: string): string {
 
 describe('extension server launch', () => {
   it('passes the settings to the server as arguments, with the shipped model by default', () => {
-    const spec = launchSpec({ settings: settings({ 'server.maxBatch': 4, 'server.kvBudget': 2048, 'server.batching': false, 'server.speculative': 'off' }), extensionPath: '/ext', tokenFile: '/t/tok', execPath: '/bin/electron', isElectron: true, env: { A: '1' } });
+    const spec = launchSpec({ settings: settings({ 'server.maxBatch': 4, 'server.kvBudget': 2048, 'server.batching': false, 'server.speculative': 'off', 'completion.context.enabled': false }), extensionPath: '/ext', tokenFile: '/t/tok', execPath: '/bin/electron', isElectron: true, env: { A: '1' } });
     assert.equal(spec.command, '/bin/electron');
     assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
     assert.equal(spec.env.A, '1');
     assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--watch-stdin', '--kv-budget', '2048', '--no-batching', '--speculative', 'off']);
+    const withContext = launchSpec({ settings: settings({}), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/node', isElectron: false, env: {} });
+    assert.deepEqual(withContext.args.slice(-2), ['--cache-reuse', '64'], 'repository context on (the default): runs moved up are reused');
     const own = launchSpec({ settings: settings({ model: 'mlx-community/X', 'server.nodePath': '/usr/bin/node' }), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/electron', isElectron: true, env: {} });
     assert.equal(own.command, '/usr/bin/node');
     assert.equal(own.env.ELECTRON_RUN_AS_NODE, undefined);
@@ -33,8 +35,8 @@ describe('extension server launch', () => {
 
   it('passes mlxBatch.server.device as --device, and nothing for auto or a value it does not know', () => {
     const args = (device: unknown) => launchSpec({ settings: settings({ 'server.device': device }), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/node', isElectron: false, env: {} }).args;
-    assert.deepEqual(args('cpu').slice(-2), ['--device', 'cpu']);
-    assert.deepEqual(args('gpu').slice(-2), ['--device', 'gpu']);
+    assert.deepEqual(args('cpu').slice(args('cpu').indexOf('--device'), args('cpu').indexOf('--device') + 2), ['--device', 'cpu']);
+    assert.deepEqual(args('gpu').slice(args('gpu').indexOf('--device'), args('gpu').indexOf('--device') + 2), ['--device', 'gpu']);
     for (const other of [undefined, 'auto', 'metal', 1]) assert.ok(!args(other).includes('--device'), String(other));
   });
 

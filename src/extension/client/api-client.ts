@@ -10,6 +10,8 @@ import {
   type CompletionRequest,
   type CompletionResponse,
   type Health,
+  type InfillRequest,
+  type InfillResponse,
   type LiveStats,
   type ModelList,
   type PriorityClass,
@@ -75,6 +77,19 @@ export class ApiClient {
   /** POST /v1/completions with `stream: true`: one chunk per event (text deltas). */
   async *streamCompletion(req: CompletionRequest, opts: CallOptions = {}): AsyncGenerator<CompletionResponse> {
     yield* this.stream<CompletionResponse>('/v1/completions', { ...req, stream: true }, opts);
+  }
+
+  /** POST /infill (llama.cpp's fill-in-the-middle) answered whole (`req.stream` unset); with `n_predict: 0` it only computes the prompt. */
+  async infill(req: InfillRequest, opts: CallOptions = {}): Promise<InfillResponse> {
+    return this.json<InfillResponse>('POST', '/infill', req, opts);
+  }
+
+  /** POST /infill with `stream: true`: one event per delta (`content`), the last with `stop: true`. */
+  async *streamInfill(req: InfillRequest, opts: CallOptions = {}): AsyncGenerator<InfillResponse> {
+    for await (const ev of this.stream<InfillResponse>('/infill', { ...req, stream: true }, opts)) {
+      yield ev;
+      if (ev.stop) return;
+    }
   }
 
   /** POST /v1/chat/completions with `stream: true`. */

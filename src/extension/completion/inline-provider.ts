@@ -1,8 +1,11 @@
-// The editor edge of the completion pipeline: document text around the cursor in, one inline
-// item out; the CancellationToken becomes an AbortSignal so a stale request is dropped.
+// The editor edge of the completion pipeline: document text around the cursor, the context ring's
+// chunks and a lookup of nearby definitions in, one inline item out; the CancellationToken becomes
+// an AbortSignal so a stale request is dropped.
 import * as vscode from 'vscode';
 import type { Settings } from '../settings';
 import type { CompletionAnswer, CompletionPipeline } from './completion-pipeline';
+import type { ContextRing } from './context-ring';
+import { definitionChunks } from './definitions';
 import { buildFimContext } from './fim-context';
 import { isLanguageEnabled } from './languages';
 
@@ -16,6 +19,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
   constructor(
     private readonly pipeline: CompletionPipeline,
     private readonly settings: () => Settings,
+    private readonly ring: ContextRing,
   ) {}
 
   async provideInlineCompletionItems(
@@ -44,10 +48,16 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       }
     }
 
+    const c = s.context;
+    const window = { startLine: position.line - lineBreaks(ctx.prefix), endLine: position.line + lineBreaks(ctx.suffix) };
+    const definitions = { timeoutMs: c.definitionTimeoutMs, lines: Math.ceil(c.chunkLines / 2), maxFileKB: c.maxFileKB, window };
+    const extra = c.enabled ? this.ring.chunks() : undefined;
+    const extraLookup = c.enabled && c.definitions ? () => definitionChunks(document, position, definitions, token) : undefined;
+
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     try {
-      const answer = await this.pipeline.complete({ ...ctx, nextLine, manual, signal: abort.signal });
+      const answer = await this.pipeline.complete({ ...ctx, nextLine, manual, signal: abort.signal, extra, extraLookup });
       if (!answer || token.isCancellationRequested) return undefined;
       this.lastAnswer = answer;
       return [new vscode.InlineCompletionItem(answer.text, new vscode.Range(position, position))];
@@ -56,3 +66,5 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     }
   }
 }
+
+const lineBreaks = (text: string): number => text.split('\n').length - 1;

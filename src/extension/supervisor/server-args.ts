@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Settings } from '../settings';
 import { SHIPPED_MODEL_DIR } from '../../shared/shipped-model';
-import { DEFAULT_SPECULATIVE } from '../../shared/server-defaults';
+import { DEFAULT_SPECULATIVE, EDITOR_CACHE_REUSE } from '../../shared/server-defaults';
 
 export interface LaunchSpec {
   command: string;
@@ -47,6 +47,8 @@ export function launchSpec(i: LaunchInputs): LaunchSpec {
   if (s.kvBudget > 0) args.push('--kv-budget', String(s.kvBudget));
   if (!s.batching) args.push('--no-batching');
   if (s.speculative !== DEFAULT_SPECULATIVE) args.push('--speculative', s.speculative);
+  // Repository context: when a piece leaves the ring, the pieces after it are reused, moved up.
+  if (i.settings.completion.context.enabled) args.push('--cache-reuse', String(EDITOR_CACHE_REUSE));
   if (i.parentPid !== undefined) args.push('--parent-pid', String(i.parentPid));
   const env: NodeJS.ProcessEnv = { ...i.env };
   let command = s.nodePath;

@@ -100,4 +100,29 @@ describe('extension API client', () => {
     assert.deepEqual(got, ['Hi']);
     assert.deepEqual(server.requests[0].body.stream_options, { include_usage: true });
   });
+
+  it('posts /infill whole, and streams it until the event with stop: true', async () => {
+    server = await new FakeServer({
+      'POST /infill': (req, res) => {
+        if (!req.body.stream) {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ content: '', stop: true, tokens_evaluated: 12 }));
+          return;
+        }
+        const send = sse(res);
+        send({ content: 'hel', stop: false });
+        send({ content: 'lo', stop: false });
+        send({ content: '', stop: true, stop_type: 'eos' });
+        // llama.cpp sends no [DONE]; the client must not wait for the connection to end.
+      },
+    }).start();
+    const client = new ApiClient({ baseUrl: server.url });
+    const whole = await client.infill({ input_prefix: '', n_predict: 0 }, { priority: 'background' });
+    assert.equal(whole.tokens_evaluated, 12);
+    assert.deepEqual(server.requests[0].body, { input_prefix: '', n_predict: 0 });
+    assert.equal(server.requests[0].headers['x-mlx-batch-priority'], 'background');
+    let text = '';
+    for await (const ev of client.streamInfill({ input_prefix: 'a', prompt: 'b' })) text += ev.content;
+    assert.equal(text, 'hello');
+    assert.equal(server.requests[1].body.stream, true);
+  });
 });

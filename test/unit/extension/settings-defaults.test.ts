@@ -43,6 +43,10 @@ describe('extension settings: package.json agrees', () => {
     }
   });
 
+  it('keeps every value an enum setting offers', () => {
+    for (const [key, p] of props) for (const v of p.enum ?? []) assert.deepEqual(sanitised(key, v), v, `${key}: ${String(v)}`);
+  });
+
   it('defaults the server settings to the server\'s own defaults', () => {
     const byKey = new Map(props);
     assert.equal(byKey.get('mlxBatch.server.maxBatch')?.default, DEFAULT_MAX_BATCH);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { backendRequestFields, normaliseBaseUrl, needsRestart, sanitizeSettings } from '../../../src/extension/settings';
+import { backendRequestFields, fimRoute, normaliseBaseUrl, needsRestart, sanitizeSettings } from '../../../src/extension/settings';
 
 const from = (o: Record<string, unknown>) => sanitizeSettings((k) => o[k]);
 
@@ -45,6 +45,7 @@ describe('extension settings', () => {
     const a = from({});
     assert.equal(needsRestart(a, from({ 'completion.debounceMs': 10 })), false);
     assert.equal(needsRestart(a, from({ model: '/m' })), true);
+    assert.equal(needsRestart(a, from({ 'completion.context.enabled': false })), true, 'the server\'s --cache-reuse follows it');
     assert.equal(needsRestart(a, from({ 'server.device': 'cpu' })), true);
     assert.equal(needsRestart(a, from({ 'server.maxBatch': 4 })), true);
     assert.equal(needsRestart(a, from({ 'remote.model': 'qwen' })), true, 'a remote model name reconnects, so the status shows it');
@@ -58,5 +59,36 @@ describe('extension settings', () => {
       'an empty remote.model sends the first model the remote listed');
     assert.deepEqual(backendRequestFields(from({ backend: 'remote', 'remote.model': 'qwen' }), 'listed-first'), { model: 'qwen', truncatePrompt: false });
     assert.deepEqual(backendRequestFields(from({}), 'listed-first'), { truncatePrompt: true });
+  });
+
+  it('gives the completion context its defaults and bounds', () => {
+    assert.deepEqual(from({}).completion.context, {
+      enabled: true, chunkLines: 64, maxChunks: 16, refreshMs: 1000, maxFileKB: 1024, maxChars: 8000, definitions: true, definitionTimeoutMs: 150,
+    });
+    const c = from({
+      'completion.context.enabled': 'no', 'completion.context.chunkLines': 2, 'completion.context.maxChunks': 1e9,
+      'completion.context.refreshMs': '250', 'completion.context.maxChars': -1, 'completion.context.definitionTimeoutMs': 0,
+    }).completion.context;
+    assert.equal(c.enabled, true, 'a string is not a boolean');
+    assert.equal(c.chunkLines, 8);
+    assert.equal(c.maxChunks, 128);
+    assert.equal(c.refreshMs, 250);
+    assert.equal(c.maxChars, 0);
+    assert.equal(c.definitionTimeoutMs, 10);
+  });
+
+  it('reads remote.api as openai unless it says llama.cpp', () => {
+    assert.equal(from({}).remote.api, 'openai');
+    assert.equal(from({ 'remote.api': 'llama.cpp' }).remote.api, 'llama.cpp');
+    assert.equal(from({ 'remote.api': 'LLAMA' }).remote.api, 'openai');
+  });
+
+  it('routes completions: chunks to the local server and a llama.cpp remote (on /infill), none to an OpenAI one', () => {
+    assert.deepEqual(fimRoute(from({})), { fimApi: 'completions', extraContext: true });
+    assert.deepEqual(fimRoute(from({ 'completion.context.enabled': false })), { fimApi: 'completions', extraContext: false });
+    assert.deepEqual(fimRoute(from({ backend: 'remote' })), { fimApi: 'completions', extraContext: false });
+    assert.deepEqual(fimRoute(from({ backend: 'remote', 'remote.api': 'llama.cpp' })), { fimApi: 'infill', extraContext: true });
+    assert.deepEqual(fimRoute(from({ backend: 'remote', 'remote.api': 'llama.cpp', 'completion.context.enabled': false })), { fimApi: 'infill', extraContext: false });
+    assert.deepEqual(fimRoute(from({ 'remote.api': 'llama.cpp' })), { fimApi: 'completions', extraContext: true }, 'remote.api is about remote servers only');
   });
 });
