@@ -8,14 +8,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CHAT_REPETITION_PENALTY } from '../src/extension/settings';
+import { DEFAULT_CHAT_REPETITION_PENALTY } from '../src/shared/server-defaults';
 import { openInference, textParams } from '../src/server/inference';
 import { encodeChat } from '../src/server/tokenizer/chat-template';
 import { languageOf } from '../src/training/batches';
 import { chatForDeclaration, findDeclarations } from '../src/training/chat-examples';
 import { collectCorpus } from '../src/training/corpus';
 import { trainingRecord } from '../src/training/evaluate';
-import { Rng } from '../src/training/rng';
+import { Rng } from '../src/shared/rng';
 
 const { values: opt } = parseArgs({
   options: {

@@ -9,14 +9,15 @@
 // Each held-out case types its middle's first line anew, a few characters at a time; every stop
 // sends what the extension sends (4,000 + 1,500 characters around the cursor, cut at lines)
 // through the server's own prompt fitting (`truncate_prompt: "left"`) and runner, greedy. Which
-// mode types a case first alternates from case to case. The load average is printed.
+// mode types a case first alternates from case to case, and each starts it with an empty prefix
+// store. The load average is printed.
 //   npx tsc -p . && node --expose-gc out/bench/fim-keystrokes.js \
 //     [--model models/default] [--ring] [--cases 12] [--every 3] [--max-tokens 16] [--cache-reuse 64] [--json]
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile } from '../src/batching/stats';
-import { buildFimContext } from '../src/extension/completion/fim-context';
+import { buildFimContext } from '../src/shared/fim-context';
 import { promptTokenizer } from '../src/server/load-service';
 import { openInference } from '../src/server/inference';
 import { completionPrompt, type ExtraContext } from '../src/server/http/prompt';
@@ -69,6 +70,9 @@ async function main(): Promise<void> {
     const ring: ExtraContext = { chunks: repoContextFor(c, files) };
     for (const mode of i % 2 === 0 ? modes : [...modes].reverse()) {
       const extra = mode.ring ? ring : undefined;
+      // Each mode types the case from the same start: nothing of it in the prefix store (the other
+      // mode's prompts hold the same text, which cache reuse would take at another position).
+      inf.engine.prefixStore.clear();
       const run = async (id: string, prefix: string, suffix: string, tokens: number, priority: 'interactive' | 'background') => {
         const fitted = completionPrompt(mode.service, prefix, suffix, tokens, true, tokens, extra);
         const t = performance.now();

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildFimContext } from '../src/extension/completion/fim-context';
+import { buildFimContext } from '../src/shared/fim-context';
 import { completionMode, stopStrings } from '../src/extension/completion/completion-mode';
 import { percentile } from '../src/batching/stats';
 import { startServer, streamCompletion, type ServerProcess } from './lib/server-process';

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { GenerationEvent } from '../src/batching/generation-stream';
-import { buildFimContext } from '../src/extension/completion/fim-context';
+import { buildFimContext } from '../src/shared/fim-context';
 import { ensureFixtureModel } from '../src/server/fixtures';
 import { completionPrompt } from '../src/server/http/prompt';
 import { RunnerService } from '../src/server/http/runner-service';

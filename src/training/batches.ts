@@ -6,7 +6,7 @@ import type { FimLayout } from '../server/fim';
 import { chatForDeclaration, findDeclarations, type Declaration } from './chat-examples';
 import type { SourceFile } from './corpus';
 import { cutFimCase, fimPrompt, type FimOptions } from './fim-examples';
-import { Rng } from './rng';
+import { Rng } from '../shared/rng';
 import { renderChat } from './tokenizer-spec';
 import type { TrainingTokenizer } from './tokens';
 

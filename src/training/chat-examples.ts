@@ -1,6 +1,6 @@
 // Short chat examples (question -> code answer) cut from the corpus: a declaration found in a
 // file becomes "Write the declaration of interface X" -> a fenced code block holding it.
-import type { Rng } from './rng';
+import type { Rng } from '../shared/rng';
 import type { ChatMessage } from './tokenizer-spec';
 
 export interface Declaration {

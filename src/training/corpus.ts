@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MlxBatchError } from '../shared/errors';
 import { readJsonObject } from '../server/json-file';
-import { fnv1a } from './rng';
+import { fnv1a } from '../shared/rng';
 import { scanHeldOutCopies } from './held-out-copies';
 
 export const PERMISSIVE_LICENSES = ['MIT', 'Apache-2.0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', 'BlueOak-1.0.0', '0BSD'];

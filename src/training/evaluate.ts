@@ -22,7 +22,7 @@ import { collectCorpus, type SourceFile } from './corpus';
 import { cutFimCase, firstLine, scoreFim, type FimCase, type FimScore } from './fim-examples';
 import { firstLineBeams } from './first-line-beam';
 import { COPY_SHARE, scanHeldOutCopies } from './held-out-copies';
-import { Rng } from './rng';
+import { Rng } from '../shared/rng';
 import { heldOutMetrics } from './train';
 import { DEFAULT_TRAIN_OPTIONS, TRAINING_RECORD } from './train-options';
 

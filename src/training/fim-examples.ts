@@ -2,7 +2,7 @@
 // asks (the cursor at a line start, sometimes inside a line; the middle one or a few lines;
 // bounded prefix and suffix), their training text, and how a model's answers score.
 import type { FimLayout } from '../server/fim';
-import type { Rng } from './rng';
+import type { Rng } from '../shared/rng';
 
 export interface FimCase {
   prefix: string;

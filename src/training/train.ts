@@ -17,7 +17,7 @@ import { collectCorpus, sourcesMarkdown } from './corpus';
 import { growLayers } from './grow';
 import { modelConfig, readBpe, writeModelFolder, writeTokenizerFiles } from './model-files';
 import { formatSeconds, ProgressBar } from './progress';
-import { Rng } from './rng';
+import { Rng } from '../shared/rng';
 import { SPECIAL_TOKENS } from './tokenizer-spec';
 import { TrainingTokenizer } from './tokens';
 import { TRAINING_RECORD, type TrainOptions } from './train-options';

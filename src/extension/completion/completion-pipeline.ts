@@ -73,6 +73,8 @@ export class CompletionPipeline {
   private inflight: InflightCompletion | undefined;
   /** Requests sent and requests aborted before they finished (stale or block end), for tests. */
   readonly counters = { requests: 0, aborted: 0 };
+  /** The other files' pieces the last request carried (for tests and logs). */
+  lastExtra: readonly ExtraContextChunk[] = [];
   /** When the editor last asked for a completion (Date.now()); the context warm-up waits for a pause. */
   lastQueryAt = 0;
 
@@ -148,6 +150,7 @@ export class CompletionPipeline {
       ? streamTexts(client.streamInfill(infillRequest(q, opts, extra), call), (e) => e.content)
       : streamTexts(client.streamCompletion(completionRequest(q, opts, mode, useSuffix, extra), call), (c) => c.choices[0]?.text ?? '');
     this.counters.requests += 1;
+    this.lastExtra = extra;
     let raw = '';
     let endedEarly = false;
     try {

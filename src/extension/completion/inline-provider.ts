@@ -6,7 +6,7 @@ import type { Settings } from '../settings';
 import type { CompletionAnswer, CompletionPipeline } from './completion-pipeline';
 import type { ContextRing } from './context-ring';
 import { definitionChunks } from './definitions';
-import { buildFimContext } from './fim-context';
+import { buildFimContext } from '../../shared/fim-context';
 import { isLanguageEnabled } from './languages';
 
 /** Lines read on each side of the cursor before the character bounds apply. */

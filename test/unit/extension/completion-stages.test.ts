@@ -3,7 +3,7 @@ import { trimCompletion } from '../../../src/extension/completion/block-end';
 import { CompletionCache, remainder } from '../../../src/extension/completion/completion-cache';
 import { completionMode, stopStrings } from '../../../src/extension/completion/completion-mode';
 import { LatestWinsDebouncer } from '../../../src/extension/completion/debouncer';
-import { buildFimContext } from '../../../src/extension/completion/fim-context';
+import { buildFimContext } from '../../../src/shared/fim-context';
 import { isLanguageEnabled } from '../../../src/extension/completion/languages';
 import { FimSupport, rejectsSuffix } from '../../../src/extension/completion/fim-support';
 import { ApiError } from '../../../src/extension/client/api-error';

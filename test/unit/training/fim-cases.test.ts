@@ -3,7 +3,7 @@
 // "indent like the line above" rule would get.
 import assert from 'node:assert/strict';
 import { cutFimCase, fimPrompt, scoreFim } from '../../../src/training/fim-examples';
-import { Rng } from '../../../src/training/rng';
+import { Rng } from '../../../src/shared/rng';
 
 const FILE = Array.from({ length: 40 }, (_, i) => `export function f${i}(a: number): number {\n  return a * ${i};\n}\n`).join('');
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { collectCorpus } from '../../../src/training/corpus';
 import { fimByCopyShare } from '../../../src/training/evaluate';
 import { COPY_SHARE, scanHeldOutCopies } from '../../../src/training/held-out-copies';
-import { fnv1a } from '../../../src/training/rng';
+import { fnv1a } from '../../../src/shared/rng';
 
 /** A module of `n` functions whose long lines are unique to `name`. */
 function moduleText(name: string, n = 12): string {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { BatchSource, DEFAULT_MIX, type MixOptions } from '../../../src/training/batches';
 import { countPieces, trainBpe } from '../../../src/training/bpe-trainer';
 import type { SourceFile } from '../../../src/training/corpus';
-import { Rng } from '../../../src/training/rng';
+import { Rng } from '../../../src/shared/rng';
 import { TrainingTokenizer } from '../../../src/training/tokens';
 
 const TEXTS = Array.from({ length: 6 }, (_, f) => Array.from({ length: 30 }, (_, i) =>

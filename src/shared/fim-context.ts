@@ -1,6 +1,12 @@
-// Extension side of fill-in-the-middle: the context sent with a request, text before and after
-// the cursor, bounded in characters and cut at line boundaries so the model never sees half a
-// line at either edge (the server fits it to the model's context, src/server/fim/).
+// Fill-in-the-middle context as the extension sends it: the text before and after the cursor,
+// bounded in characters and cut at line boundaries so the model never sees half a line at either
+// edge (the server fits it to the model's context, src/server/fim/). Shared with the editor
+// benchmark, which builds its completions the same way.
+
+/** What the extension sends around the cursor by default (`mlxBatch.completion.maxPrefixChars` / `maxSuffixChars`). */
+export const DEFAULT_FIM_CONTEXT_CHARS = { prefix: 4000, suffix: 1500 };
+/** The extension's wait after a keystroke before it asks (`mlxBatch.completion.debounceMs`). */
+export const DEFAULT_COMPLETION_DEBOUNCE_MS = 150;
 
 export interface FimContext {
   prefix: string;
