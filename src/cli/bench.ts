@@ -10,9 +10,13 @@ import { formatProgress, formatReport } from '../batching/benchmark/terminal';
 import { backendName, selectDevice } from '../server/device';
 import { openInference } from '../server/inference';
 import { describeMachine } from '../server/machine';
-import { deviceFlag, intFlag, modelFlag, parseFlags, type Command } from './command';
+import { deviceFlag, intFlag, modelFlag, oneOf, parseFlags, type Command } from './command';
+import { BENCHMARK_SCENARIOS } from '../shared/protocol';
+import { runEditorBench } from './bench-editor';
 
-const USAGE = 'mlx-batch bench [--model M] [--device cpu|gpu] [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache] [--json] [--out FILE]';
+const USAGE = 'mlx-batch bench [--model M] [--device cpu|gpu] [--scenario throughput|editor] [--json] [--out FILE]\n' +
+  '  throughput: [--concurrency 1,2,4,8,16] [--max-tokens N] [--prompts short,medium,long] [--max-batch N] [--prefix-cache]\n' +
+  '  editor:     [--chats 2] [--typing-ms 150] [--duration 60] [--seed 1] [--files a.ts,b.py]';
 const PROMPT_SETS: readonly BenchmarkPromptSet[] = ['short', 'medium', 'long'];
 
 function list<T>(value: string, name: string, parse: (s: string) => T): T[] {
@@ -36,9 +40,19 @@ export const benchCommand: Command = {
       'prefix-cache': { type: 'boolean' },
       json: { type: 'boolean' },
       out: { type: 'string' },
+      scenario: { type: 'string' },
+      chats: { type: 'string' },
+      'typing-ms': { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+      files: { type: 'string' },
     }, USAGE);
     const model = modelFlag(f.model);
     const device = deviceFlag(f.device);
+    if (oneOf(f.scenario ?? 'throughput', BENCHMARK_SCENARIOS, 'scenario') === 'editor') {
+      await runEditorBench(f, model, device);
+      return;
+    }
     const concurrencies = list(f.concurrency ?? '1,2,4,8,16', 'concurrency', (s) => intFlag(s, 'concurrency', 1, 1));
     const maxTokens = intFlag(f['max-tokens'], 'max-tokens', 64, 1);
     const sets = list(f.prompts ?? 'short,medium,long', 'prompts', (s) => {

@@ -69,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): MlxBatchApi {
 
   command('mlxBatch.triggerCompletion', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'));
   command('mlxBatch.toggleBatching', () => statusBar.toggleBatching());
-  command('mlxBatch.runBenchmark', () => benchmark.run());
+  command('mlxBatch.runBenchmark', (scenario?: unknown) => benchmark.run(scenario));
   command('mlxBatch.showBenchmarkResults', () => benchmark.show());
   command('mlxBatch.selectModel', () => selectModel(settings.model));
   command('mlxBatch.restartServer', () => b.restart(settings));

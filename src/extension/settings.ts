@@ -2,7 +2,8 @@
 // vscode-free so it is unit-tested; config.ts reads the raw values from the editor. The
 // fallbacks are package.json's defaults (a unit test checks they agree); the server's own come
 // from src/shared/server-defaults.ts.
-import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH, DEFAULT_SPECULATIVE, type SpeculativeMode } from '../shared/server-defaults';
+import { DEFAULT_BATCHING, DEFAULT_CHAT_REPETITION_PENALTY, DEFAULT_EDITOR_TRACE, DEFAULT_MAX_BATCH, DEFAULT_SPECULATIVE, type SpeculativeMode } from '../shared/server-defaults';
+import { DEFAULT_COMPLETION_DEBOUNCE_MS, DEFAULT_FIM_CONTEXT_CHARS } from '../shared/fim-context';
 
 export type Backend = 'local' | 'remote';
 
@@ -57,7 +58,16 @@ export interface Settings {
     };
   };
   chat: { maxTokens: number; temperature: number; repetitionPenalty: number; systemPrompt: string };
-  benchmark: { concurrency: number[]; maxTokens: number; keepRuns: number };
+  benchmark: {
+    /** The throughput scenario: concurrency levels and tokens per request. */
+    concurrency: number[];
+    maxTokens: number;
+    keepRuns: number;
+    /** The editor scenario: chats streaming beside the typing, ms between keystrokes, seconds of trace per mode. */
+    editorChats: number;
+    editorTypingMs: number;
+    editorDurationS: number;
+  };
 }
 
 /** Reads one setting by its key below `mlxBatch.` (e.g. "completion.debounceMs"). */
@@ -71,8 +81,6 @@ export const DEFAULT_LANGUAGES: Record<string, boolean> = { '*': true, plaintext
  */
 export const DEFAULT_SYSTEM_PROMPT = '';
 
-/** The chat panel's repetition penalty (`mlxBatch.chat.repetitionPenalty`); measured in docs/DEFAULT_MODEL.md. */
-export const DEFAULT_CHAT_REPETITION_PENALTY = 1.1;
 
 function int(v: unknown, fallback: number, min: number, max: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
@@ -135,11 +143,11 @@ export function sanitizeSettings(get: RawGetter): Settings {
     },
     completion: {
       enabled: bool(get('completion.enabled'), true),
-      debounceMs: int(get('completion.debounceMs'), 150, 0, 2000),
+      debounceMs: int(get('completion.debounceMs'), DEFAULT_COMPLETION_DEBOUNCE_MS, 0, 2000),
       maxTokens: int(get('completion.maxTokens'), 64, 1, 1024),
       temperature: num(get('completion.temperature'), 0, 0, 2),
-      maxPrefixChars: int(get('completion.maxPrefixChars'), 4000, 100, 100_000),
-      maxSuffixChars: int(get('completion.maxSuffixChars'), 1500, 0, 100_000),
+      maxPrefixChars: int(get('completion.maxPrefixChars'), DEFAULT_FIM_CONTEXT_CHARS.prefix, 100, 100_000),
+      maxSuffixChars: int(get('completion.maxSuffixChars'), DEFAULT_FIM_CONTEXT_CHARS.suffix, 0, 100_000),
       languages: languages(get('completion.languages')),
       context: {
         enabled: bool(get('completion.context.enabled'), true),
@@ -162,6 +170,9 @@ export function sanitizeSettings(get: RawGetter): Settings {
       concurrency: concurrency(get('benchmark.concurrency')),
       maxTokens: int(get('benchmark.maxTokens'), 32, 1, 4096),
       keepRuns: int(get('benchmark.keepRuns'), 10, 1, 100),
+      editorChats: int(get('benchmark.editorChats'), DEFAULT_EDITOR_TRACE.chats, 0, 8),
+      editorTypingMs: int(get('benchmark.editorTypingMs'), DEFAULT_EDITOR_TRACE.typingMs, 20, 2000),
+      editorDurationS: int(get('benchmark.editorDurationS'), DEFAULT_EDITOR_TRACE.durationS, 5, 600),
     },
   };
 }

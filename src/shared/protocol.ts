@@ -300,11 +300,88 @@ export interface LiveStats {
 
 export type BenchmarkPromptSet = 'short' | 'medium' | 'long';
 
+/**
+ * What a benchmark runs: `throughput`, the same requests sequentially and batched at several
+ * concurrencies; `editor`, the editor's real mix (completions at typing pace, most cancelled by
+ * the next keystroke, while chats stream) replayed in three modes.
+ */
+export const BENCHMARK_SCENARIOS = ['throughput', 'editor'] as const;
+export type BenchmarkScenario = (typeof BENCHMARK_SCENARIOS)[number];
+
 /** POST /v1/benchmark body. */
 export interface BenchmarkRequest {
+  /** Default `throughput`. */
+  scenario?: BenchmarkScenario;
+  /** throughput: the concurrency levels, prompts and tokens per request. */
   concurrency?: number[];
   max_tokens?: number;
   prompts?: BenchmarkPromptSet[];
+  /** editor: chat streams beside the typing (default 2), ms between keystrokes (150), seconds of trace (60), the trace's seed (1). */
+  chats?: number;
+  typing_ms?: number;
+  duration?: number;
+  seed?: number;
+  /** editor: the source files typed in and asked about (default: the benchmark's own). */
+  files?: { path: string; text: string }[];
+}
+
+/**
+ * The modes the editor scenario replays its trace in: `sequential` (batching off: one request at
+ * a time), `batched` (one batch, priorities off: every request in one class), `batched-priority`
+ * (what ships: completions `interactive`, chats `normal`).
+ */
+export const EDITOR_BENCHMARK_MODES = ['sequential', 'batched', 'batched-priority'] as const;
+export type EditorBenchmarkMode = (typeof EDITOR_BENCHMARK_MODES)[number];
+
+/** One mode of the editor scenario. Times in milliseconds. */
+export interface EditorModeResult {
+  mode: EditorBenchmarkMode;
+  /** Completions sent, answered (not cancelled before their first token) and cancelled by a later keystroke. */
+  completionsSent: number;
+  completionsServed: number;
+  completionsCancelled: number;
+  /** Time to first token of the completions served. */
+  completionTtftMs: { p50: number; p90: number; p99: number };
+  /** Every served completion's time to first token, ascending (the CDF). */
+  completionTtftSamplesMs: number[];
+  /** Time until a served completion's first line was complete (a new line, or its end). */
+  completionLineMs: { p50: number; p90: number; p99: number };
+  /** Chat tokens received over the mode's wall time. */
+  chatTokens: number;
+  chatTokensPerSecond: number;
+  chatTtftMs: { p50: number; p99: number };
+  chatInterTokenMs: { p99: number };
+  /** Most requests running in one step. */
+  peakBatch: number;
+  wallMs: number;
+}
+
+/** What `mlx-batch bench --scenario editor --json` prints and POST /v1/benchmark ends with for it. */
+export interface EditorBenchmarkReport {
+  scenario: 'editor';
+  model: string;
+  machine: BenchmarkReport['machine'];
+  startedAt: string;
+  trace: {
+    seed: number;
+    chats: number;
+    typingMs: number;
+    durationS: number;
+    /** Keystrokes typed, and the completion requests they make (one per keystroke after the debounce). */
+    keystrokes: number;
+    completions: number;
+    /** Chat questions asked over the trace. */
+    chatQuestions: number;
+    /** The source files typed and asked about. */
+    files: string[];
+  };
+  modes: EditorModeResult[];
+  /**
+   * batched-priority against sequential: completion time to first token p50 (sequential's over
+   * batched-priority's: how many times sooner) and chat tokens per second (batched-priority's over
+   * sequential's), and the sentence that says it.
+   */
+  verdict: { completionTtftSpeedup: number; chatThroughputSpeedup: number; text: string };
 }
 
 /** One mode at one concurrency in a benchmark report. */
@@ -349,8 +426,14 @@ export interface BenchmarkReport {
 /** Server-sent events of POST /v1/benchmark. */
 export type BenchmarkEvent =
   | { type: 'progress'; mode: 'sequential' | 'batched'; concurrency: number; done: number; total: number }
-  | { type: 'result'; report: BenchmarkReport }
+  | { type: 'editor-progress'; mode: EditorBenchmarkMode; elapsedMs: number; totalMs: number }
+  | { type: 'result'; report: BenchmarkReport | EditorBenchmarkReport }
   | { type: 'error'; error: ErrorBody['error'] };
+
+/** The editor scenario's report, told apart from the throughput one. */
+export function isEditorReport(r: BenchmarkReport | EditorBenchmarkReport): r is EditorBenchmarkReport {
+  return (r as EditorBenchmarkReport).scenario === 'editor';
+}
 
 /** The CPU kernels a server process runs with, as its environment chose them (docs/CONFIGURATION.md). */
 export interface KernelChoices {

@@ -35,6 +35,15 @@ export const DEFAULT_CACHE_REUSE = 0;
 /** The run length the extension's server reuses (its `--cache-reuse`) while repository context is on. */
 export const EDITOR_CACHE_REUSE = 64;
 
+/** The chat panel's repetition penalty (`mlxBatch.chat.repetitionPenalty`; measured in docs/DEFAULT_MODEL.md), which the editor benchmark's chats use too. */
+export const DEFAULT_CHAT_REPETITION_PENALTY = 1.1;
+
+/**
+ * The editor benchmark's trace unless asked otherwise (`mlx-batch bench --scenario editor`, POST
+ * /v1/benchmark, `mlxBatch.benchmark.editor*`): 2 chats, a keystroke every 150 ms, a minute, seed 1.
+ */
+export const DEFAULT_EDITOR_TRACE = { seed: 1, chats: 2, typingMs: 150, durationS: 60 };
+
 /** Address the server binds (`--host`): loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';
 

@@ -1,7 +1,7 @@
 // Messages between the extension and its webviews (chat view, benchmark results), declared
 // once; both sides switch on `type`. Pure types: imported by src/extension and the webview bundles.
 
-import type { BenchmarkReport } from './protocol';
+import type { BenchmarkReport, BenchmarkScenario, EditorBenchmarkReport } from './protocol';
 
 /** What the user asked to attach to a chat message. */
 export type ChatContextKind = 'none' | 'selection' | 'file';
@@ -53,10 +53,10 @@ export type ChatToWebview =
   /** Puts focus in the input box (command "Focus Chat"). */
   | { type: 'focusInput' };
 
-/** A stored benchmark run as the results view lists it. */
+/** A stored benchmark run as the results view lists it: either scenario's report (`isEditorReport` tells them apart). */
 export interface BenchmarkRun {
   id: string;
-  report: BenchmarkReport;
+  report: BenchmarkReport | EditorBenchmarkReport;
 }
 
 /** Webview -> extension (benchmark results). */
@@ -64,10 +64,12 @@ export type BenchmarkToExtension =
   | { type: 'ready' }
   /** Export a run as a file. */
   | { type: 'export'; runId: string; format: 'json' | 'markdown' }
-  /** Start a new benchmark run (same as the command). */
-  | { type: 'rerun' }
+  /** Start a new benchmark run of a scenario (the command asks which). */
+  | { type: 'rerun'; scenario: BenchmarkScenario }
   /** Forget all stored runs but the shown one. */
-  | { type: 'clearHistory' };
+  | { type: 'clearHistory' }
+  /** The view now shows this run, or failed to draw it (`error`, logged by the extension). */
+  | { type: 'shown'; runId: string; scenario: BenchmarkScenario; error?: string };
 
 /** Extension -> webview (benchmark results): the runs, newest first, and which one to show. */
 export type BenchmarkToWebview = { type: 'runs'; runs: BenchmarkRun[]; selectedId: string };

@@ -2,6 +2,7 @@
 // One editor and one page for the whole file; the tests run in order on the same window.
 import assert from 'node:assert/strict';
 import type { FrameLocator, Page } from 'playwright-core';
+import { SCENARIO_LABELS } from '../../src/extension/benchmark/scenarios';
 import { metric, metrics, occupy, prerequisites, saveFailure, saveScreenshot, serverGet, serverInfo, startEditor, waitUntil, type Editor, type Metrics, type Occupation, type ServerInfo } from './harness';
 
 // The item's id is `<extension id>.mlxBatch.status` (code-server may name the extension differently).
@@ -38,6 +39,7 @@ describe('e2e: the extension in VS Code (code-server + Chromium)', function () {
     await editor?.close();
   });
 
+  const benchmarkView = (): FrameLocator => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
   const waitLabel = (re: RegExp, timeoutMs: number) => waitUntil(`the status item to read ${re}`, async () => re.test(await statusLabel(page)), timeoutMs);
   const server = (): Promise<ServerInfo> => waitUntil('the server URL in the extension log', () => serverInfo(editor!), 60_000);
 
@@ -251,8 +253,10 @@ describe('e2e: the extension in VS Code (code-server + Chromium)', function () {
     await page.keyboard.type('MLX Batch: Run Throughput Benchmark');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Run Throughput Benchmark' }).first().waitFor();
     await page.keyboard.press('Enter');
-    const bench = page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
-    await bench.locator('#app[data-ready="true"]').waitFor({ timeout: 240_000 });
+    // The command asks which scenario.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: SCENARIO_LABELS.throughput.detail }).first().click();
+    const bench = benchmarkView();
+    await bench.locator('#app[data-ready="true"][data-scenario="throughput"]').waitFor({ timeout: 240_000 });
     const rows = bench.locator('#results-table tbody tr[data-mode][data-concurrency]');
     await waitUntil('4 result rows', async () => (await rows.count()) === 4, 10_000);
     assert.deepEqual((await rows.evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-concurrency')} ${tr.getAttribute('data-mode')}`))).sort(),
@@ -263,6 +267,22 @@ describe('e2e: the extension in VS Code (code-server + Chromium)', function () {
     }
     assert.match(await bench.locator('#speedup-summary').innerText(), /\d/);
     await saveScreenshot(page, 'benchmark');
+  });
+
+  it('the results view runs the editor scenario and shows its modes side by side, the CDF, chat tok/s and the verdict', async () => {
+    const bench = benchmarkView();
+    await bench.locator('#run-editor').click();
+    await bench.locator('#app[data-ready="true"][data-scenario="editor"]').waitFor({ timeout: 240_000 });
+    assert.equal(await bench.locator('#throughput-view').isHidden(), true);
+    assert.deepEqual(await bench.locator('#editor-table thead th').allInnerTexts(), ['Measure', 'sequential', 'batched', 'batched-priority']);
+    assert.equal(await bench.locator('#editor-table tbody tr[data-metric]').count(), 10);
+    assert.match(await bench.locator('#editor-verdict').innerText(), /\d/);
+    const cdf = await bench.locator('#chart-completion-ttft').boundingBox();
+    assert.ok(cdf && cdf.width > 50 && cdf.height > 50, 'the CDF is drawn');
+    // What ships serves completions: its line is there (sequential may have served none).
+    assert.equal(await bench.locator('#chart-completion-ttft polyline[data-mode="batched-priority"]').count(), 1);
+    assert.equal(await bench.locator('#chart-chat-throughput rect.bar').count(), 3);
+    await saveScreenshot(page, 'benchmark-editor');
   });
 
   it('killing the server process: the extension restarts it and completions work again', async () => {

@@ -99,6 +99,7 @@ export function testSettings(model: string): Record<string, unknown> {
     'mlxBatch.chat.temperature': 0,
     'mlxBatch.benchmark.concurrency': [1, 2],
     'mlxBatch.benchmark.maxTokens': 8,
+    'mlxBatch.benchmark.editorDurationS': 10,
   };
 }
 

@@ -357,6 +357,17 @@ LANGUAGE plpgsql AS $$
 `,
 ];
 
+/**
+ * The source files the editor scenario types in and asks about when it is given none: the
+ * file-sized code among the prompts, under the names such files have in a project.
+ */
+export const EDITOR_SOURCE_FILES: readonly { path: string; text: string }[] = [
+  { path: 'src/accounts.ts', text: LONG[0] },
+  { path: 'src/config.ts', text: MEDIUM[0] },
+  { path: 'scripts/report.py', text: LONG[2] },
+  { path: 'db/schema.sql', text: LONG[4] },
+];
+
 /** 15 prompts: 5 short, 5 medium, 5 long. */
 export const BENCHMARK_PROMPTS: Readonly<Record<BenchmarkPromptSet, readonly string[]>> = {
   short: SHORT,

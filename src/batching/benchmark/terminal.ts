@@ -1,5 +1,5 @@
 // The benchmark on a terminal: a progress line and the report as a plain-text table.
-import type { BenchmarkReport } from '../../shared/protocol';
+import type { BenchmarkReport, EditorBenchmarkReport } from '../../shared/protocol';
 import type { BenchmarkProgress } from './driver';
 
 /** One terminal line: `batched    x8  [########--------]  5/8   412 tok   96.1 tok/s  4.3s`. */
@@ -28,4 +28,19 @@ export function formatReport(report: BenchmarkReport): string {
     head, ...rows, `speed-up (batched / sequential tok/s): ${speed}`,
     ...(steps.length > 0 ? [`engine time in prompt / decode steps: ${steps.join('  ')}`] : []),
     ...(parts.length > 0 ? [`speed-up by part (sequential / batched engine time): ${parts.join('  ')}`] : [])].join('\n');
+}
+
+/** The editor scenario's report as a plain-text table: one row per mode, then the verdict. */
+export function formatEditorReport(report: EditorBenchmarkReport): string {
+  const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  const t = report.trace;
+  const head = 'mode              sent  served  cancelled  ttft p50  ttft p90  ttft p99  line p50  chat tok/s  chat ttft p50  chat itl p99  peak batch';
+  const rows = report.modes.map((m) => [m.mode.padEnd(16), String(m.completionsSent).padStart(5), String(m.completionsServed).padStart(7),
+    String(m.completionsCancelled).padStart(10), f(m.completionTtftMs.p50).padStart(9), f(m.completionTtftMs.p90).padStart(9), f(m.completionTtftMs.p99).padStart(9),
+    f(m.completionLineMs.p50).padStart(9), f(m.chatTokensPerSecond, 1).padStart(11), f(m.chatTtftMs.p50).padStart(14), f(m.chatInterTokenMs.p99).padStart(13),
+    String(m.peakBatch).padStart(11)].join(' '));
+  return [`model ${report.model}  (${report.machine.cpuModel}, ${report.machine.cpus} cpus, ${report.machine.backend})`,
+    `trace: seed ${t.seed}, ${t.durationS} s, ${t.keystrokes} keystrokes (${t.typingMs} ms apart) making ${t.completions} completions, ${t.chats} chats; files ${t.files.join(', ')}`,
+    'times in ms',
+    head, ...rows, report.verdict.text].join('\n');
 }

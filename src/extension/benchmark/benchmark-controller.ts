@@ -1,13 +1,15 @@
-// "Run Throughput Benchmark": POST /v1/benchmark with a cancellable progress notification, then
-// the results webview. Runs are kept in globalState for comparison and can be exported.
+// "Run Throughput Benchmark": asks which scenario (throughput, or the editor's mix of
+// completions and chats), POST /v1/benchmark with a cancellable progress notification, then the
+// results webview. Runs of both scenarios are kept in globalState for comparison and can be exported.
 import * as vscode from 'vscode';
-import type { BenchmarkReport } from '../../shared/protocol';
+import { BENCHMARK_SCENARIOS, isEditorReport, type BenchmarkScenario } from '../../shared/protocol';
 import type { BenchmarkRun, BenchmarkToExtension, BenchmarkToWebview } from '../../shared/webview-protocol';
 import type { Backend } from '../backend';
 import { describeError, isAbort } from '../client/api-error';
 import type { Settings } from '../settings';
 import { bundleHtml, webviewRoots } from '../webview/assets';
-import { addRun, reportMarkdown, sanitizeRuns } from './report-table';
+import { addRun, exportText, sanitizeRuns } from './runs';
+import { benchmarkRequest, editorProgress, isScenario, SCENARIO_LABELS } from './scenarios';
 
 const RUNS_KEY = 'mlxBatch.benchmarkRuns';
 export const BENCHMARK_PANEL_TYPE = 'mlxBatch.benchmarkResults';
@@ -16,6 +18,7 @@ export class BenchmarkController implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private selectedId = '';
   private running = false;
+  private shownRun: { runId: string; scenario: BenchmarkScenario; error?: string } | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -28,24 +31,40 @@ export class BenchmarkController implements vscode.Disposable {
     return sanitizeRuns(this.context.globalState.get(RUNS_KEY));
   }
 
-  /** Runs the benchmark; resolves with the report, or undefined if cancelled or failed. */
-  async run(): Promise<BenchmarkReport | undefined> {
+  /** The run the results view last drew, or failed to (what a test can see of the webview). */
+  get shown(): { runId: string; scenario: BenchmarkScenario; error?: string } | undefined {
+    return this.shownRun;
+  }
+
+  /**
+   * Runs a scenario (asked for when not given, e.g. from the command palette); resolves with the
+   * report, or undefined if the question was dismissed or the run cancelled or failed.
+   */
+  async run(scenario?: unknown): Promise<BenchmarkRun['report'] | undefined> {
     if (this.running) {
       void vscode.window.showInformationMessage('MLX Batch: a benchmark is already running.');
       return undefined;
     }
     this.running = true;
     try {
+      const chosen = isScenario(scenario) ? scenario : await this.pickScenario();
+      if (!chosen) return undefined;
       return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'MLX Batch: throughput benchmark', cancellable: true },
-        (progress, token) => this.runWithProgress(progress, token),
+        { location: vscode.ProgressLocation.Notification, title: `MLX Batch: ${chosen} benchmark`, cancellable: true },
+        (progress, token) => this.runWithProgress(chosen, progress, token),
       );
     } finally {
       this.running = false;
     }
   }
 
-  private async runWithProgress(progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<BenchmarkReport | undefined> {
+  private async pickScenario(): Promise<BenchmarkScenario | undefined> {
+    const items = BENCHMARK_SCENARIOS.map((scenario) => ({ label: SCENARIO_LABELS[scenario].label, description: SCENARIO_LABELS[scenario].detail, scenario }));
+    const picked = await vscode.window.showQuickPick(items, { title: 'MLX Batch: benchmark scenario', placeHolder: 'Which benchmark to run' });
+    return picked?.scenario;
+  }
+
+  private async runWithProgress(scenario: BenchmarkScenario, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<BenchmarkRun['report'] | undefined> {
     progress.report({ message: 'waiting for the model server…' });
     const client = await this.backend.client();
     if (!client) {
@@ -58,19 +77,27 @@ export class BenchmarkController implements vscode.Disposable {
     const steps = s.concurrency.length * 2;
     const finished = new Set<string>();
     let reported = 0;
+    const advance = (message: string, pct: number) => {
+      progress.report({ message, increment: Math.max(0, pct - reported) });
+      reported = Math.max(reported, pct);
+    };
     try {
-      this.output.info(`benchmark: concurrency ${s.concurrency.join(', ')}, ${s.maxTokens} tokens per request`);
-      for await (const ev of client.benchmark({ concurrency: s.concurrency, max_tokens: s.maxTokens }, abort.signal)) {
+      this.output.info(scenario === 'editor'
+        ? `benchmark: editor scenario, ${s.editorChats} chats, a keystroke every ${s.editorTypingMs} ms, ${s.editorDurationS} s per mode`
+        : `benchmark: concurrency ${s.concurrency.join(', ')}, ${s.maxTokens} tokens per request`);
+      for await (const ev of client.benchmark(benchmarkRequest(scenario, s), abort.signal)) {
         if (ev.type === 'progress') {
           const key = `${ev.mode}:${ev.concurrency}`;
           if (ev.done >= ev.total) finished.add(key);
           const fraction = (finished.size + (ev.done < ev.total && ev.total > 0 ? ev.done / ev.total : 0)) / steps;
-          const pct = Math.min(100, Math.round(fraction * 100));
-          progress.report({ message: `${ev.mode}, ${ev.concurrency} at once: ${ev.done}/${ev.total} requests`, increment: Math.max(0, pct - reported) });
-          reported = Math.max(reported, pct);
+          advance(`${ev.mode}, ${ev.concurrency} at once: ${ev.done}/${ev.total} requests`, Math.min(100, Math.round(fraction * 100)));
+        } else if (ev.type === 'editor-progress') {
+          const p = editorProgress(ev);
+          advance(p.message, p.percent);
         } else if (ev.type === 'error') {
           throw new Error(ev.error.message);
         } else {
+          if (isEditorReport(ev.report)) this.output.info(`benchmark: ${ev.report.verdict.text}`);
           await this.store(ev.report);
           this.show();
           return ev.report;
@@ -90,7 +117,7 @@ export class BenchmarkController implements vscode.Disposable {
     }
   }
 
-  private async store(report: BenchmarkReport): Promise<void> {
+  private async store(report: BenchmarkRun['report']): Promise<void> {
     const run: BenchmarkRun = { id: `${Date.parse(report.startedAt) || Date.now()}-${Math.random().toString(36).slice(2, 6)}`, report };
     await this.context.globalState.update(RUNS_KEY, addRun(this.runs(), run, this.settings().benchmark.keepRuns));
     this.selectedId = run.id;
@@ -123,12 +150,12 @@ export class BenchmarkController implements vscode.Disposable {
     const stamp = run.report.startedAt.replace(/[:.]/g, '-').slice(0, 19);
     const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(this.context.globalStorageUri.fsPath);
     const target = uri ?? await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.joinPath(base, `mlx-batch-benchmark-${stamp}.${ext}`),
+      defaultUri: vscode.Uri.joinPath(base, `mlx-batch-benchmark${isEditorReport(run.report) ? '-editor' : ''}-${stamp}.${ext}`),
       filters: format === 'json' ? { JSON: ['json'] } : { Markdown: ['md'] },
       saveLabel: 'Export',
     });
     if (!target) return undefined;
-    const text = format === 'json' ? `${JSON.stringify(run.report, null, 2)}\n` : reportMarkdown(run.report);
+    const text = exportText(run.report, format);
     await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(text));
     if (!uri) void vscode.window.showInformationMessage(`MLX Batch: benchmark exported to ${target.fsPath}`);
     return target;
@@ -147,7 +174,11 @@ export class BenchmarkController implements vscode.Disposable {
         await this.export(m.runId, m.format);
         break;
       case 'rerun':
-        await this.run();
+        await this.run(m.scenario);
+        break;
+      case 'shown':
+        this.shownRun = { runId: m.runId, scenario: m.scenario, error: m.error };
+        if (m.error) this.output.error(`benchmark view: could not draw the ${m.scenario} run ${m.runId}: ${m.error}`);
         break;
       case 'clearHistory': {
         const keep = this.runs().filter((r) => r.id === this.selectedId);

@@ -1,7 +1,7 @@
-// Benchmark reports as a comparison table (sequential vs batched per concurrency), Markdown
-// export and the bounded list of stored runs. Pure: used by the extension and the webview.
+// The throughput scenario's report as a comparison table (sequential vs batched per
+// concurrency) and its Markdown export; the number formats both scenarios' tables use. Pure:
+// used by the extension and the webview.
 import type { BenchmarkReport, BenchmarkRow } from '../../shared/protocol';
-import type { BenchmarkRun } from '../../shared/webview-protocol';
 
 export interface ComparisonRow {
   concurrency: number;
@@ -46,7 +46,7 @@ export function tableCells(row: ComparisonRow): string[][] {
   return out;
 }
 
-export function machineLine(report: BenchmarkReport): string {
+export function machineLine(report: Pick<BenchmarkReport, 'machine'>): string {
   const m = report.machine;
   return `${m.cpuModel || m.arch}, ${m.cpus} CPUs, ${fmt(m.memoryGb, 0)} GB, ${m.platform}/${m.arch}, backend ${m.backend}`;
 }
@@ -65,19 +65,4 @@ export function reportMarkdown(report: BenchmarkReport): string {
   ];
   for (const row of comparisonRows(report)) for (const cells of tableCells(row)) lines.push(`| ${cells.join(' | ')} |`);
   return `${lines.join('\n')}\n`;
-}
-
-/** Adds a run in front and keeps at most `max` (newest first). */
-export function addRun(runs: readonly BenchmarkRun[], run: BenchmarkRun, max: number): BenchmarkRun[] {
-  return [run, ...runs.filter((r) => r.id !== run.id)].slice(0, Math.max(1, max));
-}
-
-/** Stored runs read back from globalState, dropping anything malformed. */
-export function sanitizeRuns(raw: unknown): BenchmarkRun[] {
-  if (!Array.isArray(raw)) return [];
-  return raw.filter((r): r is BenchmarkRun => {
-    const rep = (r as BenchmarkRun | undefined)?.report;
-    return typeof (r as BenchmarkRun)?.id === 'string' && !!rep && typeof rep.model === 'string' && Array.isArray(rep.results) &&
-      !!rep.machine && typeof rep.speedup === 'object' && rep.speedup !== null;
-  });
 }

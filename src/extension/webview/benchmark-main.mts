@@ -1,9 +1,15 @@
-// The benchmark results webview (bundled to dist/webview/benchmark.js): comparison table,
-// Chart.js charts (tok/s vs concurrency; latency percentiles), run picker, export buttons.
+// The benchmark results webview (bundled to dist/webview/benchmark.js): run picker, export and
+// run buttons; a throughput run as its comparison table and Chart.js charts (tok/s vs
+// concurrency; latency percentiles), an editor run as its verdict, its modes side by side and
+// two SVG charts (completion TTFT CDF, chat tok/s).
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
-import type { BenchmarkReport } from '../../shared/protocol.js';
+import { BENCHMARK_SCENARIOS, isEditorReport, type BenchmarkReport, type EditorBenchmarkReport } from '../../shared/protocol.js';
 import type { BenchmarkRun, BenchmarkToExtension, BenchmarkToWebview } from '../../shared/webview-protocol.js';
+import { chatThroughputChart, completionTtftCdf, type SvgNode } from '../benchmark/editor-charts.js';
+import { EDITOR_COLUMNS, editorTableRows, traceLine } from '../benchmark/editor-report.js';
 import { COLUMNS, comparisonRows, fmt, machineLine, tableCells } from '../benchmark/report-table.js';
+import { comparableRuns } from '../benchmark/runs.js';
+import { SCENARIO_LABELS, scenarioOf } from '../benchmark/scenarios.js';
 import { vscodeApi } from './vscode-api.mjs';
 
 Chart.register(...registerables);
@@ -39,10 +45,18 @@ const runSelect = el('select', { id: 'run-select', 'aria-label': 'Run' });
 const compareSelect = el('select', { id: 'compare-select', 'aria-label': 'Compare with' });
 const exportJson = el('button', { id: 'export-json', type: 'button', 'aria-label': 'Export JSON' }, 'Export JSON');
 const exportMd = el('button', { id: 'export-markdown', type: 'button', 'aria-label': 'Export Markdown' }, 'Export Markdown');
-const rerun = el('button', { id: 'rerun', type: 'button', 'aria-label': 'Run again', class: 'secondary' }, 'Run again');
+const runButtons = BENCHMARK_SCENARIOS.map((scenario) => {
+  const { label, detail } = SCENARIO_LABELS[scenario];
+  const b = el('button', { id: `run-${scenario}`, type: 'button', 'aria-label': `Run the ${label} benchmark (${detail})`, title: detail, class: 'secondary' }, `Run ${label} benchmark`);
+  b.addEventListener('click', () => post({ type: 'rerun', scenario }));
+  return b;
+});
 const clear = el('button', { id: 'clear-history', type: 'button', 'aria-label': 'Clear history', class: 'secondary' }, 'Clear history');
-toolbar.append(el('label', { for: 'run-select' }, 'Run '), runSelect, el('label', { for: 'compare-select' }, ' compare with '), compareSelect, exportJson, exportMd, rerun, clear);
+const compareBox = el('span', { class: 'compare' });
+compareBox.append(el('label', { for: 'compare-select' }, ' compare with '), compareSelect);
+toolbar.append(el('label', { for: 'run-select' }, 'Run '), runSelect, compareBox, exportJson, exportMd, ...runButtons, clear);
 const info = el('section', { id: 'run-info', 'aria-label': 'Model and machine' });
+const throughputView = el('section', { id: 'throughput-view', 'aria-label': 'Throughput benchmark' });
 const summary = el('p', { id: 'speedup-summary', class: 'summary' });
 const table = el('table', { id: 'results-table', 'aria-label': 'Benchmark results' });
 const charts = el('div', { class: 'charts' });
@@ -53,8 +67,19 @@ const latencyBox = el('figure', {});
 const latencyCanvas = el('canvas', { id: 'chart-latency', role: 'img', 'aria-label': 'Request latency percentiles by concurrency' });
 latencyBox.append(latencyCanvas, el('figcaption', {}, 'Latency percentiles (ms): p50 and p99'));
 charts.append(throughputBox, latencyBox);
-const empty = el('p', { id: 'no-runs', class: 'empty' }, 'No benchmark yet. Run "MLX Batch: Run Throughput Benchmark".');
-app.append(toolbar, info, summary, table, charts, empty);
+throughputView.append(summary, table, charts);
+
+const editorView = el('section', { id: 'editor-view', 'aria-label': 'Editor benchmark: completions while chats stream' });
+const verdict = el('p', { id: 'editor-verdict', class: 'summary' });
+const editorTable = el('table', { id: 'editor-table', 'aria-label': 'Editor benchmark by mode' });
+const editorCharts = el('div', { class: 'charts' });
+const ttftBox = el('figure', { class: 'svg-figure' });
+const chatBox = el('figure', { class: 'svg-figure' });
+editorCharts.append(ttftBox, chatBox);
+editorView.append(verdict, editorTable, editorCharts);
+
+const empty = el('p', { id: 'no-runs', class: 'empty' }, 'No benchmark yet. Run "MLX Batch: Run Throughput Benchmark" or a button above.');
+app.append(toolbar, info, throughputView, editorView, empty);
 
 let runs: BenchmarkRun[] = [];
 let selectedId = '';
@@ -62,22 +87,27 @@ let compareId = vscode.getState()?.compareId ?? '';
 let throughputChart: Chart | undefined;
 let latencyChart: Chart | undefined;
 
-const label = (r: BenchmarkRun) => `${new Date(r.report.startedAt).toLocaleString()} — ${r.report.model}`;
+const label = (r: BenchmarkRun) => `${new Date(r.report.startedAt).toLocaleString()} — ${scenarioOf(r.report)} — ${r.report.model}`;
 
-function renderSelects(): void {
+function renderSelects(shown: BenchmarkRun): void {
   runSelect.replaceChildren(...runs.map((r) => el('option', { value: r.id }, label(r))));
   runSelect.value = selectedId;
-  compareSelect.replaceChildren(el('option', { value: '' }, 'none'), ...runs.filter((r) => r.id !== selectedId).map((r) => el('option', { value: r.id }, label(r))));
-  if (!runs.some((r) => r.id === compareId && r.id !== selectedId)) compareId = '';
+  const comparable = comparableRuns(runs, shown);
+  compareSelect.replaceChildren(el('option', { value: '' }, 'none'), ...comparable.map((r) => el('option', { value: r.id }, label(r))));
+  if (!comparable.some((r) => r.id === compareId)) compareId = '';
   compareSelect.value = compareId;
+  compareBox.toggleAttribute('hidden', isEditorReport(shown.report));
 }
 
-function renderInfo(report: BenchmarkReport): void {
+function renderInfo(report: BenchmarkRun['report'], detail: string): void {
   info.replaceChildren(
     el('div', { id: 'model-info' }, `Model: ${report.model}`),
     el('div', { id: 'machine-info' }, `Machine: ${machineLine(report)}`),
-    el('div', {}, `Started ${new Date(report.startedAt).toLocaleString()}, ${report.maxTokens} tokens per request`),
+    el('div', {}, `Started ${new Date(report.startedAt).toLocaleString()}, ${detail}`),
   );
+}
+
+function renderSummary(report: BenchmarkReport): void {
   const rows = comparisonRows(report).filter((r) => r.speedup !== undefined);
   const best = rows.reduce<(typeof rows)[number] | undefined>((b, r) => (!b || (r.speedup ?? 0) > (b.speedup ?? 0) ? r : b), undefined);
   summary.textContent = best ? `Batching is ${fmt(best.speedup, 2)}× faster than sequential at ${best.concurrency} concurrent requests.` : '';
@@ -137,21 +167,67 @@ function renderCharts(report: BenchmarkReport, compare: BenchmarkReport | undefi
   });
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+function svg(node: SvgNode): SVGElement {
+  const e = document.createElementNS(SVG_NS, node.tag);
+  for (const [k, v] of Object.entries(node.attrs)) e.setAttribute(k, String(v));
+  for (const c of node.children) e.append(typeof c === 'string' ? document.createTextNode(c) : svg(c));
+  return e;
+}
+
+function renderEditor(report: EditorBenchmarkReport): void {
+  verdict.textContent = report.verdict.text;
+  const head = el('thead');
+  const hr = el('tr');
+  for (const c of EDITOR_COLUMNS) hr.append(el('th', { scope: 'col' }, c));
+  head.append(hr);
+  const body = el('tbody');
+  for (const row of editorTableRows(report)) {
+    const tr = el('tr', { 'data-metric': row.key });
+    tr.append(el('th', { scope: 'row' }, row.label), ...row.cells.map((c, i) => el('td', { 'data-mode': EDITOR_COLUMNS[i + 1] }, c)));
+    body.append(tr);
+  }
+  editorTable.replaceChildren(head, body);
+  ttftBox.replaceChildren(svg(completionTtftCdf(report)), el('figcaption', {}, 'Completions served within a time to first token (CDF)'));
+  chatBox.replaceChildren(svg(chatThroughputChart(report)), el('figcaption', {}, 'Chat tokens per second'));
+}
+
 function render(): void {
   const run = runs.find((r) => r.id === selectedId) ?? runs[0];
   const has = !!run;
-  for (const e of [info, summary, table, charts, exportJson, exportMd, runSelect, compareSelect, clear]) e.toggleAttribute('hidden', !has);
+  for (const e of [info, exportJson, exportMd, runSelect, compareBox, clear]) e.toggleAttribute('hidden', !has);
   empty.toggleAttribute('hidden', has);
   app.dataset.ready = 'false';
-  if (!run) return;
+  if (!run) {
+    throughputView.toggleAttribute('hidden', true);
+    editorView.toggleAttribute('hidden', true);
+    return;
+  }
   selectedId = run.id;
-  renderSelects();
-  renderInfo(run.report);
-  renderTable(run.report);
-  renderCharts(run.report, runs.find((r) => r.id === compareId)?.report);
+  const scenario = scenarioOf(run.report);
+  throughputView.toggleAttribute('hidden', scenario !== 'throughput');
+  editorView.toggleAttribute('hidden', scenario !== 'editor');
+  try {
+    renderSelects(run);
+    if (isEditorReport(run.report)) {
+      renderInfo(run.report, `trace: ${traceLine(run.report)}`);
+      renderEditor(run.report);
+    } else {
+      renderInfo(run.report, `${run.report.maxTokens} tokens per request`);
+      renderSummary(run.report);
+      renderTable(run.report);
+      const compare = runs.find((r) => r.id === compareId)?.report;
+      renderCharts(run.report, compare && !isEditorReport(compare) ? compare : undefined);
+    }
+  } catch (e) {
+    post({ type: 'shown', runId: run.id, scenario, error: e instanceof Error ? e.message : String(e) });
+    return;
+  }
   app.dataset.ready = 'true';
   app.dataset.runId = run.id;
+  app.dataset.scenario = scenario;
   vscode.setState({ selectedId, compareId });
+  post({ type: 'shown', runId: run.id, scenario });
 }
 
 window.addEventListener('message', (event: MessageEvent<BenchmarkToWebview>) => {
@@ -164,6 +240,5 @@ runSelect.addEventListener('change', () => { selectedId = runSelect.value; rende
 compareSelect.addEventListener('change', () => { compareId = compareSelect.value; render(); });
 exportJson.addEventListener('click', () => post({ type: 'export', runId: selectedId, format: 'json' }));
 exportMd.addEventListener('click', () => post({ type: 'export', runId: selectedId, format: 'markdown' }));
-rerun.addEventListener('click', () => post({ type: 'rerun' }));
 clear.addEventListener('click', () => post({ type: 'clearHistory' }));
 post({ type: 'ready' });

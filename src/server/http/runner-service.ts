@@ -1,10 +1,14 @@
 // InferenceService over the batch runner (src/batching/runner.ts) and a model's tokenizer.
 import type { IncrementalDecoder } from '../../batching/request-types';
-import { benchmarkPrompts } from '../../batching/benchmark/prompts';
+import { benchmarkPrompts, EDITOR_SOURCE_FILES } from '../../batching/benchmark/prompts';
+import { runEditorScenario } from '../../batching/benchmark/editor-scenario';
+import { editorTrace } from '../../batching/benchmark/editor-trace';
+import { DEFAULT_EDITOR_TRACE } from '../../shared/server-defaults';
+import { editorTarget } from './editor-target';
 import { runComparisonBenchmark } from '../../batching/benchmark/report';
 import { runnerTarget } from '../../batching/benchmark/runner-target';
 import type { Runner } from '../../batching/runner';
-import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, ExtraContextChunk, KernelChoices } from '../../shared/protocol';
+import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, EditorBenchmarkReport, ExtraContextChunk, KernelChoices } from '../../shared/protocol';
 import type { ExtraContextTokens } from '../fim';
 import { describeMachine } from '../machine';
 import type { GenerationEvent } from '../../batching/generation-stream';
@@ -91,7 +95,17 @@ export class RunnerService implements InferenceService {
     this.runner.setBatching(enabled);
   }
 
-  benchmark(req: BenchmarkRequest, onEvent: (e: BenchmarkEvent) => void, signal: AbortSignal): Promise<BenchmarkReport> {
+  benchmark(req: BenchmarkRequest, onEvent: (e: BenchmarkEvent) => void, signal: AbortSignal): Promise<BenchmarkReport | EditorBenchmarkReport> {
+    if (req.scenario === 'editor') {
+      const trace = editorTrace(req.files ?? EDITOR_SOURCE_FILES, {
+        seed: req.seed ?? DEFAULT_EDITOR_TRACE.seed, chats: req.chats ?? DEFAULT_EDITOR_TRACE.chats,
+        typingMs: req.typing_ms ?? DEFAULT_EDITOR_TRACE.typingMs, durationS: req.duration ?? DEFAULT_EDITOR_TRACE.durationS,
+      });
+      return runEditorScenario(editorTarget(this), trace, {
+        model: this.model.id, machine: describeMachine(this.options.backend), signal,
+        onProgress: (mode, elapsedMs, totalMs) => onEvent({ type: 'editor-progress', mode, elapsedMs, totalMs }),
+      });
+    }
     const target = runnerTarget(this.runner, this.tokenizer, 'background');
     return runComparisonBenchmark(target, {
       model: this.model.id,

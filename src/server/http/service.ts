@@ -4,7 +4,7 @@
 import type { GenerateParams } from '../../batching/request-types';
 import type { GenerationEvent } from '../../batching/generation-stream';
 import type { RunnerMetrics, RunnerStats } from '../../batching/runner-metrics';
-import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, ExtraContextChunk, KernelChoices } from '../../shared/protocol';
+import type { BenchmarkEvent, BenchmarkReport, BenchmarkRequest, ChatMessage, EditorBenchmarkReport, ExtraContextChunk, KernelChoices } from '../../shared/protocol';
 import type { ExtraContextTokens } from '../fim';
 
 /**
@@ -57,7 +57,7 @@ export interface InferenceService {
   metrics(): RunnerMetrics;
   setBatching(enabled: boolean): void;
   /** Runs the sequential-vs-batched comparison on this model, reporting progress. */
-  benchmark(req: BenchmarkRequest, onEvent: (e: BenchmarkEvent) => void, signal: AbortSignal): Promise<BenchmarkReport>;
+  benchmark(req: BenchmarkRequest, onEvent: (e: BenchmarkEvent) => void, signal: AbortSignal): Promise<BenchmarkReport | EditorBenchmarkReport>;
   /** Refuses new requests and resolves once running and waiting ones finish. */
   drain(): Promise<void>;
 }

@@ -1,10 +1,11 @@
 // Runs inside a real VS Code extension host with the extension installed and its shipped (or
-// fixture) model: activation, server start, completions, batching toggle, chat, benchmark, restart.
+// fixture) model: activation, server start, completions, batching toggle, chat, benchmark (both scenarios), restart.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MlxBatchApi } from '../../../src/extension/extension';
+import { EDITOR_BENCHMARK_MODES, isEditorReport, type BenchmarkReport, type EditorBenchmarkReport } from '../../../src/shared/protocol';
 import { activeApi, hostVscode, waitFor, waitForReady } from './host';
 
 const vscode = hostVscode();
@@ -52,6 +53,41 @@ describe('extension host: mlx-batch', function () {
     const items = await api.completions.provider.provideInlineCompletionItems(doc, pos, { triggerKind: vscode!.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, cts.token);
     assert.ok(items && items.length === 1, 'one item (a prompt the model cannot hold is cut by the server, not refused)');
     assert.ok(String(items[0].insertText).length > 0);
+  });
+
+  it('sends a symbol defined only in another open file with the completion, which comes back while a chat streams', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-ring-'));
+    const lib = path.join(dir, 'geometry.ts');
+    fs.writeFileSync(lib, 'export interface Widget {\n  width: number;\n  height: number;\n  depth: number;\n}\n\n' +
+      'export function computeVolumeOfWidget(w: Widget): number {\n  return w.width * w.height * w.depth;\n}\n');
+    await vscode!.window.showTextDocument(await vscode!.workspace.openTextDocument(vscode!.Uri.file(lib)), { preview: false });
+    // The gatherer queues the visible file; the ring takes it on a refresh tick without completions.
+    await waitFor('the open file in the context ring', () => api.completions.ring.chunks().some((c) => c.text.includes('computeVolumeOfWidget')), 60_000);
+    const main = path.join(dir, 'main.ts');
+    fs.writeFileSync(main, 'const box = { width: 1, height: 2, depth: 3 };\nconst volume = \n');
+    const doc = await vscode!.workspace.openTextDocument(vscode!.Uri.file(main));
+    await vscode!.window.showTextDocument(doc, { preview: false });
+    // A chat streams its answer meanwhile.
+    const client = (await api.backend.client())!;
+    let chatChunks = 0;
+    let chatDone = false;
+    const chat = (async () => {
+      for await (const c of client.streamChat({ messages: [{ role: 'user', content: 'Explain closures in JavaScript.' }], max_tokens: 400, temperature: 0, ignore_eos: true })) {
+        if (c.choices[0]?.delta?.content) chatChunks++;
+      }
+      chatDone = true;
+    })();
+    await waitFor('the chat to stream', () => chatChunks > 0, 60_000);
+    api.completions.pipeline.cache.clear();
+    const items = await api.completions.provider.provideInlineCompletionItems(doc, new vscode!.Position(1, 15),
+      { triggerKind: vscode!.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined }, new vscode!.CancellationTokenSource().token);
+    const doneWhileChatting = !chatDone;
+    assert.ok(items && items.length === 1, 'one item');
+    const piece = api.completions.pipeline.lastExtra.find((p) => p.text.includes('computeVolumeOfWidget'));
+    assert.ok(piece, `the other file's piece went with the request (${api.completions.pipeline.lastExtra.map((p) => p.filename).join(', ')})`);
+    assert.match(piece.filename, /geometry\.ts$/);
+    assert.ok(doneWhileChatting, 'the completion came back while the chat was still streaming');
+    await chat;
   });
 
   it('toggles batching on the running server', async () => {
@@ -105,7 +141,8 @@ describe('extension host: mlx-batch', function () {
     await cfg.update('benchmark.concurrency', [1, 2], vscode!.ConfigurationTarget.Global);
     await cfg.update('benchmark.maxTokens', 4, vscode!.ConfigurationTarget.Global);
     try {
-      const report = await vscode!.commands.executeCommand<{ results: unknown[]; speedup: Record<string, number> }>('mlxBatch.runBenchmark');
+      // The argument names the scenario; without one the command asks (a quick pick).
+      const report = await vscode!.commands.executeCommand<{ results: unknown[]; speedup: Record<string, number> }>('mlxBatch.runBenchmark', 'throughput');
       assert.ok(report, 'a report');
       assert.equal(report.results.length, 4);
       const run = api.benchmark.runs()[0];
@@ -115,6 +152,32 @@ describe('extension host: mlx-batch', function () {
     } finally {
       await cfg.update('benchmark.concurrency', undefined, vscode!.ConfigurationTarget.Global);
       await cfg.update('benchmark.maxTokens', undefined, vscode!.ConfigurationTarget.Global);
+    }
+  });
+
+  it('runs the editor benchmark scenario, keeps it beside the throughput run, draws and exports it', async () => {
+    const cfg = vscode!.workspace.getConfiguration('mlxBatch');
+    await cfg.update('benchmark.editorDurationS', 5, vscode!.ConfigurationTarget.Global);
+    await cfg.update('benchmark.editorChats', 1, vscode!.ConfigurationTarget.Global);
+    try {
+      const report = await vscode!.commands.executeCommand<BenchmarkReport | EditorBenchmarkReport | undefined>('mlxBatch.runBenchmark', 'editor');
+      assert.ok(report && isEditorReport(report), 'an editor report');
+      assert.deepEqual(report.modes.map((m) => m.mode), [...EDITOR_BENCHMARK_MODES]);
+      assert.equal(report.trace.durationS, 5);
+      const run = api.benchmark.runs()[0];
+      assert.equal(run.report.startedAt, report.startedAt);
+      assert.ok(api.benchmark.runs().some((r) => !isEditorReport(r.report)), 'the throughput run is still in the history');
+      // The results view tells the extension which run it drew, or why it could not.
+      const shown = await waitFor('the results view to draw the editor run', () => (api.benchmark.shown?.runId === run.id ? api.benchmark.shown : undefined), 60_000);
+      assert.equal(shown.error, undefined);
+      assert.equal(shown.scenario, 'editor');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-bench-'));
+      const md = fs.readFileSync((await api.benchmark.export(run.id, 'markdown', vscode!.Uri.file(path.join(dir, 'editor.md'))))!.fsPath, 'utf8');
+      assert.match(md, /\| Measure \| sequential \| batched \| batched-priority \|/);
+      assert.ok(md.includes(`**Verdict:** ${report.verdict.text}`));
+    } finally {
+      await cfg.update('benchmark.editorDurationS', undefined, vscode!.ConfigurationTarget.Global);
+      await cfg.update('benchmark.editorChats', undefined, vscode!.ConfigurationTarget.Global);
     }
   });
 

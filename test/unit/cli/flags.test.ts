@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { deviceFlag, intFlag, numberFlag, oneOf, parseFlags } from '../../../src/cli/command';
 import { parseServeOptions } from '../../../src/cli/server/serve-options';
+import { benchCommand } from '../../../src/cli/bench';
 
 const refused = (flag: string, text: RegExp) => (err: Error & { type?: string; param?: string }) =>
   err.type === 'validation' && err.param === flag && text.test(err.message);
@@ -42,5 +43,12 @@ describe('command-line flags', () => {
     assert.equal(parseServeOptions([]).cacheReuseTokens, 0);
     assert.equal(parseServeOptions(['--cache-reuse', '64']).cacheReuseTokens, 64);
     assert.throws(() => parseServeOptions(['--cache-reuse=-1']), refused('cache-reuse', /--cache-reuse must be an integer >= 0/));
+  });
+
+  it('bench refuses an unknown scenario and bad editor-scenario values before loading anything', async () => {
+    await assert.rejects(benchCommand.run(['--scenario', 'typing']), refused('scenario', /--scenario must be one of throughput, editor/));
+    await assert.rejects(benchCommand.run(['--scenario', 'editor', '--chats', 'two']), refused('chats', /--chats must be an integer/));
+    await assert.rejects(benchCommand.run(['--scenario', 'editor', '--typing-ms', '5']), refused('typing-ms', /--typing-ms must be an integer >= 20/));
+    await assert.rejects(benchCommand.run(['--scenario', 'editor', '--files', '/no/such/file.ts']), refused('files', /cannot read \/no\/such\/file.ts/));
   });
 });

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sanitizeSettings, DEFAULT_CHAT_REPETITION_PENALTY } from '../../../src/extension/settings';
+import { sanitizeSettings } from '../../../src/extension/settings';
+import { DEFAULT_CHAT_REPETITION_PENALTY } from '../../../src/shared/server-defaults';
 import { DEFAULT_BATCHING, DEFAULT_MAX_BATCH, DEFAULT_SPECULATIVE, SPECULATIVE_MODES } from '../../../src/shared/server-defaults';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');

@@ -34,6 +34,15 @@ describe('extension settings', () => {
     assert.equal(s.server.autoStart, true);
   });
 
+  it('gives the editor benchmark scenario its defaults and clamps them', () => {
+    const d = from({}).benchmark;
+    assert.deepEqual([d.editorChats, d.editorTypingMs, d.editorDurationS], [2, 150, 60]);
+    // The server's bounds (POST /v1/benchmark answers 400 outside them).
+    const s = from({ 'benchmark.editorChats': 20, 'benchmark.editorTypingMs': '75.6', 'benchmark.editorDurationS': 10_000 }).benchmark;
+    assert.deepEqual([s.editorChats, s.editorTypingMs, s.editorDurationS], [8, 76, 600]);
+    assert.equal(from({ 'benchmark.editorChats': -1 }).benchmark.editorChats, 0);
+  });
+
   it('normalises remote URLs', () => {
     assert.equal(normaliseBaseUrl('http://host:8000/v1/'), 'http://host:8000');
     assert.equal(normaliseBaseUrl('https://x.example/api/v1'), 'https://x.example/api');

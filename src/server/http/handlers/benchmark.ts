@@ -1,7 +1,9 @@
-// POST /v1/benchmark: runs the sequential-vs-batched comparison on the loaded model and streams
-// progress events, then the report, as server-sent events. One benchmark at a time.
+// POST /v1/benchmark: runs a benchmark on the loaded model (the sequential-vs-batched throughput
+// comparison, or the editor scenario) and streams progress events, then the report, as
+// server-sent events. One benchmark at a time.
 import { MlxBatchError } from '../../../shared/errors';
-import type { BenchmarkEvent, BenchmarkRequest } from '../../../shared/protocol';
+import { BENCHMARK_SCENARIOS, isEditorReport, type BenchmarkEvent, type BenchmarkRequest } from '../../../shared/protocol';
+import { optEnum, optInt } from '../fields';
 import type { Handler } from '../context';
 import { readJson } from '../body';
 import { errorBody, reportError } from '../errors';
@@ -30,7 +32,28 @@ export function parseBenchmark(body: Record<string, unknown>): BenchmarkRequest 
     }
     out.prompts = p as BenchmarkRequest['prompts'];
   }
+  const scenario = optEnum(body, 'scenario', BENCHMARK_SCENARIOS);
+  if (scenario) out.scenario = scenario;
+  const chats = optInt(body, 'chats', 0, 8);
+  if (chats !== undefined) out.chats = chats;
+  const typing = optInt(body, 'typing_ms', 20, 2000);
+  if (typing !== undefined) out.typing_ms = typing;
+  const duration = optInt(body, 'duration', 5, 600);
+  if (duration !== undefined) out.duration = duration;
+  const seed = optInt(body, 'seed', 0, 0xffffffff);
+  if (seed !== undefined) out.seed = seed;
+  if (body.files !== undefined) out.files = filesOf(body.files);
   return out;
+}
+
+/** The editor scenario's source files: 1 to 16 of `{path, text}`, 1 MB of text at most. */
+function filesOf(v: unknown): NonNullable<BenchmarkRequest['files']> {
+  const ok = Array.isArray(v) && v.length >= 1 && v.length <= 16 &&
+    v.every((f) => typeof f === 'object' && f !== null && typeof f.path === 'string' && typeof f.text === 'string');
+  if (!ok) throw new MlxBatchError('validation', '"files" must be a list of 1 to 16 {"path", "text"} objects', 'files');
+  const files = v as NonNullable<BenchmarkRequest['files']>;
+  if (files.reduce((n, f) => n + f.text.length, 0) > 1 << 20) throw new MlxBatchError('validation', '"files" may hold at most 1 MB of text', 'files');
+  return files.map((f) => ({ path: f.path, text: f.text }));
 }
 
 export const benchmarkHandler: Handler = async (ctx) => {
@@ -48,7 +71,7 @@ export const benchmarkHandler: Handler = async (ctx) => {
     const report = await service.benchmark(request, send, abort.signal);
     send({ type: 'result', report });
     sse.end(true);
-    ctx.log.info(`[${ctx.id}] benchmark done: speed-up ${JSON.stringify(report.speedup)}`);
+    ctx.log.info(`[${ctx.id}] benchmark done: ${isEditorReport(report) ? report.verdict.text : `speed-up ${JSON.stringify(report.speedup)}`}`);
   } catch (e) {
     if (!abort.signal.aborted) send({ type: 'error', error: errorBody(reportError(e, ctx.id, ctx.log, ctx.metrics, 'benchmark failed'), ctx.id).error });
     sse.end(false);
