@@ -370,7 +370,7 @@ export interface EditorBenchmarkReport {
     /** Keystrokes typed, and the completion requests they make (one per keystroke after the debounce). */
     keystrokes: number;
     completions: number;
-    /** Chat questions asked over the trace. */
+    /** Chat questions the trace holds (each stream asks its own in order until the trace ends). */
     chatQuestions: number;
     /** The source files typed and asked about. */
     files: string[];

@@ -9,7 +9,7 @@ import { describeError, isAbort } from '../client/api-error';
 import type { Settings } from '../settings';
 import { bundleHtml, webviewRoots } from '../webview/assets';
 import { addRun, exportText, sanitizeRuns } from './runs';
-import { benchmarkRequest, editorProgress, isScenario, SCENARIO_LABELS } from './scenarios';
+import { benchmarkRequest, editorProgress, isScenario, pickSourceFiles, SCENARIO_LABELS } from './scenarios';
 
 const RUNS_KEY = 'mlxBatch.benchmarkRuns';
 export const BENCHMARK_PANEL_TYPE = 'mlxBatch.benchmarkResults';
@@ -85,7 +85,12 @@ export class BenchmarkController implements vscode.Disposable {
       this.output.info(scenario === 'editor'
         ? `benchmark: editor scenario, ${s.editorChats} chats, a keystroke every ${s.editorTypingMs} ms, ${s.editorDurationS} s per mode`
         : `benchmark: concurrency ${s.concurrency.join(', ')}, ${s.maxTokens} tokens per request`);
-      for await (const ev of client.benchmark(benchmarkRequest(scenario, s), abort.signal)) {
+      // The editor scenario types in the user's own open files when there are some.
+      const files = scenario === 'editor' ? pickSourceFiles(vscode.workspace.textDocuments
+        .filter((d) => d.uri.scheme === 'file')
+        .map((d) => ({ path: vscode.workspace.asRelativePath(d.uri), languageId: d.languageId, text: d.getText() }))) : [];
+      if (files.length > 0) this.output.info(`benchmark: typing in ${files.map((f) => f.path).join(', ')}`);
+      for await (const ev of client.benchmark(benchmarkRequest(scenario, s, files), abort.signal)) {
         if (ev.type === 'progress') {
           const key = `${ev.mode}:${ev.concurrency}`;
           if (ev.done >= ev.total) finished.add(key);

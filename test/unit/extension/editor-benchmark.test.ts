@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chatThroughputBars, chatThroughputChart, cdfSteps, completionTtftCdf, logDomain, type SvgNode } from '../../../src/extension/benchmark/editor-charts';
 import { EDITOR_COLUMNS, editorReportMarkdown, editorTableRows, traceLine } from '../../../src/extension/benchmark/editor-report';
 import { comparableRuns, exportText, sanitizeRuns } from '../../../src/extension/benchmark/runs';
-import { benchmarkRequest, editorProgress, isScenario, scenarioOf } from '../../../src/extension/benchmark/scenarios';
+import { benchmarkRequest, editorProgress, isScenario, pickSourceFiles, scenarioOf } from '../../../src/extension/benchmark/scenarios';
 import { sanitizeSettings } from '../../../src/extension/settings';
 import type { BenchmarkReport, EditorBenchmarkMode, EditorBenchmarkReport, EditorModeResult } from '../../../src/shared/protocol';
 import type { BenchmarkRun } from '../../../src/shared/webview-protocol';
@@ -196,6 +196,9 @@ describe('extension editor benchmark: stored runs, export, request', () => {
     const s = sanitizeSettings((k) => ({ 'benchmark.editorChats': 3, 'benchmark.editorTypingMs': 90, 'benchmark.editorDurationS': 20, 'benchmark.concurrency': [1, 4] } as Record<string, unknown>)[k]).benchmark;
     assert.deepEqual(benchmarkRequest('editor', s), { scenario: 'editor', chats: 3, typing_ms: 90, duration: 20 });
     assert.deepEqual(benchmarkRequest('throughput', s), { concurrency: [1, 4], max_tokens: 32 });
+    const file = { path: 'src/a.ts', text: 'x' };
+    assert.deepEqual(benchmarkRequest('editor', s, [file]).files, [file], 'the user\'s files go with an editor run');
+    assert.equal(benchmarkRequest('throughput', s, [file]).files, undefined);
     assert.ok(isScenario('editor') && isScenario('throughput'));
     assert.ok(!isScenario('Editor') && !isScenario(undefined) && !isScenario({ scenario: 'editor' }));
   });
@@ -205,5 +208,17 @@ describe('extension editor benchmark: stored runs, export, request', () => {
     assert.deepEqual(editorProgress({ type: 'editor-progress', mode: 'batched', elapsedMs: 30_000, totalMs: 60_000 }), { message: 'batched (mode 2 of 3): 30 s of 60 s', percent: 50 });
     assert.equal(editorProgress({ type: 'editor-progress', mode: 'batched-priority', elapsedMs: 61_000, totalMs: 60_000 }).percent, 100, 'a mode running over its time');
     assert.equal(editorProgress({ type: 'editor-progress', mode: 'batched-priority', elapsedMs: 5, totalMs: 0 }).percent, 67);
+  });
+
+  it('picks the open code files of a real size for the editor scenario, within the server\'s limits', () => {
+    const code = (n: number) => Array.from({ length: n }, (_, i) => `const value${i} = compute(${i});`).join('\n');
+    const picked = pickSourceFiles([
+      { path: 'README.md', languageId: 'markdown', text: code(20) },
+      { path: 'tiny.ts', languageId: 'typescript', text: code(3) },
+      { path: 'big.ts', languageId: 'typescript', text: code(3000) },
+      { path: 'a.ts', languageId: 'typescript', text: code(20) },
+      ...Array.from({ length: 10 }, (_, i) => ({ path: `m${i}.py`, languageId: 'python', text: code(30) })),
+    ]);
+    assert.deepEqual(picked.map((f) => f.path), ['a.ts', 'm0.py', 'm1.py', 'm2.py', 'm3.py', 'm4.py', 'm5.py', 'm6.py']);
   });
 });
