@@ -69,13 +69,15 @@ export class Backend implements vscode.Disposable {
 
   /**
    * Stops and starts again with (possibly new) settings; resets the restart budget. Calls made
-   * while one is under way run after it, in order, so two quick setting changes end on the later.
+   * while one is under way run after it, in order. The settings are taken at once and each run
+   * starts with the newest, so two quick setting changes end on the later one, also for a restart
+   * after a crash that comes while a run is still under way (a run never puts back older ones).
    */
-  restart(settings: Settings = this.settings): Promise<void> {
+  restart(settings?: Settings): Promise<void> {
+    if (settings) this.settings = settings;
     const run = this.restarting.then(async () => {
       await this.stop();
-      this.settings = settings;
-      this.policy = new RestartPolicy(settings.server.maxRestarts);
+      this.policy = new RestartPolicy(this.settings.server.maxRestarts);
       await this.start();
     });
     this.restarting = run.catch(() => undefined);
