@@ -159,3 +159,19 @@ describe('server: POST /infill n_indent', () => {
     }
   });
 });
+
+describe('server: POST /infill on a model without FIM tokens', () => {
+  it('answers 400 unsupported_feature naming input_suffix', async () => {
+    const s = await startTestServer({ fim: false });
+    try {
+      const res = await post(`${s.url}/infill`, { input_prefix: 'a', input_suffix: 'b', n_predict: 4 });
+      assert.equal(res.status, 400);
+      const err = (await res.json()).error;
+      assert.equal(err.type, 'unsupported_feature');
+      assert.equal(err.param, 'input_suffix');
+      assert.match(err.message, /fill-in-the-middle/);
+    } finally {
+      await s.close();
+    }
+  });
+});

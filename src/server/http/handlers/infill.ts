@@ -5,6 +5,7 @@
 // it to the completions that start the same way.
 import type { GenerationEvent } from '../../../batching/generation-stream';
 import type { TokenUsage } from '../../../batching/request-types';
+import { MlxBatchError } from '../../../shared/errors';
 import type { InfillResponse } from '../../../shared/protocol';
 import type { Handler } from '../context';
 import { readJson } from '../body';
@@ -34,7 +35,7 @@ export const infillHandler: Handler = async (ctx) => {
   const body = await readJson(ctx.req, ctx.options.bodyLimit);
   const opts = parseInfill(body, ctx.req, service.model);
   // llama.cpp always fits an infill prompt: other files' pieces give way first, then the far ends.
-  const prompt = completionPrompt(service, opts.prefix, opts.suffix, opts.maxTokens, true, service.model.contextLength, { chunks: opts.extra });
+  const prompt = infillPrompt(() => completionPrompt(service, opts.prefix, opts.suffix, opts.maxTokens, true, service.model.contextLength, { chunks: opts.extra }));
   const abort = new AbortController();
   const detach = abortOnClientClose(ctx, abort);
   try {
@@ -100,6 +101,16 @@ export const infillHandler: Handler = async (ctx) => {
     return p;
   }
 };
+
+/** The prompt, with a model's refusal of FIM named by this endpoint's field (`input_suffix`, not `suffix`). */
+function infillPrompt(build: () => FittedPrompt): FittedPrompt {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof MlxBatchError && e.type === 'unsupported_feature' && e.param === 'suffix') throw new MlxBatchError('unsupported_feature', e.message, 'input_suffix');
+    throw e;
+  }
+}
 
 function infillResponse(model: string, prompt: FittedPrompt, p: Progress, stop: boolean, content: string): InfillResponse {
   const evaluated = prompt.tokens.length;
