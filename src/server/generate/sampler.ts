@@ -81,18 +81,10 @@ export class RowSampler {
     return { accepted, token };
   }
 
-  /** Samples one token from a [V] row of logits. */
+  /** Samples one token from a [V] row of logits: a check of an empty draft (its next token). */
   sample(row: MxArray): number {
-    return this.draw(row).item() as number;
-  }
-
-  /** The token drawn from a [V] row, as a lazy int32 scalar (nothing is evaluated). */
-  draw(row: MxArray): MxArray {
-    this.step += 1;
-    if (this.greedy) return mx.argmax(row).astype(mx.int32);
-    const key = mx.random.key(mixSeed(this.seed, this.step));
-    const logits = filterLogits(row, this.params);
-    return mx.random.categorical(logits, -1, undefined, undefined, key).astype(mx.int32);
+    const values = this.verifyLazy(row.reshape([1, -1]), []).tolist() as number[];
+    return this.settle(values, []).token;
   }
 }
 
@@ -151,14 +143,6 @@ export function verifyBatch(logits: MxArray, checks: DraftCheck[]): Verdict[] {
     at += n;
     return verdict;
   });
-}
-
-/** Samples one token per row of `logits` [B, V]; `rows[i]` samples row i. */
-export function sampleBatch(logits: MxArray, rows: RowSampler[]): number[] {
-  if (rows.length === 0) return [];
-  if (rows.every((r) => r.greedy)) return mx.argmax(logits, -1).tolist() as number[];
-  const tokens = rows.map((r, i) => r.draw(mx.take(logits, mx.array(i, mx.int32), 0)));
-  return mx.stack(tokens).tolist() as number[];
 }
 
 /** Temperature, then top-k, then top-p (nucleus) over one row of logits; lazy (no read-back). */

@@ -2,8 +2,8 @@
 // nucleus, measured over thousands of seeded draws against the same distribution computed here
 // in float64; top-k = 1 is argmax; a seed fixes the draws, another seed changes them.
 import assert from 'node:assert/strict';
-import { mx } from '../../../src/server/mlx';
-import { penalize, RowSampler, sampleBatch, verifyBatch } from '../../../src/server/generate/sampler';
+import { mx, type MxArray } from '../../../src/server/mlx';
+import { penalize, RowSampler, verifyBatch } from '../../../src/server/generate/sampler';
 import type { SamplingParams } from '../../../src/batching/request-types';
 
 /** Logits with well separated probabilities: every top-p cut below lies far from a boundary. */
@@ -151,6 +151,8 @@ describe('sampler', function () {
     const batch = params.map((q) => new RowSampler(q));
     const single = params.map((q) => new RowSampler(q));
     const logits = mx.array(table, mx.float32);
+    // One token per row: a check of an empty draft each, read back together.
+    const sampleBatch = (l: MxArray, rows: RowSampler[]) => verifyBatch(l, rows.map((sampler) => ({ sampler, draft: [] }))).map((v) => v.token);
     for (let step = 0; step < 8; step++) {
       const got = sampleBatch(logits, batch);
       assert.deepEqual(got, single.map((s, i) => s.sample(mx.array(table[i], mx.float32))), `step ${step}`);
