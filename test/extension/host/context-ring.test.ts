@@ -1,11 +1,13 @@
 // Inside a real VS Code extension host: what the context ring takes from the editor. A line the
 // user edits gives a piece once the edits pause; a file matched by `files.exclude`, or larger than
-// `mlxBatch.completion.context.maxFileKB`, gives none, while a file beside it does.
+// `mlxBatch.completion.context.maxFileKB`, gives none, while a file beside it does. And the
+// definition of a symbol near the cursor comes from the language's own provider.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MlxBatchApi } from '../../../src/extension/extension';
+import { definitionChunks } from '../../../src/extension/completion/definitions';
 import { activeApi, hostVscode, waitFor } from './host';
 
 const vscode = hostVscode();
@@ -59,5 +61,24 @@ describe('extension host: the context ring', function () {
       await files.update('exclude', excludeBefore, vscode!.ConfigurationTarget.Global);
       await ours.update('completion.context.maxFileKB', sizeBefore, vscode!.ConfigurationTarget.Global);
     }
+  });
+
+  it('finds the definition of a symbol near the cursor in another file through the language\'s provider', async () => {
+    const lib = path.join(dir, 'shapes.ts');
+    fs.writeFileSync(lib, 'export interface Widget {\n  width: number;\n  height: number;\n}\n\nexport function widgetArea(w: Widget): number {\n  return w.width * w.height;\n}\n');
+    const main = path.join(dir, 'use-shapes.ts');
+    fs.writeFileSync(main, "import { widgetArea } from './shapes';\n\nconst area = widgetArea(\n");
+    const doc = await vscode!.workspace.openTextDocument(vscode!.Uri.file(main));
+    await vscode!.window.showTextDocument(doc, { preview: false });
+    const at = new vscode!.Position(2, 'const area = widgetArea('.length);
+    const opts = { timeoutMs: 5000, lines: 4, maxFileKB: 1024, window: { startLine: 0, endLine: 2 } };
+    // The TypeScript server answers once it has loaded the files.
+    const chunks = await waitFor('the definition from the TypeScript provider', async () => {
+      const found = await definitionChunks(doc, at, opts, new vscode!.CancellationTokenSource().token);
+      return found.some((c) => c.text.includes('export function widgetArea')) ? found : undefined;
+    }, 45_000);
+    const piece = chunks.find((c) => c.text.includes('export function widgetArea'))!;
+    assert.match(piece.filename, /shapes\.ts$/);
+    assert.equal(piece.text.trimEnd().split('\n').length, 3, 'the lines from the definition to the end of the file, at most `lines`');
   });
 });
