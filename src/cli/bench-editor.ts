@@ -49,7 +49,7 @@ export async function runEditorBench(f: Flags, model: string, device: Device | u
   });
   const service = new RunnerService({ id: inf.loaded.id, contextLength: inf.engine.contextLength, created: 0 }, inf.runner, promptTokenizer(inf.tokenizer),
     { backend: backendName(), benchmarkConcurrency: [1], benchmarkMaxTokens: 16 });
-  log(`[bench] ${inf.loaded.id}: editor scenario, ${trace.keystrokes} keystrokes and ${trace.completions.length} completions in ${options.durationS} s, ${options.chats} chats, seed ${options.seed}\n`);
+  log(`[bench] ${inf.loaded.id}: editor scenario, ${trace.keystrokes.length} keystrokes, ${trace.asks} of them asking for a completion, in ${options.durationS} s, ${options.chats} chats, seed ${options.seed}\n`);
   const tty = process.stderr.isTTY;
   let shown = '';
   const report = await runEditorScenario(editorTarget(service), trace, {

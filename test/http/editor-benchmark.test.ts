@@ -1,5 +1,5 @@
 // The editor scenario behind POST /v1/benchmark, over the real runner and HTTP layer with the
-// deterministic engine: the three modes replay one trace (the same completions sent in each),
+// deterministic engine: the three modes replay one trace,
 // sequential runs one request at a time and the batched modes several, batched-priority sends
 // completions as interactive and chats as normal while batched sends everything as normal,
 // cancelled completions are counted, and bad fields are clear 400s.
@@ -33,7 +33,8 @@ describe('server: the editor benchmark scenario', function () {
     assert.deepEqual(report.modes.map((m) => m.mode), ['sequential', 'batched', 'batched-priority']);
     assert.equal(report.trace.seed, 3);
     for (const m of report.modes) {
-      assert.equal(m.completionsSent, report.trace.completions, `${m.mode}: every completion of the trace went out`);
+      // A keystroke that asks is answered by the request still running when its text agrees, else by a new one.
+      assert.ok(m.completionsSent > 0 && m.completionsSent <= report.trace.completions, `${m.mode}: ${m.completionsSent} of ${report.trace.completions} asks sent`);
       assert.equal(m.completionsServed + m.completionsCancelled, m.completionsSent);
       assert.equal(m.completionTtftSamplesMs.length, m.completionsServed);
       assert.deepEqual(m.completionTtftSamplesMs, [...m.completionTtftSamplesMs].sort((a, b) => a - b));

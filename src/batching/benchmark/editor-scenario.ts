@@ -1,20 +1,21 @@
 // The editor scenario: one trace (editor-trace.ts) replayed in real time against a target in
 // three modes: `sequential` (batching off), `batched` (priorities off: every request `normal`)
-// and `batched-priority` (what ships: completions `interactive`, chats `normal`). Completions go
-// out at their times and are cancelled by the next keystroke if still running, as the extension
-// cancels stale ones; chats ask their questions one after another until the trace ends, when
-// everything still running is cancelled. The same code runs in-process (`mlx-batch bench
+// and `batched-priority` (what ships: completions `interactive`, chats `normal`). Keystrokes meet
+// completions as in the extension: a request whose text the typing still agrees with answers the
+// next keystrokes, one the typing contradicts is cancelled, and a pause asks for a new one; chats
+// ask their questions one after another until the trace ends, when everything still running is
+// cancelled. The same code runs in-process (`mlx-batch bench
 // --scenario editor`) and behind POST /v1/benchmark (the webview).
 import {
   EDITOR_BENCHMARK_MODES, type BenchmarkReport, type EditorBenchmarkMode, type EditorBenchmarkReport, type EditorModeResult, type PriorityClass,
 } from '../../shared/protocol';
 import { summarize } from '../stats';
-import type { EditorTrace, TracedCompletion } from './editor-trace';
+import type { EditorTrace, TracedKeystroke } from './editor-trace';
 
 /** What the editor scenario drives. */
 export interface EditorTarget {
   /** An inline completion (FIM, ends at the end of its line): its text as it streams. */
-  complete(c: TracedCompletion, o: { priority: PriorityClass; maxTokens: number }, signal: AbortSignal): AsyncIterable<string>;
+  complete(c: { prefix: string; suffix: string }, o: { priority: PriorityClass; maxTokens: number }, signal: AbortSignal): AsyncIterable<string>;
   /** A chat answer: how many tokens each arriving chunk carries. */
   chat(question: string, o: { priority: PriorityClass; maxTokens: number }, signal: AbortSignal): AsyncIterable<number>;
   setBatching(enabled: boolean): void;
@@ -70,33 +71,41 @@ export async function runEditorMode(target: EditorTarget, trace: EditorTrace, mo
   const line: number[] = [];
   let sent = 0;
   let served = 0;
-  const completion = async (c: TracedCompletion): Promise<void> => {
-    const cancel = new AbortController();
-    const onEnd = () => cancel.abort();
+  /** The request the editor is waiting on, as the extension's pipeline holds it (inflight.ts). */
+  let inflight: { k: TracedKeystroke; text: string; done: boolean; controller: AbortController } | undefined;
+  /** The running (or answered) request answers keystroke k: same suffix, and k's typed text agrees with its text. */
+  const covers = (f: NonNullable<typeof inflight>, k: TracedKeystroke): boolean => {
+    if (k.suffix !== f.k.suffix || !k.prefix.startsWith(f.k.prefix)) return false;
+    const typed = k.prefix.slice(f.k.prefix.length);
+    return f.done ? f.text.startsWith(typed) && f.text.length > typed.length : f.text.startsWith(typed) || typed.startsWith(f.text);
+  };
+  const completion = async (k: TracedKeystroke): Promise<void> => {
+    const f = { k, text: '', done: false, controller: new AbortController() };
+    inflight = f;
+    const onEnd = () => f.controller.abort();
     end.signal.addEventListener('abort', onEnd, { once: true });
-    const keystroke = c.cancelAtMs === undefined ? undefined : setTimeout(onEnd, Math.max(0, c.cancelAtMs - elapsed()));
     const t0 = now();
     let first: number | undefined;
-    let text = '';
     sent++;
     try {
-      for await (const delta of target.complete(c, { priority: completionPriority, maxTokens: o.completionTokens ?? DEFAULT_COMPLETION_TOKENS }, cancel.signal)) {
-        if (cancel.signal.aborted) break;
+      for await (const delta of target.complete(k, { priority: completionPriority, maxTokens: o.completionTokens ?? DEFAULT_COMPLETION_TOKENS }, f.controller.signal)) {
+        if (f.controller.signal.aborted) break;
         if (delta && first === undefined) {
           first = now();
           ttft.push(first - t0);
           served++;
         }
-        text += delta;
-        if (text.includes('\n')) break;
+        f.text += delta;
+        if (f.text.includes('\n')) break;
       }
-      if (first !== undefined && !cancel.signal.aborted) line.push(now() - t0);
+      if (!f.controller.signal.aborted) {
+        f.done = true;
+        if (first !== undefined) line.push(now() - t0);
+      }
     } catch (e) {
-      if (!cancel.signal.aborted) throw e;
+      if (!f.controller.signal.aborted) throw e;
     } finally {
-      if (keystroke) clearTimeout(keystroke);
       end.signal.removeEventListener('abort', onEnd);
-      cancel.abort();
     }
   };
 
@@ -122,12 +131,24 @@ export async function runEditorMode(target: EditorTarget, trace: EditorTrace, mo
     }
   };
 
+  // The keystrokes as the extension meets them: one its running request no longer agrees with
+  // makes that request stale (it is cancelled); after a pause, a request that agrees answers the
+  // keystroke, else a new one goes out (latest wins).
   const typing = async (): Promise<void> => {
     const running: Promise<void>[] = [];
-    for (const c of trace.completions) {
-      await sleep(c.atMs - elapsed(), end.signal);
+    for (const k of trace.keystrokes) {
+      await sleep(k.atMs - elapsed(), end.signal);
       if (end.signal.aborted) break;
-      running.push(completion(c));
+      if (inflight && !inflight.done && !covers(inflight, k)) {
+        inflight.controller.abort();
+        inflight = undefined;
+      }
+      if (!k.asks) continue;
+      await sleep(trace.options.debounceMs, end.signal);
+      if (end.signal.aborted) break;
+      if (inflight && covers(inflight, k)) continue;
+      inflight?.controller.abort();
+      running.push(completion(k));
     }
     await Promise.all(running);
   };
@@ -179,7 +200,7 @@ export async function runEditorScenario(target: EditorTarget, trace: EditorTrace
     startedAt,
     trace: {
       seed: trace.options.seed, chats: trace.options.chats, typingMs: trace.options.typingMs, durationS: trace.options.durationS,
-      keystrokes: trace.keystrokes, completions: trace.completions.length, chatQuestions: trace.chats.reduce((a, q) => a + q.length, 0), files: trace.files,
+      keystrokes: trace.keystrokes.length, completions: trace.asks, chatQuestions: trace.chats.reduce((a, q) => a + q.length, 0), files: trace.files,
     },
     modes,
     verdict: editorVerdict(modes),

@@ -1,9 +1,10 @@
 // The editor benchmark's trace: a developer's minute, seeded, so every mode replays the same one.
 // They retype lines of real source files at typing pace (a keystroke every `typingMs`, jittered;
-// a pause after a word, a longer one after a line). A keystroke followed by a gap longer than the
-// extension's debounce sends an inline completion built as the extension builds it (the text
-// around the cursor, src/shared/fim-context.ts); the next keystroke cancels it if it is still
-// running. Meanwhile `chats` chat streams ask questions about that code, one after another.
+// a pause after a word, a longer one after a line). Every keystroke carries the text around the
+// cursor as the extension builds it (src/shared/fim-context.ts); one followed by a gap longer than
+// the extension's debounce asks for an inline completion (editor-scenario.ts decides, as the
+// extension does, whether a request still running answers it or a new one goes out). Meanwhile
+// `chats` chat streams ask questions about that code, one after another.
 import { buildFimContext, DEFAULT_COMPLETION_DEBOUNCE_MS, DEFAULT_FIM_CONTEXT_CHARS } from '../../shared/fim-context';
 import { MlxBatchError } from '../../shared/errors';
 import { Rng } from '../../shared/rng';
@@ -22,21 +23,22 @@ export interface EditorTraceOptions {
   debounceMs?: number;
 }
 
-/** One inline completion the trace asks for. Times from the start of the trace. */
-export interface TracedCompletion {
+/** One keystroke and the editor's text around the cursor after it. Times from the start of the trace. */
+export interface TracedKeystroke {
   atMs: number;
-  /** When the next keystroke cancels it (undefined: nothing follows it before the end). */
-  cancelAtMs?: number;
   file: string;
   prefix: string;
   suffix: string;
+  /** No keystroke follows within the debounce: the editor asks for a completion `debounceMs` after it. */
+  asks: boolean;
 }
 
 export interface EditorTrace {
   options: Required<EditorTraceOptions>;
   durationMs: number;
-  keystrokes: number;
-  completions: TracedCompletion[];
+  keystrokes: TracedKeystroke[];
+  /** Keystrokes that ask for a completion. */
+  asks: number;
   /** Per chat stream, the questions it asks in order (more than a stream can ask in the trace). */
   chats: string[][];
   files: string[];
@@ -90,12 +92,11 @@ export function editorTrace(given: readonly TraceFile[], o: EditorTraceOptions):
     // Reading, thinking, moving to the next line.
     t += options.typingMs * (4 + 10 * rng.next());
   }
-  const completions: TracedCompletion[] = [];
-  strokes.forEach((s, i) => {
+  const keystrokes: TracedKeystroke[] = strokes.map((s, i) => {
     const next = strokes[i + 1]?.atMs;
-    if ((next !== undefined && next - s.atMs <= options.debounceMs) || s.atMs + options.debounceMs >= durationMs) return;
+    const asks = (next === undefined || next - s.atMs > options.debounceMs) && s.atMs + options.debounceMs < durationMs;
     const ctx = buildFimContext(s.before, s.after, DEFAULT_FIM_CONTEXT_CHARS.prefix, DEFAULT_FIM_CONTEXT_CHARS.suffix);
-    completions.push({ atMs: s.atMs + options.debounceMs, ...(next !== undefined ? { cancelAtMs: next } : {}), file: s.file, prefix: ctx.prefix, suffix: ctx.suffix });
+    return { atMs: s.atMs, file: s.file, prefix: ctx.prefix, suffix: ctx.suffix, asks };
   });
   const topics = files.flatMap((f) => declarations(f.text).map((d) => ({ ...d, file: f })));
   const chats = Array.from({ length: options.chats }, () => Array.from({ length: 32 }, () => {
@@ -107,5 +108,5 @@ export function editorTrace(given: readonly TraceFile[], o: EditorTraceOptions):
     const snippet = d.file.text.split('\n').slice(d.line, d.line + 24).join('\n').slice(0, QUESTION_CODE_CHARS);
     return `${QUESTIONS[rng.int(0, QUESTIONS.length)](d.name, d.file.path)}\n\n\`\`\`\n${snippet}\n\`\`\``;
   }));
-  return { options, durationMs, keystrokes: strokes.length, completions, chats, files: files.map((f) => f.path) };
+  return { options, durationMs, keystrokes, asks: keystrokes.filter((k) => k.asks).length, chats, files: files.map((f) => f.path) };
 }
