@@ -367,7 +367,7 @@ export interface EditorBenchmarkReport {
     chats: number;
     typingMs: number;
     durationS: number;
-    /** Keystrokes typed, and the completion requests they make (one per keystroke after the debounce). */
+    /** Keystrokes typed, and those that ask for a completion (a pause longer than the debounce follows them). */
     keystrokes: number;
     completions: number;
     /** Chat questions the trace holds (each stream asks its own in order until the trace ends). */

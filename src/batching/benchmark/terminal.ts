@@ -40,7 +40,7 @@ export function formatEditorReport(report: EditorBenchmarkReport): string {
     f(m.completionLineMs.p50).padStart(9), f(m.chatTokensPerSecond, 1).padStart(11), f(m.chatTtftMs.p50).padStart(14), f(m.chatInterTokenMs.p99).padStart(13),
     String(m.peakBatch).padStart(11)].join(' '));
   return [`model ${report.model}  (${report.machine.cpuModel}, ${report.machine.cpus} cpus, ${report.machine.backend})`,
-    `trace: seed ${t.seed}, ${t.durationS} s, ${t.keystrokes} keystrokes (${t.typingMs} ms apart) making ${t.completions} completions, ${t.chats} chats; files ${t.files.join(', ')}`,
+    `trace: seed ${t.seed}, ${t.durationS} s, ${t.keystrokes} keystrokes (${t.typingMs} ms apart), ${t.completions} of them asking for a completion, ${t.chats} chats; files ${t.files.join(', ')}`,
     'times in ms',
     head, ...rows, report.verdict.text].join('\n');
 }

@@ -49,7 +49,7 @@ export function traceLine(report: EditorBenchmarkReport): string {
   const t = report.trace;
   const files = t.files.length ? ` (${t.files.join(', ')})` : '';
   return `seed ${t.seed}, ${t.chats} chat${t.chats === 1 ? '' : 's'}, a keystroke every ${t.typingMs} ms for ${t.durationS} s: ` +
-    `${t.keystrokes} keystrokes, ${t.completions} completions, ${t.chatQuestions} chat questions${files}`;
+    `${t.keystrokes} keystrokes, ${t.completions} asking for a completion, ${t.chatQuestions} chat questions${files}`;
 }
 
 export function editorReportMarkdown(report: EditorBenchmarkReport): string {

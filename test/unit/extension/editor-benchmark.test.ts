@@ -71,7 +71,7 @@ describe('extension editor benchmark: table and Markdown', () => {
   });
 
   it('says what trace was replayed', () => {
-    assert.equal(traceLine(editor), 'seed 1, 2 chats, a keystroke every 150 ms for 60 s: 400 keystrokes, 40 completions, 6 chat questions (a.ts, b.py)');
+    assert.equal(traceLine(editor), 'seed 1, 2 chats, a keystroke every 150 ms for 60 s: 400 keystrokes, 40 asking for a completion, 6 chat questions (a.ts, b.py)');
     assert.match(traceLine({ ...editor, trace: { ...editor.trace, chats: 1, files: [] } }), /^seed 1, 1 chat, .*chat questions$/);
   });
 
