@@ -44,7 +44,6 @@ describe('server: the editor benchmark scenario', function () {
     const [seq, bat, pri] = report.modes;
     assert.equal(seq.peakBatch, 1, 'sequential runs one request at a time');
     assert.ok(bat.peakBatch >= 2 && pri.peakBatch >= 2, 'the batched modes run chats and completions together');
-    assert.ok(seq.completionsCancelled > 0, 'behind the chats, completions wait and the next keystroke cancels them');
     assert.ok(pri.completionsServed > seq.completionsServed);
     assert.ok(report.verdict.text.startsWith('with batching and priorities, completions arrive'));
     // The priorities sent: batched sends everything as normal, batched-priority completions as interactive.

@@ -118,7 +118,23 @@ export function requestExtra(ring: ExtraContextChunk[], definitions: ExtraContex
   const fresh = (c: ExtraContextChunk) => !overlaps(c, window);
   const defs = fitChars(definitions.filter(fresh), Math.floor(budget.maxChars / 2));
   const used = defs.reduce((n, c) => n + c.text.length, 0);
-  return [...fitChars(ring.filter(fresh), budget.maxChars - used), ...defs];
+  return [...fitRecent(ring.filter(fresh), budget.maxChars - used), ...defs];
+}
+
+/**
+ * The newest chunks that fit in `maxChars` together, in ring order (oldest first): what the user
+ * touched last matters most, and the order keeps the prompt's start the same between keystrokes.
+ * A chunk too long for what is left is skipped. The warm-up sends the same.
+ */
+export function fitRecent(chunks: ExtraContextChunk[], maxChars: number): ExtraContextChunk[] {
+  const kept: ExtraContextChunk[] = [];
+  let left = maxChars;
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    if (chunks[i].text.length > left) continue;
+    kept.push(chunks[i]);
+    left -= chunks[i].text.length;
+  }
+  return kept.reverse();
 }
 
 /** In order, the chunks that fit in `maxChars` together; one too long is skipped. */

@@ -5,7 +5,7 @@
 // cache (llama.vscode's ring update).
 import type { ApiClient } from '../client/api-client';
 import { describeError, isAbort } from '../client/api-error';
-import { fitChars, type ContextRing } from './context-ring';
+import { fitRecent, type ContextRing } from './context-ring';
 import { warmupRequest } from './fim-request';
 
 export interface WarmupOptions {
@@ -44,7 +44,7 @@ export class ContextWarmup {
     const ring = this.deps.ring;
     ring.refresh();
     if (!opts.enabled || ring.version === this.warmed) return;
-    const chunks = fitChars(ring.chunks(), opts.maxChars);
+    const chunks = fitRecent(ring.chunks(), opts.maxChars);
     const client = await this.deps.client();
     if (!client) return;
     this.warmed = ring.version;

@@ -194,7 +194,7 @@ describe('extension completion pipeline: context chunks', () => {
     const size = chunk('a').text.length;
     const { p } = pipeline(server, 0, true, { extraContext: true, maxExtraChars: 2 * size + 1 });
     await p.complete(query('const y = ', { extra: [chunk('a'), chunk('b'), chunk('c')] }));
-    assert.deepEqual(server.requests[0].body.input_extra, [chunk('a'), chunk('b')]);
+    assert.deepEqual(server.requests[0].body.input_extra, [chunk('b'), chunk('c')], 'the newest that fit, oldest first');
   });
 
   it('sends no chunks, and looks none up, for a server that does not take them (OpenAI-compatible remote)', async () => {

@@ -110,7 +110,7 @@ describe('extension context ring', () => {
       assert.deepEqual(names2(requestExtra([half], [], budget(1e6, '', halfInSuffix))), [], 'half its lines in the suffix');
     });
 
-    it('puts definitions after the ring and keeps within maxChars, the ring from the oldest', () => {
+    it('puts definitions after the ring and keeps within maxChars, the newest ring chunks in ring order', () => {
       const size = chunk('a').text.length;
       const ring = [chunk('a'), chunk('b'), chunk('c'), chunk('d')];
       const defs = [chunk('x', 5), chunk('y', 5)];
@@ -119,9 +119,9 @@ describe('extension context ring', () => {
       const maxChars = 3 * size;
       const out = requestExtra(ring, defs, budget(maxChars));
       assert.ok(out.reduce((n, c) => n + c.text.length, 0) <= maxChars, 'never more than maxChars');
-      assert.deepEqual(names2(out), ['a.ts', 'b.ts', 'x.ts', 'y.ts'], 'the newest ring chunks give way');
+      assert.deepEqual(names2(out), ['c.ts', 'd.ts', 'x.ts', 'y.ts'], 'the oldest ring chunks give way');
       const big = [chunk('x', 25), chunk('y', 25)];
-      assert.deepEqual(names2(requestExtra(ring, big, budget(maxChars))), ['a.ts', 'x.ts'], 'definitions take at most half');
+      assert.deepEqual(names2(requestExtra(ring, big, budget(maxChars))), ['d.ts', 'x.ts'], 'definitions take at most half');
       assert.deepEqual(requestExtra(ring, defs, budget(0)), []);
     });
   });

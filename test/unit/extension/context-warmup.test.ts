@@ -58,14 +58,14 @@ describe('extension context warm-up', () => {
     assert.deepEqual(server.requests[1].body.input_extra, [chunk('a'), chunk('b'), chunk('c')]);
   });
 
-  it('sends what a completion would start with: the oldest chunks within maxChars', async () => {
+  it('sends what a completion would start with: the newest chunks within maxChars', async () => {
     server = await answering();
     const ring = new ContextRing(4);
     const { w } = warmup(server, ring, { maxChars: chunk('a').text.length + 1 });
     ring.add(chunk('a'));
     ring.add(chunk('b'));
     await w.tick();
-    assert.deepEqual(server.requests[0].body.input_extra, [chunk('a')]);
+    assert.deepEqual(server.requests[0].body.input_extra, [chunk('b')]);
   });
 
   it('leaves the ring and the server alone while completions are being asked for', async () => {
