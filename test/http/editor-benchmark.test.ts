@@ -11,15 +11,9 @@ import { post, readSse, startTestServer, type TestServer } from './helpers/harne
 describe('server: the editor benchmark scenario', function () {
   this.timeout(120_000);
   let s: TestServer;
-  const submitted: GenerateParams[] = [];
   before(async () => {
     // One token per character: a context that holds the extension's 4,000 + 1,500 characters.
     s = await startTestServer({ engine: { stepMs: 3, contextLength: 8192 }, runner: { maxBatch: 8 } });
-    const submit = s.runner.submit.bind(s.runner);
-    s.runner.submit = (params, signal) => {
-      submitted.push(params);
-      return submit(params, signal);
-    };
   });
   after(async () => { await s.close(); });
 
@@ -48,7 +42,7 @@ describe('server: the editor benchmark scenario', function () {
     assert.ok(report.verdict.text.startsWith('with batching and priorities, completions arrive'));
     // The priorities sent: batched sends everything as normal, batched-priority completions as interactive.
     const fim = (p: GenerateParams) => p.stop?.includes('\n') === true;
-    const priorities = new Set(submitted.map((p) => `${fim(p) ? 'completion' : 'chat'}:${p.priority}`));
+    const priorities = new Set(s.submitted.map((p) => `${fim(p) ? 'completion' : 'chat'}:${p.priority}`));
     assert.deepEqual([...priorities].sort(), ['chat:normal', 'completion:interactive', 'completion:normal']);
     assert.ok(s.runner.stats().batching, 'batching is on again after the benchmark');
   });

@@ -3,7 +3,6 @@
 // in llama.cpp's shape, other files' pieces before the FIM prompt in order, n_indent, stop words,
 // streaming, and the same clear 400s as the OpenAI endpoints.
 import assert from 'node:assert/strict';
-import type { GenerateParams } from '../../src/batching/request-types';
 import { post, readSse, startTestServer, type TestServer } from './helpers/harness';
 
 /** What llama.vscode sends for a completion (its createRequestPayload with default settings). */
@@ -22,14 +21,8 @@ const text = (tokens: readonly number[]) => String.fromCodePoint(...tokens);
 
 describe('server: POST /infill (llama.cpp)', () => {
   let s: TestServer;
-  const submitted: GenerateParams[] = [];
   before(async () => {
     s = await startTestServer();
-    const submit = s.runner.submit.bind(s.runner);
-    s.runner.submit = (params, signal) => {
-      submitted.push(params);
-      return submit(params, signal);
-    };
   });
   after(async () => { await s.close(); });
 
@@ -52,7 +45,7 @@ describe('server: POST /infill (llama.cpp)', () => {
     assert.equal(body.timings.predicted_n, 128);
     assert.equal(body.timings.prompt_n, [...prompt].length);
     // llama.vscode's samplers leave temperature out: the draw is at 1, with top-k 40 and top-p 0.99; a completion is interactive.
-    const params = submitted.at(-1)!;
+    const params = s.submitted.at(-1)!;
     assert.deepEqual(params.sampling, { temperature: 1, topK: 40, topP: 0.99 });
     assert.equal(params.priority, 'interactive');
   });
@@ -66,8 +59,8 @@ describe('server: POST /infill (llama.cpp)', () => {
     assert.equal(body.stop_type, 'limit');
     const prompt = text(s.engine.requests.get(s.engine.added.at(-1)!)!.promptTokens);
     assert.equal(prompt, '<REPO><FILE util.py>def helper():\n    pass\n<FILE consts.py>X = 1\n<FILE current><PRE><SUF><MID>');
-    assert.equal(submitted.at(-1)!.priority, 'background');
-    assert.equal(submitted.at(-1)!.maxTokens, 0);
+    assert.equal(s.submitted.at(-1)!.priority, 'background');
+    assert.equal(s.submitted.at(-1)!.maxTokens, 0);
     // The engine computed it to the end and released it.
     assert.ok(s.engine.plans.some((p) => p.prefill.some((c) => c.id === s.engine.added.at(-1) && c.end === [...prompt].length)));
     assert.ok(s.engine.released.includes(s.engine.added.at(-1)!));

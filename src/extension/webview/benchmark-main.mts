@@ -113,11 +113,17 @@ function renderSummary(report: BenchmarkReport): void {
   summary.textContent = best ? `Batching is ${fmt(best.speedup, 2)}× faster than sequential at ${best.concurrency} concurrent requests.` : '';
 }
 
-function renderTable(report: BenchmarkReport): void {
+/** A table head of one row of column headers. */
+function tableHead(columns: readonly string[]): HTMLTableSectionElement {
   const head = el('thead');
   const hr = el('tr');
-  for (const c of COLUMNS) hr.append(el('th', { scope: 'col' }, c));
+  for (const c of columns) hr.append(el('th', { scope: 'col' }, c));
   head.append(hr);
+  return head;
+}
+
+function renderTable(report: BenchmarkReport): void {
+  const head = tableHead(COLUMNS);
   const body = el('tbody');
   for (const row of comparisonRows(report)) {
     for (const cells of tableCells(row)) {
@@ -177,10 +183,7 @@ function svg(node: SvgNode): SVGElement {
 
 function renderEditor(report: EditorBenchmarkReport): void {
   verdict.textContent = report.verdict.text;
-  const head = el('thead');
-  const hr = el('tr');
-  for (const c of EDITOR_COLUMNS) hr.append(el('th', { scope: 'col' }, c));
-  head.append(hr);
+  const head = tableHead(EDITOR_COLUMNS);
   const body = el('tbody');
   for (const row of editorTableRows(report)) {
     const tr = el('tr', { 'data-metric': row.key });

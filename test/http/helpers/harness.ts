@@ -1,6 +1,7 @@
 // Starts the real HTTP server in-process over the real runner and a deterministic fake engine,
 // for the pure HTTP behaviour (routing, auth, limits, SSE, cancellation, ordering).
 import { Runner, type RunnerOptions } from '../../../src/batching/runner';
+import type { GenerateParams } from '../../../src/batching/request-types';
 import { ServerState, type Logger, type ServerOptions } from '../../../src/server/http/context';
 import { RunnerService } from '../../../src/server/http/runner-service';
 import { ApiServer } from '../../../src/server/http/server';
@@ -12,6 +13,8 @@ export interface TestServer {
   api: ApiServer;
   runner: Runner;
   engine: FakeEngine;
+  /** Every request the HTTP layer submitted to the runner, as submitted (priorities, sampling, stops). */
+  submitted: GenerateParams[];
   state: ServerState;
   logs: string[];
   close(): Promise<void>;
@@ -27,6 +30,12 @@ export interface TestServerOptions {
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const engine = new FakeEngine({ contextLength: 512, next: nextLetter, stepMs: 1, ...opts.engine });
   const runner = new Runner(engine, { maxBatch: 8, ...opts.runner });
+  const submitted: GenerateParams[] = [];
+  const submit = runner.submit.bind(runner);
+  runner.submit = (params, signal) => {
+    submitted.push(params);
+    return submit(params, signal);
+  };
   const service = new RunnerService(
     { id: 'test-model', contextLength: engine.contextLength, created: 1_700_000_000 },
     runner,
@@ -46,7 +55,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...opts.server,
   }, log);
   const url = await api.listen('127.0.0.1', 0);
-  return { url, api, runner, engine, state, logs, close: () => api.close() };
+  return { url, api, runner, engine, submitted, state, logs, close: () => api.close() };
 }
 
 /** Reads a server-sent-event response into its `data:` payloads (raw strings). */
