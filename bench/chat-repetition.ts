@@ -16,6 +16,7 @@ import { chatForDeclaration, findDeclarations } from '../src/training/chat-examp
 import { collectCorpus } from '../src/training/corpus';
 import { trainingRecord } from '../src/training/evaluate';
 import { Rng } from '../src/shared/rng';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -68,7 +69,4 @@ async function main(): Promise<void> {
   console.log(`load average (1 min) ${load0.toFixed(1)} -> ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+benchMain(main);

@@ -15,6 +15,7 @@ import type { LanguageModel } from '../src/server/model';
 import { measureReadBandwidth } from './lib/bandwidth';
 import { median, randomTokens, timeDecode, timePrefill, type Sequence } from './lib/decode-loop';
 import { QWEN25_05B, Qwen2Stack, randomWeights, stackSequence, weightBytesPerToken } from './lib/qwen2-stack';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -95,7 +96,4 @@ async function main(): Promise<void> {
   console.log(`load average after: ${os.loadavg().map((x) => fmt(x)).join(' ')}`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+benchMain(main);

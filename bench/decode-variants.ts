@@ -8,6 +8,7 @@ import { MemoryReclaimer } from '../src/server/memory';
 import { blasShim } from '../src/server/mlx';
 import { median, randomTokens, timeDecode } from './lib/decode-loop';
 import { QWEN25_05B, Qwen2Stack, randomWeights, stackSequence, weightBytesPerToken, type StackLayout } from './lib/qwen2-stack';
+import { benchMain } from './lib/run';
 
 interface Variant {
   name: string;
@@ -102,7 +103,4 @@ async function main(): Promise<void> {
   console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+benchMain(main);

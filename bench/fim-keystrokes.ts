@@ -27,6 +27,7 @@ import { EDITOR_CACHE_REUSE } from '../src/shared/server-defaults';
 import { collectCorpus } from '../src/training/corpus';
 import { heldOutFimCases, trainingRecord } from '../src/training/evaluate';
 import { repoContextFor } from '../src/training/repo-context';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -130,4 +131,4 @@ async function main(): Promise<void> {
   if ('warmupComputedTokens' in b) console.log(`the ring's warm-up computed ${b.warmupComputedTokens!.toFixed(0)} tokens per case (background priority, while idle)`);
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+benchMain(main);

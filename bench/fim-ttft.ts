@@ -16,6 +16,7 @@ import { buildFimContext } from '../src/shared/fim-context';
 import { completionMode, stopStrings } from '../src/extension/completion/completion-mode';
 import { percentile } from '../src/batching/stats';
 import { startServer, streamCompletion, type ServerProcess } from './lib/server-process';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -99,7 +100,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-  process.exit(1);
-});
+benchMain(main);

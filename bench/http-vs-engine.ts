@@ -20,6 +20,7 @@ import { ApiServer } from '../src/server/http/server';
 import { loadTokenizer } from '../src/server/tokenizer/tokenizer';
 import { completionChunks, startServer } from './lib/server-process';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_COMPLETION_TOKENS, DEFAULT_STATS_INTERVAL_MS } from '../src/shared/server-defaults';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -111,7 +112,4 @@ async function main(): Promise<void> {
   else console.log(`${loaded.id}: direct ${d.toFixed(1)} tok/s, HTTP streaming ${h.toFixed(1)} tok/s at concurrency ${CONCURRENCY}; median per-round ratio ${(100 * ratio).toFixed(1)}% (target >= 95%)`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+benchMain(main);

@@ -11,6 +11,7 @@ import type { GenerateParams } from '../src/batching/request-types';
 import { percentile } from '../src/batching/stats';
 import { ensureFixtureModel, type FixtureArch, type FixtureSize } from '../src/server/fixtures';
 import { openInference } from '../src/server/inference';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -132,7 +133,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+benchMain(main);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { BatchKVCache } from '../src/server/cache/batch-kv-cache';
 import { mx, type MxArray } from '../src/server/mlx';
 import { median } from './lib/decode-loop';
+import { benchMain } from './lib/run';
 
 // The Qwen2.5-0.5B cache shape: 24 layers, 2 kv heads of 64; 14 query heads share them.
 const LAYERS = 24;
@@ -147,7 +148,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+benchMain(main);

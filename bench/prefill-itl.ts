@@ -17,6 +17,7 @@ import { MlxEngine } from '../src/server/engine/mlx-engine';
 import { ensureFixtureModel } from '../src/server/fixtures';
 import { loadModel } from '../src/server/loader';
 import { median } from './lib/decode-loop';
+import { benchMain } from './lib/run';
 
 /** `n` token ids from a seeded generator, in [1, vocab). */
 function tokens(n: number, vocab: number, seed: number): number[] {
@@ -118,7 +119,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-  process.exit(1);
-});
+benchMain(main);

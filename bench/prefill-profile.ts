@@ -23,6 +23,7 @@ import { Attention, Model as LlamaModelRoot, TransformerBlock } from '../src/ser
 import { RotaryEmbedding } from '../src/server/model/rope';
 import { swiglu } from '../src/server/model/swiglu';
 import { median, randomTokens } from './lib/decode-loop';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -210,7 +211,4 @@ function profileParts(loaded: LoadedModel, rounds: number, reclaim: MemoryReclai
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+benchMain(main);

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { blasShim, mx, type MxArray } from '../src/server/mlx';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: { rows: { type: 'string', default: '1,2,4,8,16,32' }, reps: { type: 'string', default: '30' } },
@@ -18,7 +19,7 @@ function timeMatmul(x: MxArray, w: MxArray, reps: number): number {
   return (performance.now() - t) / reps;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (!blasShim) throw new Error('the BLAS shim is not loaded (Linux only; scripts/setup.sh builds build/native/skinny-gemm.node)');
   const reps = Number(opt.reps);
   console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${reps} repetitions`);
@@ -43,4 +44,4 @@ function main(): void {
   console.log(`products: ${small} small-M kernel, ${sgemv} sgemv, ${passed} sgemm`);
 }
 
-main();
+benchMain(main);

@@ -25,6 +25,7 @@ import type { GenerationRequest } from '../src/server/http/service';
 import { openInference } from '../src/server/inference';
 import { promptTokenizer } from '../src/server/load-service';
 import { median } from './lib/decode-loop';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -183,7 +184,4 @@ async function main(): Promise<void> {
   console.log(`load average (1 min) ${load0.toFixed(1)} -> ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+benchMain(main);

@@ -28,6 +28,7 @@ import { loadTokenizer, type Tokenizer } from '../src/server/tokenizer/tokenizer
 import { LlamaCppBatch, openLlamaCpp } from './lib/llama-cpp-side';
 import { runPromptComparison } from './lib/prompt-vs-llama-cpp';
 import { writeLlamaGguf } from './lib/llama-gguf';
+import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
   options: {
@@ -213,10 +214,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n\nJSON: ${JSON.stringify(report)}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-    process.exit(1);
-  },
-);
+benchMain(main);

@@ -1,6 +1,7 @@
 // `mlx-batch <command>`: the command-line entry (dist/cli.js).
 import { MlxBatchError } from '../shared/errors';
 import { MODEL_FLAG_HELP, type Command } from './command';
+import { relaunchWithHugePages } from './relaunch';
 
 function loadCommands(): Command[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded inside main's error handling (node-mlx may not load)
@@ -53,7 +54,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+async function start(argv: string[]): Promise<number> {
+  return (await relaunchWithHugePages()) ?? main(argv);
+}
+
+start(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
     console.error(e instanceof Error ? e.stack : e);

@@ -445,6 +445,11 @@ export interface KernelChoices {
   compiledSwiglu: boolean;
   /** Flags added to the compiler MLX builds its fused CPU kernels with (`-O3 -march=native ...`); null: MLX's own command (MLX_BATCH_CPU_JIT=0, off Linux, or no g++). */
   cpuJitFlags: string | null;
+  /**
+   * Bytes of the process's memory in transparent huge pages once the model is loaded (weights among
+   * them; MLX_BATCH_HUGE_PAGES=0 leaves them off); null where the kernel does not say (off Linux).
+   */
+  hugePageBytes: number | null;
 }
 
 /**

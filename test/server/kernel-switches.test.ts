@@ -1,8 +1,12 @@
 // The kernel switches of the server's environment (docs/CONFIGURATION.md) set on a real server
 // process: its `ready` event reports the kernels it chose, each following its variable, and the
 // greedy tokens stay those of the default kernels with each switch off (the kernels are exact
-// replacements). A row limit the BLAS shim would misread stops the start with a clear error.
+// replacements). A row limit the BLAS shim would misread stops the start with a clear error. The
+// server, started as the extension starts it, holds its weights in transparent huge pages, and
+// MLX_BATCH_HUGE_PAGES=0 leaves them in small ones with the same tokens.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ensureFixtureModel } from '../../src/server/fixtures';
 import type { KernelChoices, ServerEvent } from '../../src/shared/protocol';
 import { post } from '../http/helpers/harness';
@@ -10,12 +14,34 @@ import { AUTH, MAIN, startRealServer, stopRealServer, type RealServer } from './
 import { isError, isReady, spawnServer } from './helpers/spawn-server';
 
 const linux = process.platform === 'linux';
-const DEFAULTS: KernelChoices = {
+type Kernels = Omit<KernelChoices, 'hugePageBytes'>;
+const DEFAULTS: Kernels = {
   blasShim: linux, smallGemmRows: linux ? 48 : null, compiledSwiglu: true, cpuJitFlags: linux ? '-O3 -march=native -ffp-contract=off -fno-trapping-math -fno-math-errno' : null,
 };
 
 // Run together, so decode products have 4 rows (past MLX_BATCH_SMALL_GEMM_ROWS=2 below) and the
 // prompts' prefill products more.
+/** The kernel choices without the memory figure, which varies from run to run. */
+function kernels(k: KernelChoices | undefined): Kernels | undefined {
+  if (!k) return k;
+  const { hugePageBytes: _, ...rest } = k;
+  return rest;
+}
+
+/** Bytes of a model folder's weight files. */
+function weightBytes(dir: string): number {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+/** The kernel's transparent huge page mode: `always`, `madvise` (glibc's tunable asks) or `never`. */
+function thpMode(): string | undefined {
+  try {
+    return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 const PROMPTS = ['function quickSort(arr) {', 'def fibonacci(n):', 'SELECT name FROM users WHERE', 'The quick brown fox'];
 
 async function greedyTexts(url: string): Promise<string[]> {
@@ -41,13 +67,35 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
     after(async () => { if (s) await stopRealServer(s.server); });
 
     it('reports the BLAS shim on, the small-M kernel up to 48 rows, SwiGLU compiled and the CPU kernel flags', async () => {
-      assert.deepEqual(s.ready.kernels, DEFAULTS);
+      assert.deepEqual(kernels(s.ready.kernels), DEFAULTS);
       reference = await greedyTexts(s.url);
       assert.equal(new Set(reference).size, PROMPTS.length, `four different texts: ${JSON.stringify(reference)}`);
     });
+
+    it('holds its weights in transparent huge pages (glibc\'s tunable from the launch environment)', function () {
+      const huge = s.ready.kernels?.hugePageBytes;
+      if (!linux) return assert.equal(huge, null);
+      if (thpMode() === 'never') this.skip();
+      assert.ok((huge ?? 0) >= weightBytes(model) / 2, `${huge} bytes in huge pages for ${weightBytes(model)} bytes of weights`);
+    });
   });
 
-  const switches: [string, NodeJS.ProcessEnv, KernelChoices][] = [
+  describe('MLX_BATCH_HUGE_PAGES=0', () => {
+    let s: RealServer;
+    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_HUGE_PAGES: '0' }); });
+    after(async () => { if (s) await stopRealServer(s.server); });
+
+    it('leaves memory in small pages and generates the same greedy tokens', async function () {
+      if (linux && thpMode() === 'madvise') {
+        const huge = s.ready.kernels?.hugePageBytes ?? 0;
+        assert.ok(huge < weightBytes(model) / 10, `${huge} bytes in huge pages with MLX_BATCH_HUGE_PAGES=0`);
+      }
+      assert.ok(reference, 'the default server ran first');
+      assert.deepEqual(await greedyTexts(s.url), reference);
+    });
+  });
+
+  const switches: [string, NodeJS.ProcessEnv, Kernels][] = [
     ['MLX_BATCH_SKINNY_GEMM=0', { MLX_BATCH_SKINNY_GEMM: '0' }, { ...DEFAULTS, blasShim: false, smallGemmRows: null }],
     ['MLX_BATCH_SMALL_GEMM_ROWS=2', { MLX_BATCH_SMALL_GEMM_ROWS: '2' }, { ...DEFAULTS, smallGemmRows: linux ? 2 : null }],
     ['MLX_BATCH_COMPILE=0', { MLX_BATCH_COMPILE: '0' }, { ...DEFAULTS, compiledSwiglu: false }],
@@ -60,7 +108,7 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
       after(async () => { if (s) await stopRealServer(s.server); });
 
       it('reports the kernel it switched, and generates the same greedy tokens', async () => {
-        assert.deepEqual(s.ready.kernels, expected);
+        assert.deepEqual(kernels(s.ready.kernels), expected);
         assert.ok(reference, 'the default server ran first');
         assert.deepEqual(await greedyTexts(s.url), reference);
       });

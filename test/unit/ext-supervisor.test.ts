@@ -24,6 +24,8 @@ describe('extension server launch', () => {
     assert.equal(spec.command, '/bin/electron');
     assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
     assert.equal(spec.env.A, '1');
+    // glibc's huge pages for MLX's CPU buffers: read only when the server starts, so the launch sets it.
+    assert.equal(spec.env.GLIBC_TUNABLES, process.platform === 'linux' ? 'glibc.malloc.hugetlb=1' : undefined);
     assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--watch-stdin', '--kv-budget', '2048', '--no-batching', '--speculative', 'off']);
     const withContext = launchSpec({ settings: settings({}), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/node', isElectron: false, env: {} });
     assert.deepEqual(withContext.args.slice(-2), ['--cache-reuse', '64'], 'repository context on (the default): runs moved up are reused');

@@ -1,6 +1,7 @@
 // Spawns a server process and follows its stdout JSON events and its stderr log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { withHugePages } from '../../../src/shared/huge-pages';
 import type { ServerEvent } from '../../../src/shared/protocol';
 
 export interface SpawnedServer {
@@ -19,9 +20,12 @@ export function compiled(...parts: string[]): string {
   return path.resolve(__dirname, '..', '..', '..', ...parts);
 }
 
-/** `stdin: 'pipe'` gives the server a stdin pipe as the extension does (see --watch-stdin). */
+/**
+ * `stdin: 'pipe'` gives the server a stdin pipe as the extension does (see --watch-stdin). The
+ * environment is ours plus `env`, with glibc's huge-page tunable as the extension's launch adds it.
+ */
 export function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv = {}, stdin: 'ignore' | 'pipe' = 'ignore'): SpawnedServer {
-  const child = spawn(process.execPath, ['--expose-gc', script, ...args], { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['--expose-gc', script, ...args], { stdio: [stdin, 'pipe', 'pipe'], env: withHugePages({ ...process.env, ...env }) });
   const events: ServerEvent[] = [];
   const stdout: string[] = [];
   let err = '';

@@ -1,0 +1,30 @@
+// The CLI's commands run MLX in this process, and glibc reads its huge-page tunable only at a
+// process's start (src/shared/huge-pages.ts). When the tunable is missing, the command runs again
+// as a child with it: same runtime, flags, arguments and stdio. The child gets the signals this
+// process receives (Ctrl-C, SIGTERM, SIGHUP) and its exit code is this process's.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { withHugePages } from '../shared/huge-pages';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Runs this command again with huge pages when it should; resolves to the child's exit code (128 +
+ * the signal's number when a signal ended it). Undefined: nothing to do, or the child could not be
+ * started, and this process goes on with the command itself.
+ */
+export function relaunchWithHugePages(): Promise<number | undefined> {
+  const env = withHugePages(process.env);
+  if (env === process.env) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+    const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+    for (const s of FORWARDED) process.on(s, forward);
+    const done = (code: number | undefined): void => {
+      for (const s of FORWARDED) process.off(s, forward);
+      resolve(code);
+    };
+    child.once('error', () => done(undefined));
+    child.once('exit', (code, signal) => done(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
+}
