@@ -1,7 +1,9 @@
 // Deliberate memory release. node-mlx 0.0.7 has no tidy/dispose: an array's buffer is freed
 // only when its JS wrapper is garbage-collected, and a synchronous loop frees nothing. Every
-// MLX loop calls `reclaim.step()` between steps: it yields to the event loop and runs a
-// full gc every few steps (docs/PERFORMANCE.md has the measurements behind the numbers).
+// MLX loop calls `reclaim.step()` between steps: it yields to the event loop after a minor
+// collection (a step's intermediates are young wrappers), and a full one every few dozen steps
+// for what lived longer: a full collection walks the whole heap (a tokenizer's tables among it)
+// and made every 8th decode step 40-80 ms slower (docs/PERFORMANCE.md has the measurements).
 // Also the memory available to a model about to load, and MLX's buffer bytes for leak checks
 // (the engine's own figures are in memory-meter.ts).
 import fs from 'node:fs';
@@ -36,11 +38,16 @@ export class MemoryReclaimer {
   /** Milliseconds spent in gc so far (counted, as benchmarks must include it). */
   gcMs = 0;
 
-  constructor(private readonly gcEvery = 8) {}
+  constructor(private readonly gcEvery = 64) {}
 
-  /** Call once per MLX step: yields, and collects garbage every `gcEvery` steps. */
+  /** Call once per MLX step: a minor collection (a full one every `gcEvery` steps), then a turn of the event loop. */
   async step(): Promise<void> {
     if (++this.steps % this.gcEvery === 0) this.collect();
+    else if (gc) {
+      const t = performance.now();
+      gc({ type: 'minor' });
+      this.gcMs += performance.now() - t;
+    }
     await yieldToEventLoop();
   }
 

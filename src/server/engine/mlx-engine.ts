@@ -22,7 +22,7 @@ export interface MlxEngineOptions {
   prefixCacheTokens: number;
   /** Context length; default: the model's max_position_embeddings. */
   contextLength?: number;
-  /** Full gc every this many steps (node-mlx frees memory only when wrappers are collected). */
+  /** Full gc every this many steps, a minor one at the others (node-mlx frees memory only when wrappers are collected). */
   gcEvery: number;
   /**
    * A pass with prompt chunks is evaluated every this many layers, its intermediates released
@@ -41,7 +41,7 @@ export interface MlxEngineOptions {
   cacheReuseTokens: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 8, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
+export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 64, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
 
 interface Chunk {
   id: RequestId;
