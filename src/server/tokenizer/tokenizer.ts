@@ -10,6 +10,7 @@ import { endOfGenerationIds, resolveBosId, resolveEosIds, tokenContent } from '.
 import { StreamingDetokenizer } from './detokenizer';
 import { cleanUpTokenization } from './cleanup';
 import { tokenBytesOf, type TokenBytes } from './token-bytes';
+import { EncodeMemo } from './encode-memo';
 
 export interface EncodeOptions {
   /** Add what the tokenizer adds around a text (BOS for Llama 2, nothing for Qwen). Default true. */
@@ -53,6 +54,8 @@ export class Tokenizer {
   readonly prefixIds: readonly number[];
   readonly suffixIds: readonly number[];
   private readonly hf: HfTokenizer;
+  /** Recent long texts' ids: completions encode the same context pieces, suffix and prefix again and again. */
+  private readonly memo = new EncodeMemo();
   private readonly specialIds: ReadonlySet<number>;
   private readonly sources: TokenizerSources;
   private bytesOf?: TokenBytes;
@@ -98,7 +101,7 @@ export class Tokenizer {
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const ids = text.length === 0 ? [] : this.hf.encode(text, { add_special_tokens: false }).ids;
+    const ids = text.length === 0 ? [] : this.memo.encode(text, (t) => this.hf.encode(t, { add_special_tokens: false }).ids);
     if (opts.addSpecialTokens === false || (this.prefixIds.length === 0 && this.suffixIds.length === 0)) return ids;
     return [...this.prefixIds, ...ids, ...this.suffixIds];
   }

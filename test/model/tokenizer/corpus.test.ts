@@ -29,6 +29,15 @@ for (const [label, dir, normalize, lead] of [
       assert.ok(split > 0, 'the corpus has tokens holding part of a character');
     });
 
+    it('encodes a text again to the same ids, which the caller may change without touching the next encode', () => {
+      for (const { name, text } of texts) {
+        const again = tok.encode(text, { addSpecialTokens: false });
+        assert.deepEqual(again, encoded.get(name), name);
+        again.reverse();
+        assert.deepEqual(tok.encode(text, { addSpecialTokens: false }), encoded.get(name), name);
+      }
+    });
+
     it('round-trips every corpus file through encode and decode', () => {
       for (const { name, text } of texts) {
         assert.equal(tok.decode(encoded.get(name)!), normalize(text), name);
