@@ -4,10 +4,10 @@
 // command's code and message come through once.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { ensureFixtureModel } from '../../src/server/fixtures';
 import type { ServerEvent } from '../../src/shared/protocol';
+import { thpMode, weightBytes } from './helpers/huge-pages';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -20,21 +20,13 @@ function shellEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function thpMode(): string | undefined {
-  try {
-    return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
 describe('mlx-batch started from a shell (huge pages by starting itself again)', function () {
   this.timeout(120_000);
 
   it('serve holds its weights in huge pages, and SIGTERM drains it with exit code 0', async function () {
     if (process.platform !== 'linux' || thpMode() === 'never') this.skip();
     const model = await ensureFixtureModel('llama', 'tiny');
-    const weights = fs.readdirSync(model).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + fs.statSync(path.join(model, f)).size, 0);
+    const weights = weightBytes(model);
     const child = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0'], { env: shellEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

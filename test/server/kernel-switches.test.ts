@@ -5,12 +5,11 @@
 // server, started as the extension starts it, holds its weights in transparent huge pages, and
 // MLX_BATCH_HUGE_PAGES=0 leaves them in small ones with the same tokens.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { ensureFixtureModel } from '../../src/server/fixtures';
 import type { KernelChoices, ServerEvent } from '../../src/shared/protocol';
 import { post } from '../http/helpers/harness';
 import { AUTH, MAIN, startRealServer, stopRealServer, type RealServer } from './helpers/real-server';
+import { thpMode, weightBytes } from './helpers/huge-pages';
 import { isError, isReady, spawnServer } from './helpers/spawn-server';
 
 const linux = process.platform === 'linux';
@@ -26,20 +25,6 @@ function kernels(k: KernelChoices | undefined): Kernels | undefined {
   if (!k) return k;
   const { hugePageBytes: _, ...rest } = k;
   return rest;
-}
-
-/** Bytes of a model folder's weight files. */
-function weightBytes(dir: string): number {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
-}
-
-/** The kernel's transparent huge page mode: `always`, `madvise` (glibc's tunable asks) or `never`. */
-function thpMode(): string | undefined {
-  try {
-    return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
 }
 
 const PROMPTS = ['function quickSort(arr) {', 'def fibonacci(n):', 'SELECT name FROM users WHERE', 'The quick brown fox'];
