@@ -81,7 +81,6 @@ export const DEFAULT_LANGUAGES: Record<string, boolean> = { '*': true, plaintext
  */
 export const DEFAULT_SYSTEM_PROMPT = '';
 
-
 function int(v: unknown, fallback: number, min: number, max: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   if (!Number.isFinite(n)) return fallback;

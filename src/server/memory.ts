@@ -42,12 +42,7 @@ export class MemoryReclaimer {
 
   /** Call once per MLX step: a minor collection (a full one every `gcEvery` steps), then a turn of the event loop. */
   async step(): Promise<void> {
-    if (++this.steps % this.gcEvery === 0) this.collect();
-    else if (gc) {
-      const t = performance.now();
-      gc({ type: 'minor' });
-      this.gcMs += performance.now() - t;
-    }
+    this.timedGc(++this.steps % this.gcEvery === 0 ? 'major' : 'minor');
     await yieldToEventLoop();
   }
 
@@ -58,19 +53,21 @@ export class MemoryReclaimer {
    * memory instead of faulting in fresh pages for every output.
    */
   async releaseIntermediates(): Promise<void> {
-    if (gc) {
-      const t = performance.now();
-      gc({ type: 'minor' });
-      this.gcMs += performance.now() - t;
-    }
+    this.timedGc('minor');
     await yieldToEventLoop();
   }
 
   /** A full collection now (e.g. after a request leaves and its cache is dropped). */
   collect(): void {
+    this.timedGc('major');
+  }
+
+  /** One collection, its time added to gcMs; nothing without an exposed gc. */
+  private timedGc(type: 'minor' | 'major'): void {
     if (!gc) return;
     const t = performance.now();
-    gc();
+    if (type === 'minor') gc({ type });
+    else gc();
     this.gcMs += performance.now() - t;
   }
 }
