@@ -1,21 +1,22 @@
 // The CPU kernels this process runs with, as the environment chose them: the BLAS shim
-// (MLX_BATCH_SKINNY_GEMM), its small-M kernel's row limit (MLX_BATCH_SMALL_GEMM_ROWS), the fused
-// SwiGLU (MLX_BATCH_COMPILE) and the flags MLX's CPU kernel compiler gets (MLX_BATCH_CPU_JIT).
+// (MLX_BATCH_SKINNY_GEMM), its small-M kernel's row limit (MLX_BATCH_SMALL_GEMM_ROWS), compiled
+// graphs (MLX_BATCH_COMPILE: SwiGLU, decode layers) and the flags MLX's CPU kernel compiler gets
+// (MLX_BATCH_CPU_JIT).
 // The server's `ready` event reports them, with how much memory sits in huge pages
 // (MLX_BATCH_HUGE_PAGES, src/shared/huge-pages.ts).
 import type { KernelChoices } from '../shared/protocol';
 import { blasShim, cpuJit } from './mlx';
-import { swigluCompiled } from './model/swiglu';
+import { compileAvailable } from './model/compiled';
 import { smallGemmRows } from './native/blas-shim';
 import { hugePageBytes } from './native/huge-pages';
 
 export function kernelChoices(): KernelChoices {
-  return { blasShim: blasShim !== undefined, smallGemmRows: blasShim ? smallGemmRows : null, compiledSwiglu: swigluCompiled(), cpuJitFlags: cpuJit ? cpuJit.flags.join(' ') : null, hugePageBytes: hugePageBytes() };
+  return { blasShim: blasShim !== undefined, smallGemmRows: blasShim ? smallGemmRows : null, compiled: compileAvailable(), cpuJitFlags: cpuJit ? cpuJit.flags.join(' ') : null, hugePageBytes: hugePageBytes() };
 }
 
-/** One line for the log: `BLAS shim on (small-M kernel up to 48 rows), SwiGLU compiled, CPU kernels built with -O3 ..., 1420 MiB in huge pages`. */
+/** One line for the log: `BLAS shim on (small-M kernel up to 48 rows), compiled graphs, CPU kernels built with -O3 ..., 1420 MiB in huge pages`. */
 export function describeKernels(k: KernelChoices): string {
   const shim = k.blasShim ? `BLAS shim on (small-M kernel ${k.smallGemmRows ? `up to ${k.smallGemmRows} rows` : 'off'})` : 'BLAS shim off';
   const huge = k.hugePageBytes === null ? '' : `, ${Math.round(k.hugePageBytes / 2 ** 20)} MiB in huge pages`;
-  return `${shim}, SwiGLU ${k.compiledSwiglu ? 'compiled' : 'plain ops'}, CPU kernels built with ${k.cpuJitFlags ?? "MLX's default flags"}${huge}`;
+  return `${shim}, ${k.compiled ? 'compiled graphs' : 'plain operations (no mx.compile)'}, CPU kernels built with ${k.cpuJitFlags ?? "MLX's default flags"}${huge}`;
 }

@@ -441,8 +441,11 @@ export interface KernelChoices {
   blasShim: boolean;
   /** Most rows of a product the shim's small-M kernel takes (MLX_BATCH_SMALL_GEMM_ROWS; 0: off); null without the shim. */
   smallGemmRows: number | null;
-  /** SwiGLU runs as one kernel fused by mx.compile: false with MLX_BATCH_COMPILE=0, or when MLX cannot compile here. */
-  compiledSwiglu: boolean;
+  /**
+   * mx.compile runs: SwiGLU as one fused kernel, and the layers of decode passes as compiled
+   * graphs. False with MLX_BATCH_COMPILE=0, or when MLX cannot compile here.
+   */
+  compiled: boolean;
   /** Flags added to the compiler MLX builds its fused CPU kernels with (`-O3 -march=native ...`); null: MLX's own command (MLX_BATCH_CPU_JIT=0, off Linux, or no g++). */
   cpuJitFlags: string | null;
   /**

@@ -4,6 +4,7 @@ import { mx, nn, type MxArray } from '../mlx';
 import type { KVCache } from '../cache/types';
 import { readArgs } from './args';
 import { RotaryEmbedding, type RopeTables } from './rope';
+import { compileAvailable, compiled } from './compiled';
 import { swiglu } from './swiglu';
 import type { ForwardOptions, ForwardPart, LanguageModel, ModelArgs, ModelConfig } from './types';
 
@@ -39,7 +40,19 @@ export interface PartContext {
 export interface LayerContext {
   rope: RotaryEmbedding;
   parts: PartContext[];
+  /** The layers run as compiled graphs (`COMPILED_PASS_TOKENS`). */
+  compiled: boolean;
 }
+
+/**
+ * Passes of at most this many new tokens in all run their layers as compiled graphs: decode steps
+ * (one token a row, or one plus a draft), and decode steps with a few prompt tokens beside them.
+ * Their shapes recur step after step, so each is traced once; much of their time went to building
+ * the graph operation by operation (docs/PERFORMANCE.md, "Compiled layers for small passes").
+ * Longer passes spend their time in arithmetic and come in many shapes: they run as plain
+ * operations.
+ */
+export const COMPILED_PASS_TOKENS = 32;
 
 export class Attention extends nn.Module {
   qProj: nn.Linear;
@@ -77,26 +90,36 @@ export class Attention extends nn.Module {
     const q = this.qProj.forward(x);
     const k = this.kProj.forward(x);
     const v = this.vProj.forward(x);
-    if (ctx.parts.length === 1) return this.oProj.forward(this.attend(q, k, v, ctx.rope, ctx.parts[0], [x.shape[0], x.shape[1]]));
+    if (ctx.parts.length === 1) {
+      const p = ctx.parts[0];
+      return this.oProj.forward(this.merge(this.attendCached(this.perHead(q, k, v, p, ctx.rope, p.tables), p), [p.rows, p.length]));
+    }
     const out = ctx.parts.map((p) => {
       const span = (a: MxArray) => a.index(mx.Slice(), mx.Slice(p.start, p.start + p.rows * p.length));
-      return this.attend(span(q), span(k), span(v), ctx.rope, p, [1, p.rows * p.length]);
+      return this.merge(this.attendCached(this.perHead(span(q), span(k), span(v), p, ctx.rope, p.tables), p), [1, p.rows * p.length]);
     });
     return this.oProj.forward(mx.concatenate(out, 1));
   }
 
-  /** Attention of one part: projections in, [...outShape, heads * headDim] out. */
-  private attend(qIn: MxArray, kIn: MxArray, vIn: MxArray, rope: RotaryEmbedding, p: PartContext, outShape: [number, number]): MxArray {
+  /** One part's projections as heads, RoPE applied: [rows, heads, length, headDim] (keys and values with kvHeads). */
+  perHead(qIn: MxArray, kIn: MxArray, vIn: MxArray, p: { rows: number; length: number }, rope: RotaryEmbedding, tables: RopeTables): [MxArray, MxArray, MxArray] {
     const [b, l] = [p.rows, p.length];
     let q = qIn.reshape([b, l, this.#heads, this.#headDim]);
     let k = kIn.reshape([b, l, this.#kvHeads, this.#headDim]);
     const v = mx.transpose(vIn.reshape([b, l, this.#kvHeads, this.#headDim]), [0, 2, 1, 3]);
     [q, k] = this.prepareQK(q, k);
-    q = rope.apply(mx.transpose(q, [0, 2, 1, 3]), p.tables);
-    k = rope.apply(mx.transpose(k, [0, 2, 1, 3]), p.tables);
+    return [rope.apply(mx.transpose(q, [0, 2, 1, 3]), tables), rope.apply(mx.transpose(k, [0, 2, 1, 3]), tables), v];
+  }
+
+  /** Writes the part's keys and values to its cache and attends over the cache: [rows, heads, length, headDim]. */
+  attendCached([q, k, v]: [MxArray, MxArray, MxArray], p: PartContext): MxArray {
     const [keys, values] = p.cache.updateAndFetch(this.layer, k, v);
-    const out = mx.fast.scaledDotProductAttention(q, keys, values, this.#scale, p.mask);
-    return mx.transpose(out, [0, 2, 1, 3]).reshape([...outShape, this.#heads * this.#headDim]);
+    return mx.fast.scaledDotProductAttention(q, keys, values, this.#scale, p.mask);
+  }
+
+  /** [rows, heads, length, headDim] -> [...shape, heads * headDim]. */
+  merge(out: MxArray, shape: [number, number]): MxArray {
+    return mx.transpose(out, [0, 2, 1, 3]).reshape([...shape, this.#heads * this.#headDim]);
   }
 }
 
@@ -117,6 +140,14 @@ export class MLP extends nn.Module {
   }
 }
 
+/** A layer's compiled graphs for passes of a given number of parts (TransformerBlock.#compiledForward). */
+interface LayerGraphs {
+  /** (x, each part's RoPE cos and sin) -> each part's queries, keys and values. */
+  head: (x: MxArray, ...tables: MxArray[]) => MxArray[];
+  /** (x, each part's attention output) -> the layer's output. */
+  rest: (x: MxArray, ...outs: MxArray[]) => MxArray;
+}
+
 export class TransformerBlock extends nn.Module {
   selfAttn: Attention;
   mlp: MLP;
@@ -132,9 +163,61 @@ export class TransformerBlock extends nn.Module {
   }
 
   forward(x: MxArray, ctx: LayerContext): MxArray {
+    if (ctx.compiled) return this.#compiledForward(x, ctx);
     const h = mx.add(x, this.selfAttn.forward(this.inputLayernorm.forward(x), ctx));
+    return this.#tail(h);
+  }
+
+  /** After attention's residual: the MLP and its residual. */
+  #tail(h: MxArray): MxArray {
     return mx.add(h, this.mlp.forward(this.postAttentionLayernorm.forward(h)));
   }
+
+  /**
+   * The same layer for a small pass, as two compiled graphs around each part's cache write and
+   * attention (which take the caches' growing shapes): the norm, the projections and each part's
+   * heads with RoPE; then the output projection, the MLP and both residuals. A part's rows and
+   * length come from the shape of its RoPE tables ([rows, 1, length, dims]).
+   */
+  #compiledForward(x: MxArray, ctx: LayerContext): MxArray {
+    const attn = this.selfAttn;
+    // The graphs hold the weights they were traced with: new weights (loaded, trained) trace anew.
+    if (this.#tracedWith !== attn.qProj.weight) {
+      this.#tracedWith = attn.qProj.weight;
+      this.#graphs.clear();
+    }
+    // One pair of graphs per number of parts: a compiled function called with fewer inputs than
+    // it was traced with before crashes node-mlx 0.0.7's MLX.
+    const count = ctx.parts.length;
+    const graphs = this.#graphs.get(count) ?? this.#trace(ctx.rope);
+    this.#graphs.set(count, graphs);
+    const heads = graphs.head(x, ...ctx.parts.flatMap((p) => [p.tables.cos, p.tables.sin]));
+    return graphs.rest(x, ...ctx.parts.map((p, i) => attn.attendCached([heads[3 * i], heads[3 * i + 1], heads[3 * i + 2]], p)));
+  }
+
+  #trace(rope: RotaryEmbedding): LayerGraphs {
+    const attn = this.selfAttn;
+    const head = compiled((x: MxArray, ...tables: MxArray[]) => {
+      const n = this.inputLayernorm.forward(x);
+      const [q, k, v] = [attn.qProj.forward(n), attn.kProj.forward(n), attn.vProj.forward(n)];
+      const heads: MxArray[] = [];
+      for (let i = 0, start = 0; i < tables.length; i += 2) {
+        const [rows, , length] = tables[i].shape;
+        const span = (a: MxArray) => (tables.length === 2 ? a : a.index(mx.Slice(), mx.Slice(start, start + rows * length)));
+        heads.push(...attn.perHead(span(q), span(k), span(v), { rows, length }, rope, { cos: tables[i], sin: tables[i + 1] }));
+        start += rows * length;
+      }
+      return heads;
+    });
+    const rest = compiled((x: MxArray, ...outs: MxArray[]) => {
+      const merged = outs.length === 1 ? attn.merge(outs[0], [outs[0].shape[0], outs[0].shape[2]]) : mx.concatenate(outs.map((o) => attn.merge(o, [1, o.shape[0] * o.shape[2]])), 1);
+      return this.#tail(mx.add(x, attn.oProj.forward(merged)));
+    });
+    return { head, rest };
+  }
+
+  #tracedWith?: MxArray;
+  readonly #graphs = new Map<number, LayerGraphs>();
 }
 
 export class LlamaModel extends nn.Module {
@@ -164,6 +247,7 @@ export class LlamaModel extends nn.Module {
     let h = this.embedTokens.forward(inputs);
     const ctx: LayerContext = {
       rope,
+      compiled: inputs.size <= COMPILED_PASS_TOKENS && compileAvailable(),
       parts: packedLayout(parts).map(({ start, rows: b, length: l }, i) => {
         const cache = parts[i].cache;
         const step = cache.beginForward(l, h.dtype);
