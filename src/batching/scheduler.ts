@@ -12,6 +12,7 @@ import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
 import { Request, type TokenOutcome } from './request';
 import { proposeDraft } from './ngram-drafter';
+import { StepCost } from './step-cost';
 import { PRIORITY_CLASSES } from '../shared/protocol';
 import { DEFAULT_BATCHING, DEFAULT_KV_BUDGET_TOKENS, DEFAULT_MAX_BATCH, DEFAULT_MAX_WAITING, DEFAULT_SPECULATIVE } from '../shared/server-defaults';
 import { RequestStatus, type FinishReason, type TokenLogprob } from './request-types';
@@ -31,14 +32,17 @@ export interface SchedulerOptions {
   /** Tokens computed per step: one per decode row first, then prompt chunks. Must exceed maxBatch. */
   maxStepTokens: number;
   /**
-   * Most prompt tokens a step computes for normal and background requests while decode rows run
-   * in it. A decode step reads every weight once; a few prompt tokens beside the rows ride along
-   * on that read (the engine packs them into the same pass), a long chunk makes the step (and
-   * every running stream's next token) wait for its compute. Interactive requests (inline
-   * completions, a user waiting on them) are not limited: they take the step budget. 0: no
-   * limit beyond maxStepTokens.
+   * How much longer than a decode-only step a step with decode rows may grow by computing prompt
+   * tokens of normal and background requests beside them: the longest gap between a running
+   * stream's tokens, as a multiple of its gap alone. It holds while an interactive or normal
+   * request decodes (a stream someone watches); rows that are all background work are not held. A decode step reads every weight once; a few
+   * prompt tokens beside the rows ride along on that read (the engine packs them into the same
+   * pass), a long chunk makes every running stream's next token wait for its compute. The
+   * scheduler times its steps (step-cost.ts) and gives those prompts as many tokens a step as fit.
+   * Interactive requests (inline completions, a user waiting on them) are not limited: they take
+   * the step budget. 0: no limit beyond maxStepTokens.
    */
-  promptTokensBesideDecode: number;
+  decodeGapFactor: number;
   /**
    * Aging: a waiting request moves up one priority class for every `agingMs` it has waited
    * (background -> normal -> interactive); within a class the earliest arrival goes first.
@@ -71,7 +75,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   kvBudgetTokens: DEFAULT_KV_BUDGET_TOKENS,
   prefillChunkTokens: 256,
   maxStepTokens: 256,
-  promptTokensBesideDecode: 64,
+  decodeGapFactor: 2,
   agingMs: 10_000,
   maxWaiting: DEFAULT_MAX_WAITING,
   batching: DEFAULT_BATCHING,
@@ -108,6 +112,10 @@ export class Scheduler {
   private readonly toRelease: RequestId[] = [];
   private readonly outbox: RequestUpdate[] = [];
   private inFlight?: StepPlan;
+  /** When the step in flight was planned (its time goes to `cost`). */
+  private plannedAt = 0;
+  /** Step times measured so far. */
+  readonly cost = new StepCost();
   private reserved = 0;
 
   constructor(private readonly engine: SchedulerEngine, options: Partial<SchedulerOptions> = {}) {
@@ -211,7 +219,15 @@ export class Scheduler {
 
     for (const r of this.running) if (!r.isPrefilling) decode.push(r.id);
     budget -= decode.length;
-    if (decode.length > 0 && this.options.promptTokensBesideDecode > 0) beside = this.options.promptTokensBesideDecode;
+    // The gaps held to decodeGapFactor are those of streams someone watches: a step whose decode
+    // rows are all background work (a benchmark, a batch job) takes prompts up to the budget.
+    const watched = this.options.decodeGapFactor > 0 && decode.some((id) => this.byId.get(id)!.priority !== 'background');
+    // Before any decode-only step was timed, prompts waiting to run beside watched rows make this
+    // step one (no normal or background prompt beside, no drafts).
+    const measuring = watched && this.cost.decodeMs(decode.length) === undefined;
+    if (watched) {
+      beside = this.cost.extraTokensWithin(decode.length, this.options.decodeGapFactor, this.options.maxStepTokens);
+    }
 
     const prefilling = this.running.filter((r) => r.isPrefilling).sort(this.byRank(now));
     for (const r of prefilling) {
@@ -244,9 +260,13 @@ export class Scheduler {
       chunk(r);
     }
 
-    const drafts = this.draft(decode, budget);
+    const held = measuring && (this.waiting.length > 0 || this.running.some((r) => r.isPrefilling && r.priority !== 'interactive'));
+    const drafts = held ? new Map<RequestId, number[]>() : this.draft(decode, budget);
     const plan: StepPlan = drafts.size > 0 ? { decode, prefill, drafts } : { decode, prefill };
-    if (decode.length > 0 || prefill.length > 0) this.inFlight = plan;
+    if (decode.length > 0 || prefill.length > 0) {
+      this.inFlight = plan;
+      this.plannedAt = this.options.now();
+    }
     return plan;
   }
 
@@ -283,6 +303,7 @@ export class Scheduler {
   update(output: StepOutput): RequestUpdate[] {
     const plan = this.takePlan();
     const now = this.options.now();
+    this.cost.observe({ rows: plan.decode.length, extraTokens: extraTokens(plan), ms: now - this.plannedAt });
     const updates = this.outbox.splice(0);
     const sampled: Request[] = [];
     for (const c of plan.prefill) {
@@ -398,6 +419,13 @@ export class Scheduler {
   }
 }
 
+/** Tokens of a plan beyond one per decode row: its prompt chunks, and its drafts padded to the longest. */
+function extraTokens(plan: StepPlan): number {
+  let longest = 0;
+  for (const d of plan.drafts?.values() ?? []) longest = Math.max(longest, d.length);
+  return plan.prefill.reduce((n, c) => n + c.end - c.start, 0) + plan.decode.length * longest;
+}
+
 /** What an error thrown by the engine is prefixed with (see toMlxBatchError). */
 export const ENGINE_FAILED = 'The engine failed';
 
@@ -408,7 +436,9 @@ function checkOptions(o: SchedulerOptions): void {
   int(o.maxBatch, 'maxBatch', 1);
   int(o.prefillChunkTokens, 'prefillChunkTokens', 1);
   int(o.maxWaiting, 'maxWaiting', 0);
-  int(o.promptTokensBesideDecode, 'promptTokensBesideDecode', 0);
+  if (!(o.decodeGapFactor === 0 || o.decodeGapFactor > 1)) {
+    throw new MlxBatchError('validation', `decodeGapFactor must be 0 (no limit) or more than 1 (got ${o.decodeGapFactor}).`, 'decodeGapFactor');
+  }
   int(o.speculativeStepTokens, 'speculativeStepTokens', 0);
   if (!(o.kvBudgetTokens >= 1)) throw new MlxBatchError('validation', `kvBudgetTokens must be >= 1 (got ${o.kvBudgetTokens}).`, 'kvBudgetTokens');
   if (!(o.agingMs >= 0)) throw new MlxBatchError('validation', `agingMs must be >= 0 (got ${o.agingMs}).`, 'agingMs');

@@ -25,8 +25,9 @@ export interface MlxEngineOptions {
   /** Full gc every this many steps, a minor one at the others (node-mlx frees memory only when wrappers are collected). */
   gcEvery: number;
   /**
-   * A pass with prompt chunks is evaluated every this many layers, its intermediates released
-   * between (MemoryReclaimer.releaseIntermediates); 0: the pass runs as one graph.
+   * A pass with prompt chunks (of RECLAIM_FROM_PROMPT_TOKENS or more) is evaluated every this many
+   * layers, its intermediates released between (MemoryReclaimer.releaseIntermediates); 0: the
+   * pass runs as one graph.
    */
   reclaimEveryLayers: number;
   /** Bytes MLX's buffer cache may keep (freed buffers held for reuse); undefined: MLX's default. */
@@ -40,6 +41,14 @@ export interface MlxEngineOptions {
    */
   cacheReuseTokens: number;
 }
+
+/**
+ * A pass with at least this many prompt tokens is evaluated a few layers at a time
+ * (`reclaimEveryLayers`). A few prompt tokens beside decode rows leave small intermediates, and
+ * evaluating in pieces, each with a collection and a turn of the event loop, made such a step
+ * 8-15 ms slower on the 0.5b shape (docs/PERFORMANCE.md).
+ */
+export const RECLAIM_FROM_PROMPT_TOKENS = 64;
 
 export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 64, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
 
@@ -147,7 +156,8 @@ export class MlxEngine implements BatchEngine {
     }
     if (parts.length === 0) return { tokens };
     const caches = parts.map((p) => p.cache as BatchKVCache);
-    const logits = await this.forward(parts, caches, chunks.length > 0, pick);
+    const promptTokens = chunks.reduce((n, c) => n + c.end - c.start, 0);
+    const logits = await this.forward(parts, caches, promptTokens >= RECLAIM_FROM_PROMPT_TOKENS, pick);
     let verdicts: Verdict[] = [];
     const logprobs = new Map<RequestId, TokenLogprob[]>();
     if (pick.length > 0) {

@@ -179,8 +179,9 @@ describe('Runner', () => {
 
   it('splits engine time between prompt steps (decode rows beside a chunk included) and decode-only steps', async () => {
     const clock = new FakeClock();
-    // Every step takes 10 ms of fake time, plus 100 ms when it computes a prompt chunk.
-    const { engine, runner } = setup({ now: clock.now, prefillChunkTokens: 4 }, { onStep: (plan) => clock.advance(10 + (plan.prefill.length > 0 ? 100 : 0)) });
+    // Every step takes 10 ms of fake time, plus 100 ms when it computes a prompt chunk (no limit on
+    // prompt tokens beside decode rows: decodeGapFactor 0).
+    const { engine, runner } = setup({ now: clock.now, prefillChunkTokens: 4, decodeGapFactor: 0 }, { onStep: (plan) => clock.advance(10 + (plan.prefill.length > 0 ? 100 : 0)) });
     const a = runner.submit({ promptTokens: prompt(2), maxTokens: 6 });
     const first = a[Symbol.asyncIterator]();
     await first.next();

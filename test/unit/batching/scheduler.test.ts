@@ -1,8 +1,25 @@
 import assert from 'node:assert/strict';
 import { MlxBatchError } from '../../../src/shared/errors';
 import { RequestStatus } from '../../../src/batching/request-types';
-import { FakeDecoder, finishOf, harness, prompt, textOf, tokensOf } from './helpers/scheduling';
+import type { StepPlan } from '../../../src/batching/engine';
+import type { SchedulerOptions } from '../../../src/batching/scheduler';
+import { FakeDecoder, finishOf, harness, prompt, textOf, tokensOf, type Harness } from './helpers/scheduling';
 import { fakeLogprob } from './helpers/fake-engine';
+
+/** A step's time on the timed harness's machine: 20 ms for decode rows, then `perToken` ms for each prompt token. */
+function stepMs(plan: StepPlan, perToken = 2): number {
+  return (plan.decode.length > 0 ? 20 : 0) + perToken * chunkOf(plan);
+}
+
+function chunkOf(plan: StepPlan): number {
+  return plan.prefill.reduce((a, c) => a + c.end - c.start, 0);
+}
+
+/** A harness whose clock moves by each step's stepMs while the engine runs it. */
+function timedHarness(options: Partial<SchedulerOptions>, perToken: () => number = () => 2): Harness {
+  const h: Harness = harness(options, { onStep: (plan) => h.clock.advance(stepMs(plan, perToken())) });
+  return h;
+}
 
 describe('Scheduler', () => {
   it('puts every running decode row in one decode list, each step', () => {
@@ -100,25 +117,59 @@ describe('Scheduler', () => {
     for (const p of h.engine.plans) assert.ok(p.decode.length + p.prefill.reduce((a, c) => a + c.end - c.start, 0) <= 20);
   });
 
-  it('limits the prompt tokens of a step with decode rows to promptTokensBesideDecode, but not a step without or an interactive prompt', () => {
-    const h = harness({ prefillChunkTokens: 64, maxStepTokens: 128, promptTokensBesideDecode: 8 });
-    h.add('first', { promptTokens: prompt(100), maxTokens: 30 });
+  it('gives normal prompts beside decode rows the tokens that keep a step within decodeGapFactor of a decode-only step, learned from its timed steps', () => {
+    const h = timedHarness({ prefillChunkTokens: 64, maxStepTokens: 128, decodeGapFactor: 1.5 });
+    h.add('first', { promptTokens: prompt(100), maxTokens: 40 });
     h.step();
     // Alone, the prompt gets a full chunk.
     assert.deepEqual(h.engine.plans[0].prefill.map((c) => c.end - c.start), [64]);
     h.step();
+    h.step();
     h.add('second', { promptTokens: prompt(40), maxTokens: 2 });
     while (h.scheduler.get('second')?.isPrefilling !== false) h.step();
     const besides = h.engine.plans.filter((p) => p.decode.length > 0 && p.prefill.length > 0);
-    assert.equal(besides.length, 5, '40 prompt tokens beside the decode row, 8 per step');
-    for (const p of besides) assert.equal(p.prefill.reduce((a, c) => a + c.end - c.start, 0), 8);
+    // A decode-only step costs 20 ms here and each prompt token 2 ms: one token first (its cost
+    // unknown), then floor((1.5 - 1) * 20 / 2) = 5 a step.
+    assert.deepEqual(besides.map((p) => p.prefill.reduce((a, c) => a + c.end - c.start, 0)), [1, 5, 5, 5, 5, 5, 5, 5, 4]);
+    for (const p of besides) assert.ok(stepMs(p) <= 1.5 * stepMs({ decode: p.decode, prefill: [] }), JSON.stringify(p));
     // An interactive prompt (an inline completion) is not held to it: it takes the step budget.
     h.add('completion', { priority: 'interactive', promptTokens: prompt(100), maxTokens: 2 });
     h.step();
     // (64: the chunk limit, below the step budget.)
     assert.deepEqual(h.engine.plans.at(-1)!.prefill.map((c) => [c.id, c.end - c.start]), [['completion', 64]]);
     assert.ok(h.engine.plans.at(-1)!.decode.length > 0);
-    assert.throws(() => harness({ promptTokensBesideDecode: -1 }), MlxBatchError);
+    for (const bad of [-1, 1, 0.5]) assert.throws(() => harness({ decodeGapFactor: bad }), MlxBatchError);
+  });
+
+  it('holds no prompt back beside decode rows that are all background work (nobody watches their gaps)', () => {
+    const h = timedHarness({ prefillChunkTokens: 64, maxStepTokens: 128, decodeGapFactor: 1.5 });
+    h.add('job', { priority: 'background', maxTokens: 40 });
+    h.step();
+    h.step();
+    h.add('chat', { priority: 'normal', promptTokens: prompt(100), maxTokens: 20 });
+    h.step();
+    assert.deepEqual(h.engine.plans.at(-1), { decode: ['job'], prefill: [{ id: 'chat', start: 0, end: 64 }] });
+    // Once the chat decodes beside it, a second prompt is held to the factor again.
+    h.step();
+    h.add('second', { priority: 'background', promptTokens: prompt(100), maxTokens: 2 });
+    for (let i = 0; i < 4; i++) h.step();
+    assert.ok(h.engine.plans.slice(-3).every((p) => p.decode.includes('chat') && chunkOf(p) <= 5), JSON.stringify(h.engine.plans.slice(-3)));
+  });
+
+  it('takes no prompt tokens beside decode rows before it has timed a decode-only step, then follows the costs it measures', () => {
+    let perToken = 2;
+    const h = timedHarness({ prefillChunkTokens: 64, maxStepTokens: 128, decodeGapFactor: 2 }, () => perToken);
+    h.add('chat', { maxTokens: 200 });
+    h.add('long', { priority: 'normal', promptTokens: prompt(400), maxTokens: 1 });
+    h.step(); // both prompts: chat's 4 tokens and 64 of the long one
+    h.step(); // the chat decodes; no decode-only step timed yet
+    assert.deepEqual(h.engine.plans[1], { decode: ['chat'], prefill: [] });
+    for (let i = 0; i < 6; i++) h.step();
+    assert.equal(chunkOf(h.engine.plans.at(-1)!), 10, 'floor((2 - 1) * 20 / 2)');
+    // The machine gets slower at prompt tokens: the chunks follow within a few steps.
+    perToken = 5;
+    for (let i = 0; i < 12; i++) h.step();
+    assert.equal(chunkOf(h.engine.plans.at(-1)!), 4, 'floor((2 - 1) * 20 / 5)');
   });
 
   it('starts prefill at the cached prefix the engine reports', () => {
@@ -161,9 +212,10 @@ describe('Scheduler', () => {
     for (const id of ['a', 'b', 'i', 'n']) assert.equal(finishOf(h, id), 'length');
   });
 
-  it('keeps an aged normal prompt to promptTokensBesideDecode (aging orders admission only)', () => {
-    const h = harness({ agingMs: 100, prefillChunkTokens: 64, maxStepTokens: 128, promptTokensBesideDecode: 8 });
+  it('keeps an aged normal prompt to decodeGapFactor (aging orders admission only)', () => {
+    const h = timedHarness({ agingMs: 100, prefillChunkTokens: 64, maxStepTokens: 128, decodeGapFactor: 1.5 });
     h.add('chat', { maxTokens: 100 });
+    h.step();
     h.step();
     h.add('long', { priority: 'normal', promptTokens: prompt(200), maxTokens: 1 });
     for (let i = 0; i < 10; i++) {
@@ -171,7 +223,7 @@ describe('Scheduler', () => {
       h.step();
     }
     assert.ok(h.scheduler.effectiveClass(h.scheduler.get('long')!) === 0, 'aged to the interactive class');
-    for (const p of h.engine.plans.slice(1)) assert.ok(p.prefill.every((c) => c.end - c.start <= 8), JSON.stringify(p));
+    for (const p of h.engine.plans.slice(2)) assert.ok(chunkOf(p) <= 5, JSON.stringify(p));
   });
 
   it('computes an interactive prompt of a whole step budget in one step beside decode rows', () => {
@@ -444,6 +496,9 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
     h.add('a', { promptTokens: copying(), maxTokens: 30 });
     for (let i = 0; i < 6; i++) h.step();
     h.add('b', { promptTokens: prompt(12, 50), maxTokens: 2 });
+    h.step();
+    // The row has drafted every step: a decode-only step is timed first (decodeGapFactor).
+    assert.deepEqual(h.engine.plans.at(-1), { decode: ['a'], prefill: [] });
     h.step();
     const plan = h.engine.plans.at(-1)!;
     assert.deepEqual(plan.prefill, [{ id: 'b', start: 0, end: 5 }], 'the prompt takes the budget left after the decode row');
