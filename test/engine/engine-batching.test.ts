@@ -21,7 +21,8 @@ describe('engine: continuous batching on node-mlx', function () {
   for (const prefix of [0, 4096]) {
     it(`greedy tokens equal running alone, batch of 8, staggered, 2 cancelled (prefix reuse ${prefix ? 'on' : 'off'})`, async () => {
       const expected = await alone(params);
-      const { runner, engine } = await makeRunner({ prefixCacheTokens: prefix }, { maxBatch: 8, prefillChunkTokens: 32 });
+      // Prompts join beside the decode rows unheld (decodeGapFactor 0), so the batch fills up.
+      const { runner, engine } = await makeRunner({ prefixCacheTokens: prefix }, { maxBatch: 8, prefillChunkTokens: 32, decodeGapFactor: 0 });
       const sizes: number[] = [];
       const orig = engine.step.bind(engine);
       engine.step = async (plan) => {

@@ -45,12 +45,13 @@ export interface LayerContext {
 }
 
 /**
- * Passes of at most this many new tokens in all run their layers as compiled graphs: decode steps
- * (one token a row, or one plus a draft), and decode steps with a few prompt tokens beside them.
- * Their shapes recur step after step, so each is traced once; much of their time went to building
- * the graph operation by operation (docs/PERFORMANCE.md, "Compiled layers for small passes").
- * Longer passes spend their time in arithmetic and come in many shapes: they run as plain
- * operations.
+ * Passes of one part and at most this many new tokens run their layers as compiled graphs: decode
+ * steps (one token a row, or one plus a draft). Their shapes (rows x tokens a row) recur step
+ * after step and are few, so each is traced once and the traces stay few; much of their time went
+ * to building the graph operation by operation (docs/PERFORMANCE.md, "Compiled layers for decode
+ * passes"). Packed passes (prompt chunks beside decode rows) come in too many combinations of
+ * shapes, whose traces MLX keeps for good, and prompt chunks spend their time in arithmetic: they
+ * run as plain operations.
  */
 export const COMPILED_PASS_TOKENS = 32;
 
@@ -140,14 +141,6 @@ export class MLP extends nn.Module {
   }
 }
 
-/** A layer's compiled graphs for passes of a given number of parts (TransformerBlock.#compiledForward). */
-interface LayerGraphs {
-  /** (x, each part's RoPE cos and sin) -> each part's queries, keys and values. */
-  head: (x: MxArray, ...tables: MxArray[]) => MxArray[];
-  /** (x, each part's attention output) -> the layer's output. */
-  rest: (x: MxArray, ...outs: MxArray[]) => MxArray;
-}
-
 export class TransformerBlock extends nn.Module {
   selfAttn: Attention;
   mlp: MLP;
@@ -163,7 +156,7 @@ export class TransformerBlock extends nn.Module {
   }
 
   forward(x: MxArray, ctx: LayerContext): MxArray {
-    if (ctx.compiled) return this.#compiledForward(x, ctx);
+    if (ctx.compiled) return this.#compiledForward(x, ctx.parts[0], ctx.rope);
     const h = mx.add(x, this.selfAttn.forward(this.inputLayernorm.forward(x), ctx));
     return this.#tail(h);
   }
@@ -174,50 +167,29 @@ export class TransformerBlock extends nn.Module {
   }
 
   /**
-   * The same layer for a small pass, as two compiled graphs around each part's cache write and
-   * attention (which take the caches' growing shapes): the norm, the projections and each part's
-   * heads with RoPE; then the output projection, the MLP and both residuals. A part's rows and
-   * length come from the shape of its RoPE tables ([rows, 1, length, dims]).
+   * The same layer for a small pass of one part, as two compiled graphs around the cache write and
+   * attention (which take the cache's growing shapes): the norm, the projections and the heads
+   * with RoPE; then the output projection, the MLP and both residuals.
    */
-  #compiledForward(x: MxArray, ctx: LayerContext): MxArray {
+  #compiledForward(x: MxArray, p: PartContext, rope: RotaryEmbedding): MxArray {
     const attn = this.selfAttn;
     // The graphs hold the weights they were traced with: new weights (loaded, trained) trace anew.
     if (this.#tracedWith !== attn.qProj.weight) {
       this.#tracedWith = attn.qProj.weight;
-      this.#graphs.clear();
+      this.#head = this.#rest = undefined;
     }
-    // One pair of graphs per number of parts: a compiled function called with fewer inputs than
-    // it was traced with before crashes node-mlx 0.0.7's MLX.
-    const count = ctx.parts.length;
-    const graphs = this.#graphs.get(count) ?? this.#trace(ctx.rope);
-    this.#graphs.set(count, graphs);
-    const heads = graphs.head(x, ...ctx.parts.flatMap((p) => [p.tables.cos, p.tables.sin]));
-    return graphs.rest(x, ...ctx.parts.map((p, i) => attn.attendCached([heads[3 * i], heads[3 * i + 1], heads[3 * i + 2]], p)));
-  }
-
-  #trace(rope: RotaryEmbedding): LayerGraphs {
-    const attn = this.selfAttn;
-    const head = compiled((x: MxArray, ...tables: MxArray[]) => {
+    this.#head ??= compiled((x: MxArray, cos: MxArray, sin: MxArray) => {
+      const [rows, length] = x.shape;
       const n = this.inputLayernorm.forward(x);
-      const [q, k, v] = [attn.qProj.forward(n), attn.kProj.forward(n), attn.vProj.forward(n)];
-      const heads: MxArray[] = [];
-      for (let i = 0, start = 0; i < tables.length; i += 2) {
-        const [rows, , length] = tables[i].shape;
-        const span = (a: MxArray) => (tables.length === 2 ? a : a.index(mx.Slice(), mx.Slice(start, start + rows * length)));
-        heads.push(...attn.perHead(span(q), span(k), span(v), { rows, length }, rope, { cos: tables[i], sin: tables[i + 1] }));
-        start += rows * length;
-      }
-      return heads;
+      return attn.perHead(attn.qProj.forward(n), attn.kProj.forward(n), attn.vProj.forward(n), { rows, length }, rope, { cos, sin });
     });
-    const rest = compiled((x: MxArray, ...outs: MxArray[]) => {
-      const merged = outs.length === 1 ? attn.merge(outs[0], [outs[0].shape[0], outs[0].shape[2]]) : mx.concatenate(outs.map((o) => attn.merge(o, [1, o.shape[0] * o.shape[2]])), 1);
-      return this.#tail(mx.add(x, attn.oProj.forward(merged)));
-    });
-    return { head, rest };
+    this.#rest ??= compiled((x: MxArray, out: MxArray) => this.#tail(mx.add(x, attn.oProj.forward(attn.merge(out, [out.shape[0], out.shape[2]])))));
+    return this.#rest(x, attn.attendCached(this.#head(x, p.tables.cos, p.tables.sin), p));
   }
 
   #tracedWith?: MxArray;
-  readonly #graphs = new Map<number, LayerGraphs>();
+  #head?: (x: MxArray, cos: MxArray, sin: MxArray) => [MxArray, MxArray, MxArray];
+  #rest?: (x: MxArray, out: MxArray) => MxArray;
 }
 
 export class LlamaModel extends nn.Module {
@@ -247,7 +219,7 @@ export class LlamaModel extends nn.Module {
     let h = this.embedTokens.forward(inputs);
     const ctx: LayerContext = {
       rope,
-      compiled: inputs.size <= COMPILED_PASS_TOKENS && compileAvailable(),
+      compiled: !packed && inputs.size <= COMPILED_PASS_TOKENS && compileAvailable(),
       parts: packedLayout(parts).map(({ start, rows: b, length: l }, i) => {
         const cache = parts[i].cache;
         const step = cache.beginForward(l, h.dtype);

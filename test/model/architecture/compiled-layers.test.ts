@@ -1,8 +1,8 @@
-// Small passes (at most COMPILED_PASS_TOKENS new tokens: decode rows, drafts, a few prompt tokens
-// beside them) run each layer as compiled graphs; longer passes run plain operations. Both must
-// give the same logits, for every architecture's variant of the layer, with one part or several
-// packed, and a model given new weights must not keep computing with the weights its graphs were
-// traced with.
+// Decode passes (one part, at most COMPILED_PASS_TOKENS new tokens: decode rows and their drafts)
+// run each layer as compiled graphs; longer passes and packed ones (a prompt chunk beside decode
+// rows) run plain operations. All must give the same logits, for every architecture's variant of
+// the layer, and a model given new weights must not keep computing with the weights its graphs
+// were traced with.
 import assert from 'node:assert/strict';
 import { BatchKVCache } from '../../../src/server/cache/batch-kv-cache';
 import { mx } from '../../../src/server/mlx';
@@ -30,7 +30,8 @@ const LONG = Array.from({ length: 44 }, (_, i) => (i * 37 + 5) % 97);
 
 /**
  * The rows' token 13 and the last 4 tokens of LONG in one packed pass of two parts (the rows'
- * cache, then LONG's own), as the engine runs decode rows with a prompt chunk beside them.
+ * cache, then LONG's own), as the engine runs decode rows with a prompt chunk beside them, after
+ * the rows' compiled passes have been traced.
  */
 function packedPass(model: LanguageModel): Float64Array[] {
   const layers = model.args.numHiddenLayers;
@@ -81,8 +82,9 @@ describe('compiled decode layers', () => {
       assert.ok(err <= 1e-5, `relative error ${err}`);
     });
 
-    it(`${name}: decode rows and a prompt chunk packed in one compiled pass give the logits of plain operations`, () => {
+    it(`${name}: decode rows and a prompt chunk packed in one pass, beside compiled decode passes, give the logits of whole sequences`, () => {
       const model = tinyModel(config);
+      twoPasses(model);
       const err = relativeError(packedPass(model), packedReference(model));
       assert.ok(err <= 1e-5, `relative error ${err}`);
     });
