@@ -25,16 +25,22 @@ export const DEFAULT_DRAFT_OPTIONS: DraftOptions = { maxDraft: 8, maxNgram: 4, m
  * Up to `max` tokens that followed the latest earlier occurrence of the last n tokens of `tokens`
  * (n from maxNgram down to minNgram; the longest suffix that occurs wins), searched in `extra` (a
  * prediction of the output the client sent) and then in `tokens` itself. [] when nothing matches.
+ * In the prediction, the occurrence that wins is the one whose continuation lies nearest
+ * `extraAt` (where the output has got to in it: the output's length, as an edit's output follows
+ * its prediction token for token); without it, the latest. Code repeats short runs of tokens (an
+ * indent and a keyword), and the latest of them is seldom where the output is.
  */
-export function proposeDraft(tokens: readonly number[], max: number, extra: readonly number[] = [], options: DraftOptions = DEFAULT_DRAFT_OPTIONS): number[] {
+export function proposeDraft(tokens: readonly number[], max: number, extra: readonly number[] = [], options: DraftOptions = DEFAULT_DRAFT_OPTIONS, extraAt = extra.length): number[] {
   const end = tokens.length;
   if (max <= 0) return [];
   for (let n = Math.min(options.maxNgram, end - 1); n >= options.minNgram; n--) {
     // A prediction the client sent is the better guess where it matches; then the latest
     // earlier occurrence in the row's own tokens (not the suffix itself).
+    let best = -1;
     for (let at = extra.length - n - 1; at >= 0; at--) {
-      if (matchesSuffixIn(extra, tokens, at, n)) return extra.slice(at + n, at + n + max);
+      if (matchesSuffixIn(extra, tokens, at, n) && (best < 0 || Math.abs(at + n - extraAt) < Math.abs(best + n - extraAt))) best = at;
     }
+    if (best >= 0) return extra.slice(best + n, best + n + max);
     for (let at = end - n - 1; at >= 0; at--) {
       if (matchesSuffixIn(tokens, tokens, at, n)) return tokens.slice(at + n, Math.min(at + n + max, end));
     }

@@ -11,7 +11,7 @@
 import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { BatchEngine, PrefillChunk, RequestId, StepOutput, StepPlan } from './engine';
 import { Request, type TokenOutcome } from './request';
-import { proposeDraft } from './ngram-drafter';
+import { DEFAULT_DRAFT_OPTIONS, proposeDraft } from './ngram-drafter';
 import { StepCost } from './step-cost';
 import { PRIORITY_CLASSES } from '../shared/protocol';
 import { DEFAULT_BATCHING, DEFAULT_KV_BUDGET_TOKENS, DEFAULT_MAX_BATCH, DEFAULT_MAX_WAITING, DEFAULT_SPECULATIVE } from '../shared/server-defaults';
@@ -286,7 +286,7 @@ export class Scheduler {
       const room = Math.min(r.maxTokens - r.outputTokens.length, this.engine.contextLength - r.numTokens) - 1;
       const want = Math.min(r.draft!.nextLength(), room, budget, longest);
       if (want <= 0) continue;
-      const draft = proposeDraft([...r.promptTokens, ...r.outputTokens], want, r.prediction);
+      const draft = proposeDraft([...r.promptTokens, ...r.outputTokens], want, r.prediction, DEFAULT_DRAFT_OPTIONS, r.outputTokens.length);
       if (draft.length === 0) continue;
       drafts.set(r.id, draft);
       budget -= draft.length;

@@ -27,6 +27,16 @@ describe('prompt-lookup drafting', () => {
     assert.deepEqual(proposeDraft(tokens, 3, [0, 1, 2, 6, 7, 8, 9]), [6, 7, 8]);
   });
 
+  it('in the prediction, takes the occurrence nearest where the output has got to', () => {
+    // "1 2" occurs three times in the prediction, followed by 10, 20 and 30; an output 7 tokens
+    // long is at the second.
+    const prediction = [1, 2, 10, 11, 12, 1, 2, 20, 21, 22, 1, 2, 30, 31];
+    const tokens = [100, 101, 1, 2];
+    assert.deepEqual(proposeDraft(tokens, 3, prediction), [30, 31], 'the latest, without a position');
+    assert.deepEqual(proposeDraft(tokens, 3, prediction, undefined, 7), [20, 21, 22]);
+    assert.deepEqual(proposeDraft(tokens, 3, prediction, undefined, 1), [10, 11, 12]);
+  });
+
   it('grows the draft after full acceptance, shrinks it after a rejection', () => {
     const s = new DraftState(8);
     assert.equal(s.nextLength(), 4);

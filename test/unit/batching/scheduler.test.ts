@@ -433,6 +433,15 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
     assert.equal(usage.acceptedDraftTokens, 14 - (h.engine.plans.length), 'every step but the drafts gave one token of its own');
   });
 
+  it('copies a prediction from where the output has got to in it, not from a later repeat of the same tokens', () => {
+    const h = harness();
+    // The output counts up 3, 4, 5...; "3 4" comes again late in the prediction, followed by 90.
+    h.add('a', { promptTokens: [1, 2], maxTokens: 8, prediction: [3, 4, 5, 6, 7, 8, 9, 10, 3, 4, 90, 91, 92] });
+    h.runAll();
+    assert.deepEqual(tokensOf(h, 'a'), prompt(8, 3));
+    assert.deepEqual(draftsOf(h, 'a')[2], [5, 6, 7, 8], 'the draft after 3, 4 follows the prediction where the output is');
+  });
+
   it('reports logprobs of the tokens emitted, none past or for an EOS inside an accepted draft', () => {
     const h = harness();
     h.add('a', { promptTokens: copying(), maxTokens: 20, eosTokenIds: [7], sampling: { temperature: 0, topP: 1, topK: 0, logprobs: 1 } });
