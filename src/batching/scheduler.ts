@@ -220,8 +220,12 @@ export class Scheduler {
     for (const r of this.running) if (!r.isPrefilling) decode.push(r.id);
     budget -= decode.length;
     // The gaps held to decodeGapFactor are those of streams someone watches: a step whose decode
-    // rows are all background work (a benchmark, a batch job) takes prompts up to the budget.
-    const watched = this.options.decodeGapFactor > 0 && decode.some((id) => this.byId.get(id)!.priority !== 'background');
+    // rows are all background work (a benchmark, a batch job) takes prompts up to the budget, and
+    // so does one where more requests wait for their first token than watched streams run (a wave
+    // that arrived together: holding its prompts would keep more users waiting than it spares).
+    const streams = decode.filter((id) => this.byId.get(id)!.priority !== 'background').length;
+    const awaiting = this.waiting.length + this.running.filter((r) => r.isPrefilling).length;
+    const watched = this.options.decodeGapFactor > 0 && streams > 0 && streams >= awaiting;
     // Before any decode-only step was timed, prompts waiting to run beside watched rows make this
     // step one (no normal or background prompt beside, no drafts).
     const measuring = watched && this.cost.decodeMs(decode.length) === undefined;

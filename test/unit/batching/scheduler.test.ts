@@ -156,6 +156,18 @@ describe('Scheduler', () => {
     assert.ok(h.engine.plans.slice(-3).every((p) => p.decode.includes('chat') && chunkOf(p) <= 5), JSON.stringify(h.engine.plans.slice(-3)));
   });
 
+  it('holds no prompt back while more requests wait for a first token than watched streams run', () => {
+    const h = timedHarness({ maxBatch: 8, prefillChunkTokens: 64, maxStepTokens: 100, decodeGapFactor: 1.5 });
+    for (let i = 0; i < 4; i++) h.add(`r${i}`, { promptTokens: prompt(200), maxTokens: 100 });
+    h.runAll();
+    const plans = JSON.stringify(h.engine.plans.slice(0, 16));
+    // One stream and three requests in their prompts: the prompts take the step budget beside it.
+    assert.ok(h.engine.plans.some((p) => p.decode.length === 1 && chunkOf(p) === 99), plans);
+    // Two streams and two prompts (and later more streams than prompts): held to the factor.
+    const held = h.engine.plans.filter((p) => p.decode.length >= 2 && p.prefill.length > 0);
+    assert.ok(held.length > 0 && held.every((p) => chunkOf(p) <= 5), plans);
+  });
+
   it('takes no prompt tokens beside decode rows before it has timed a decode-only step, then follows the costs it measures', () => {
     let perToken = 2;
     const h = timedHarness({ prefillChunkTokens: 64, maxStepTokens: 128, decodeGapFactor: 2 }, () => perToken);
