@@ -1,7 +1,10 @@
 // Speculative decoding (prompt lookup, checked inside the batch) on against off, on the editor's
 // three kinds of generation, one stream at a time and 8 at once, through the server's own
 // prompt building and runner (RunnerService: tokenizer, chat template, FIM layout), greedy:
-//   edit  rewrite a real function of this repository with an identifier renamed: the prompt holds
+// The code comes from the held-out split of the shipped model's training corpus (TypeScript and
+// JavaScript that the npm packages in node_modules ship, pinned by package-lock.json, never
+// trained on), so the cases stay the same from one build of this repository to the next.
+//   edit  rewrite a real function with an identifier renamed: the prompt holds
 //         the function and asks for it again renamed (a completion prompt, which base code models
 //         such as the shipped one follow), sent with OpenAI's `prediction` (the renamed code) as
 //         editing clients send it;
@@ -12,7 +15,6 @@
 // be identical); the acceptance rate and the load average are printed.
 //   npx tsc -p . && node --expose-gc out/bench/speculative.js [--model models/default|0.5b|DIR]
 //     [--workloads edit,fim,chat] [--concurrency 1,8] [--requests 8] [--max-tokens 96] [--rounds 3]
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +25,9 @@ import { completionPrompt } from '../src/server/http/prompt';
 import { RunnerService } from '../src/server/http/runner-service';
 import type { GenerationRequest } from '../src/server/http/service';
 import { openInference } from '../src/server/inference';
+import { shippedModel } from '../src/shared/shipped-model';
+import { collectCorpus } from '../src/training/corpus';
+import { trainingRecord } from '../src/training/evaluate';
 import { promptTokenizer } from '../src/server/load-service';
 import { median } from './lib/decode-loop';
 import { benchMain } from './lib/run';
@@ -47,18 +52,14 @@ const GREEDY = { temperature: 0, topP: 1, topK: 0 };
 type Workload = 'edit' | 'fim' | 'chat';
 type Case = Omit<GenerationRequest, 'speculative'>;
 
-/** Source files of this repository, in a fixed order. */
+/**
+ * The held-out files of the shipped model's training corpus, in the corpus's fixed order: code the
+ * shipped model never trained on, pinned by package-lock.json, the same for every build.
+ */
 function sources(): { file: string; text: string }[] {
-  const out: { file: string; text: string }[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) out.push({ file: p, text: fs.readFileSync(p, 'utf8') });
-    }
-  };
-  walk('src');
-  return out;
+  const rec = trainingRecord(shippedModel(__dirname));
+  const corpus = collectCorpus({ root: path.resolve('node_modules'), maxBytes: rec.corpusBytes, heldOutShare: rec.heldOutShare });
+  return corpus.heldOut.filter((f) => /\.(ts|js|mjs)$/.test(f.path) && !f.path.endsWith('.d.ts')).map((f) => ({ file: f.path, text: f.text }));
 }
 
 /** Every `n`-th of `items`, `count` of them, spread over the whole list. */
