@@ -16,7 +16,7 @@ import { loadModel } from '../src/server/loader';
 import { compileAvailable } from '../src/server/model/compiled';
 import { mx } from '../src/server/mlx';
 import type { LanguageModel } from '../src/server/model/types';
-import { median } from './lib/decode-loop';
+import { median, seededTokenIds } from './lib/decode-loop';
 import { benchMain } from './lib/run';
 
 const { values: opt } = parseArgs({
@@ -34,20 +34,14 @@ if (KS.some((k) => !Number.isInteger(k) || k < 0) || ATS.some((a) => !Number.isI
   throw new Error('--k and --at whole numbers >= 0, --steps >= 4');
 }
 
-/** `n` token ids from a seeded generator, in [1, vocab). */
-function tokens(n: number, vocab: number, seed: number): number[] {
-  let x = seed * 2654435761 >>> 0;
-  return Array.from({ length: n }, () => 1 + ((x = (x * 1103515245 + 12345) >>> 0) % (vocab - 1)));
-}
-
 /** Milliseconds to build one pass (a 40-token row's next token and k prompt tokens at `at`), and to evaluate it. */
 function buildAndEval(model: LanguageModel, k: number, at: number): { buildMs: number; evalMs: number } {
   const layers = model.args.numHiddenLayers;
   const vocab = model.args.vocabSize;
   const row = new BatchKVCache(layers);
-  mx.eval(model.forward(mx.array([tokens(40, vocab, 1)], mx.int32), row, { lastOnly: true }), ...row.arrays());
+  mx.eval(model.forward(mx.array([seededTokenIds(40, vocab, 1)], mx.int32), row, { lastOnly: true }), ...row.arrays());
   const long = new BatchKVCache(layers);
-  const prompt = tokens(at + k, vocab, 2);
+  const prompt = seededTokenIds(at + k, vocab, 2);
   for (let i = 0; i < at; i += 256) mx.eval(model.forward(mx.array([prompt.slice(i, Math.min(at, i + 256))], mx.int32), long, { lastOnly: true }), ...long.arrays());
   const build: number[] = [];
   const evaluate: number[] = [];
@@ -83,9 +77,9 @@ async function main(): Promise<void> {
   for (const at of ATS) {
     for (const k of KS) {
       const engine = new MlxEngine(loaded.model, { prefixCacheTokens: 0 });
-      engine.add({ id: 'row', promptTokens: tokens(32, vocab, 1), sampling: GREEDY });
+      engine.add({ id: 'row', promptTokens: seededTokenIds(32, vocab, 1), sampling: GREEDY });
       await engine.step({ decode: [], prefill: [{ id: 'row', start: 0, end: 32 }] });
-      const long = tokens(at + k * STEPS + 1, vocab, 2);
+      const long = seededTokenIds(at + k * STEPS + 1, vocab, 2);
       engine.add({ id: 'long', promptTokens: long, sampling: GREEDY });
       for (let i = 0; i < at; i += 256) await engine.step({ decode: ['row'], prefill: [{ id: 'long', start: i, end: Math.min(at, i + 256) }] });
       for (let i = 0; i < 4; i++) await engine.step({ decode: ['row'], prefill: [] });

@@ -19,14 +19,8 @@ import { summarize } from '../src/batching/stats';
 import { MlxEngine } from '../src/server/engine/mlx-engine';
 import { ensureFixtureModel } from '../src/server/fixtures';
 import { loadModel } from '../src/server/loader';
-import { median } from './lib/decode-loop';
+import { median, seededTokenIds } from './lib/decode-loop';
 import { benchMain } from './lib/run';
-
-/** `n` token ids from a seeded generator, in [1, vocab). */
-function tokens(n: number, vocab: number, seed: number): number[] {
-  let x = seed * 2654435761 >>> 0;
-  return Array.from({ length: n }, () => 1 + ((x = (x * 1103515245 + 12345) >>> 0) % (vocab - 1)));
-}
 
 const { values: opt } = parseArgs({
   options: {
@@ -55,7 +49,7 @@ interface Round {
 }
 
 async function round(runner: Runner, vocab: number, seed: number): Promise<Round> {
-  const chat = runner.submit({ promptTokens: tokens(32, vocab, seed), maxTokens: 100_000, sampling: GREEDY, ignoreEos: true, priority: 'normal' });
+  const chat = runner.submit({ promptTokens: seededTokenIds(32, vocab, seed), maxTokens: 100_000, sampling: GREEDY, ignoreEos: true, priority: 'normal' });
   const times: number[] = [];
   let longAt = 0;
   let longFirst = 0;
@@ -71,7 +65,7 @@ async function round(runner: Runner, vocab: number, seed: number): Promise<Round
   })();
   await aloneDone;
   longAt = performance.now();
-  const long = runner.submit({ promptTokens: tokens(LONG, vocab, seed + 1), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: PRIORITY });
+  const long = runner.submit({ promptTokens: seededTokenIds(LONG, vocab, seed + 1), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: PRIORITY });
   for await (const ev of long) if (ev.type === 'delta' && longFirst === 0) longFirst = performance.now();
   await chatLoop;
   await runner.idle();
@@ -95,7 +89,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     // The same prompt with nothing running beside it: what the chat's presence costs the prompt.
     const t0 = performance.now();
-    await runners[0].runner.submit({ promptTokens: tokens(LONG, vocab, 1000 * r + 7), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: PRIORITY }).collect();
+    await runners[0].runner.submit({ promptTokens: seededTokenIds(LONG, vocab, 1000 * r + 7), maxTokens: 1, sampling: GREEDY, ignoreEos: true, priority: PRIORITY }).collect();
     aloneTtft.push(performance.now() - t0);
     process.stderr.write(`round ${r + 1}/${ROUNDS}: the prompt alone, first token ${aloneTtft.at(-1)!.toFixed(0)} ms\n`);
     for (const { n, runner } of r % 2 === 0 ? runners : [...runners].reverse()) {

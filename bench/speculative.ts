@@ -57,10 +57,15 @@ type Case = Omit<GenerationRequest, 'speculative'>;
  * shipped model never trained on, pinned by package-lock.json, the same for every build.
  */
 function sources(): { file: string; text: string }[] {
+  if (heldOut) return heldOut;
   const rec = trainingRecord(shippedModel(__dirname));
   const corpus = collectCorpus({ root: path.resolve('node_modules'), maxBytes: rec.corpusBytes, heldOutShare: rec.heldOutShare });
-  return corpus.heldOut.filter((f) => /\.(ts|js|mjs)$/.test(f.path) && !f.path.endsWith('.d.ts')).map((f) => ({ file: f.path, text: f.text }));
+  heldOut = corpus.heldOut.filter((f) => /\.(ts|js|mjs)$/.test(f.path) && !f.path.endsWith('.d.ts')).map((f) => ({ file: f.path, text: f.text }));
+  return heldOut;
 }
+
+/** The files read once: every workload draws its cases from them. */
+let heldOut: { file: string; text: string }[] | undefined;
 
 /** Every `n`-th of `items`, `count` of them, spread over the whole list. */
 function spread<T>(items: T[], count: number): T[] {

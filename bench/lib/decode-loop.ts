@@ -18,6 +18,12 @@ export interface DecodeTiming {
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+/** `n` token ids from a seeded generator, in [1, vocab), as a plain list (a request's prompt). */
+export function seededTokenIds(n: number, vocab: number, seed: number): number[] {
+  let x = seed * 2654435761 >>> 0;
+  return Array.from({ length: n }, () => 1 + ((x = (x * 1103515245 + 12345) >>> 0) % (vocab - 1)));
+}
+
 export function randomTokens(n: number, vocab: number, seed = 1, rows = 1): MxArray {
   let s = seed >>> 0;
   const ids = Array.from({ length: n * rows }, () => {

@@ -34,13 +34,14 @@ export interface SchedulerOptions {
   /**
    * How much longer than a decode-only step a step with decode rows may grow by computing prompt
    * tokens of normal and background requests beside them: the longest gap between a running
-   * stream's tokens, as a multiple of its gap alone. It holds while an interactive or normal
-   * request decodes (a stream someone watches); rows that are all background work are not held. A decode step reads every weight once; a few
+   * stream's tokens, as a multiple of its gap alone. A decode step reads every weight once; a few
    * prompt tokens beside the rows ride along on that read (the engine packs them into the same
    * pass), a long chunk makes every running stream's next token wait for its compute. The
    * scheduler times its steps (step-cost.ts) and gives those prompts as many tokens a step as fit.
-   * Interactive requests (inline completions, a user waiting on them) are not limited: they take
-   * the step budget. 0: no limit beyond maxStepTokens.
+   * It holds while interactive or normal requests decode (streams someone watches) and at least as
+   * many of them run as requests wait for their first token; rows that are all background work
+   * are not held. Interactive requests (inline completions, a user waiting on them) are not
+   * limited: they take the step budget. 0: no limit beyond maxStepTokens.
    */
   decodeGapFactor: number;
   /**
@@ -223,8 +224,9 @@ export class Scheduler {
     // rows are all background work (a benchmark, a batch job) takes prompts up to the budget, and
     // so does one where more requests wait for their first token than watched streams run (a wave
     // that arrived together: holding its prompts would keep more users waiting than it spares).
+    const prefilling = this.running.filter((r) => r.isPrefilling).sort(this.byRank(now));
     const streams = decode.filter((id) => this.byId.get(id)!.priority !== 'background').length;
-    const awaiting = this.waiting.length + this.running.filter((r) => r.isPrefilling).length;
+    const awaiting = this.waiting.length + prefilling.length;
     const watched = this.options.decodeGapFactor > 0 && streams > 0 && streams >= awaiting;
     // Before any decode-only step was timed, prompts waiting to run beside watched rows make this
     // step one (no normal or background prompt beside, no drafts).
@@ -233,7 +235,6 @@ export class Scheduler {
       beside = this.cost.extraTokensWithin(decode.length, this.options.decodeGapFactor, this.options.maxStepTokens);
     }
 
-    const prefilling = this.running.filter((r) => r.isPrefilling).sort(this.byRank(now));
     for (const r of prefilling) {
       if (budget <= 0) break;
       chunk(r);
