@@ -62,6 +62,17 @@ export async function waitForReady(api: MlxBatchApi, what: string, opts: { notPi
   }, 180_000, () => api.backend.status.state === 'error' && `the backend failed: ${(api.backend.status as { message: string }).message}`);
 }
 
+/** Waits until the local server is ready and its status has not changed for `quietMs`. */
+export async function waitForQuiet(api: MlxBatchApi, quietMs: number): Promise<void> {
+  let last = Date.now();
+  const sub = api.backend.onDidChange(() => { last = Date.now(); });
+  try {
+    await waitFor(`the backend to stay ready for ${quietMs} ms`, () => api.backend.status.state === 'ready' && api.backend.pid !== undefined && Date.now() - last >= quietMs);
+  } finally {
+    sub.dispose();
+  }
+}
+
 /** Replaces `obj[name]` until the returned function is called (for the editor's UI prompts). */
 export function replace<O extends object, K extends keyof O>(obj: O, name: K, impl: O[K]): () => void {
   const original = obj[name];

@@ -40,9 +40,13 @@ describe('extension host: Select Model', function () {
     if (hubBefore === undefined) delete process.env.HF_HUB_CACHE;
     else process.env.HF_HUB_CACHE = hubBefore;
     if (!vscode || !api) return;
+    // Putting a different model back restarts the server: wait for the new process, so the next
+    // suite does not begin while the old one is still ready.
+    const restarts = api.settings().model !== (original ?? '');
+    const pid = api.backend.pid;
     await vscode.workspace.getConfiguration('mlxBatch').update('model', original, vscode.ConfigurationTarget.Global);
     await waitFor('the extension to read the original model', () => api.settings().model === (original ?? ''), 30_000);
-    await waitForReady(api, 'the server on the original model');
+    await waitForReady(api, 'the server on the original model', restarts ? { notPid: pid } : {});
   });
 
   /** Runs the command; the quick pick shows its items to `choose`, which picks one (or none). */

@@ -3,18 +3,22 @@
 // is not (completion length) leaves it be.
 import assert from 'node:assert/strict';
 import type { MlxBatchApi } from '../../../src/extension/extension';
-import { activeApi, completeNow, hostVscode, recordStatus, waitFor, waitForReady } from './host';
+import { activeApi, completeNow, hostVscode, recordStatus, waitFor, waitForQuiet, waitForReady } from './host';
 
 const vscode = hostVscode();
 
 describe('extension host: settings changes', function () {
   let api: MlxBatchApi;
   const cfg = () => vscode!.workspace.getConfiguration('mlxBatch');
-  /** Puts server.maxBatch back (it was changed to `changed`) and waits for the server it restarts. */
+  /**
+   * Puts server.maxBatch back (it was changed to `changed`) and waits for the server that restart
+   * starts: a new process, so the next test does not begin while the old one is still ready.
+   */
   const restoreMaxBatch = async (original: number | undefined, changed: number): Promise<void> => {
+    const pid = api.backend.pid;
     await cfg().update('server.maxBatch', original, vscode!.ConfigurationTarget.Global);
     await waitFor('the extension to read the original setting', () => api.settings().server.maxBatch !== changed, 30_000);
-    await waitForReady(api, 'the server with the original max batch');
+    await waitForReady(api, 'the server with the original max batch', { notPid: pid });
   };
   /** The max batch the running server reports in its first live-stats event. */
   const maxBatchServed = async (): Promise<number | undefined> => {
@@ -73,6 +77,9 @@ describe('extension host: settings changes', function () {
   it('keeps the server when a setting it does not use changes', async () => {
     const original = cfg().inspect<number>('completion.maxTokens')?.globalValue;
     const next = api.settings().completion.maxTokens + 1;
+    // From a settled backend: ready, and no status change for a while (what earlier tests
+    // started has finished), so every change recorded below comes from this setting.
+    await waitForQuiet(api, 2_000);
     const pid = api.backend.pid;
     const status = recordStatus(api);
     try {
