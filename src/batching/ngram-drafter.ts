@@ -16,6 +16,9 @@ export interface DraftOptions {
   minNgram: number;
 }
 
+/** Weight a draft's outcome keeps per later draft in a row's acceptance estimate. */
+const RECENT_DECAY = 0.8;
+
 /** Longest pause of a row whose drafts keep failing, in steps. */
 const MAX_PAUSE_STEPS = 256;
 
@@ -72,6 +75,9 @@ export class DraftState {
   /** Draft tokens proposed and accepted over the request's life (usage, metrics). */
   proposedTotal = 0;
   acceptedTotal = 0;
+  /** Recent accepted draft tokens and drafts cut short by a rejection, decayed (see `acceptance`). */
+  private recentAccepted = 2;
+  private recentRejections = 1;
 
   constructor(
     private readonly maxDraft = DEFAULT_DRAFT_OPTIONS.maxDraft,
@@ -92,11 +98,22 @@ export class DraftState {
     return this.length;
   }
 
+  /**
+   * The chance that a draft token is accepted given that the ones before it were: accepted tokens
+   * over accepted tokens plus rejections, over recent drafts (the estimate of a geometric run's
+   * continuation probability, where a draft accepted in full ends without a rejection).
+   */
+  get acceptance(): number {
+    return this.recentAccepted / (this.recentAccepted + this.recentRejections);
+  }
+
   /** What the engine accepted of a proposed draft of `proposed` tokens. */
   record(proposed: number, accepted: number): void {
     if (proposed <= 0) return;
     this.proposedTotal += proposed;
     this.acceptedTotal += accepted;
+    this.recentAccepted = RECENT_DECAY * this.recentAccepted + accepted;
+    this.recentRejections = RECENT_DECAY * this.recentRejections + (accepted < proposed ? 1 : 0);
     this.length = accepted === proposed ? Math.min(this.maxDraft, this.length + 2) : Math.max(1, accepted + 1);
     const ratio = accepted / proposed;
     this.drafted += proposed;

@@ -62,9 +62,10 @@ export interface SchedulerOptions {
   speculative: boolean;
   /**
    * Most tokens the decode rows compute in a step that checks drafts: rows x (1 + the longest
-   * draft), since the engine pads every row to the longest. A draft token costs its arithmetic
-   * in every product, padding included; this keeps a step's products small (on the CPU a
-   * product's cost grows with its rows past a few). With more rows than this, nothing is drafted.
+   * draft), since the engine pads every row to the longest. Below it, the draft length is the one
+   * the measured step costs say pays best (step-cost.ts); this bounds how wide a decode pass gets
+   * (32: the model runs passes of up to 32 tokens as compiled graphs). With more rows than this,
+   * nothing is drafted.
    */
   speculativeStepTokens: number;
   /** Clock in milliseconds (tests pass a fake one). */
@@ -81,7 +82,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
   maxWaiting: DEFAULT_MAX_WAITING,
   batching: DEFAULT_BATCHING,
   speculative: DEFAULT_SPECULATIVE === 'ngram',
-  speculativeStepTokens: 8,
+  speculativeStepTokens: 32,
   now: () => performance.now(),
 };
 
@@ -232,7 +233,7 @@ export class Scheduler {
     // step one (no normal or background prompt beside, no drafts).
     const measuring = watched && this.cost.decodeMs(decode.length) === undefined;
     if (watched) {
-      beside = this.cost.extraTokensWithin(decode.length, this.options.decodeGapFactor, this.options.maxStepTokens);
+      beside = this.cost.promptTokensWithin(decode.length, this.options.decodeGapFactor, this.options.maxStepTokens);
     }
 
     for (const r of prefilling) {
@@ -266,7 +267,7 @@ export class Scheduler {
     }
 
     const held = measuring && (this.waiting.length > 0 || this.running.some((r) => r.isPrefilling && r.priority !== 'interactive'));
-    const drafts = held ? new Map<RequestId, number[]>() : this.draft(decode, budget);
+    const drafts = held ? new Map<RequestId, number[]>() : this.draft(decode, budget, prefill.length === 0);
     const plan: StepPlan = drafts.size > 0 ? { decode, prefill, drafts } : { decode, prefill };
     if (decode.length > 0 || prefill.length > 0) {
       this.inFlight = plan;
@@ -277,22 +278,31 @@ export class Scheduler {
 
   /**
    * Drafts for decode rows from what the step budget has left, in rank order: each row proposes
-   * at most what its drafting state allows, and never past its max_tokens or the context.
+   * at most what its drafting state allows, and never past its max_tokens or the context. Every
+   * row is padded to the longest draft, so the step's draft length is chosen for all rows at once:
+   * the one that yields the most expected tokens per millisecond from the measured step costs and
+   * each row's acceptance (StepCost.draftLength), within rows x (1 + length) <=
+   * speculativeStepTokens.
    */
-  private draft(decode: RequestId[], budget: number): Map<RequestId, number[]> {
+  private draft(decode: RequestId[], budget: number, alone: boolean): Map<RequestId, number[]> {
     const drafts = new Map<RequestId, number[]>();
     if (!this.options.speculative || decode.length === 0 || budget <= 0) return drafts;
-    // Every row is padded to the longest draft: the draft length that keeps rows x width in bounds.
-    const longest = Math.floor(this.options.speculativeStepTokens / decode.length) - 1;
-    if (longest <= 0) return drafts;
+    const ceiling = Math.floor(this.options.speculativeStepTokens / decode.length) - 1;
+    if (ceiling <= 0) return drafts;
     const rows = decode.map((id) => this.byId.get(id)!).filter((r) => r.draft).sort(this.byRank(this.options.now()));
+    const proposals: { r: Request; tokens: number[] }[] = [];
     for (const r of rows) {
-      if (budget <= 0) break;
       const room = Math.min(r.maxTokens - r.outputTokens.length, this.engine.contextLength - r.numTokens) - 1;
-      const want = Math.min(r.draft!.nextLength(), room, budget, longest);
+      const want = Math.min(r.draft!.nextLength(), room, ceiling);
       if (want <= 0) continue;
-      const draft = proposeDraft([...r.promptTokens, ...r.outputTokens], want, r.prediction, DEFAULT_DRAFT_OPTIONS, r.outputTokens.length);
-      if (draft.length === 0) continue;
+      const tokens = proposeDraft([...r.promptTokens, ...r.outputTokens], want, r.prediction, DEFAULT_DRAFT_OPTIONS, r.outputTokens.length);
+      if (tokens.length > 0) proposals.push({ r, tokens });
+    }
+    if (proposals.length === 0) return drafts;
+    const length = this.cost.draftLength(decode.length, proposals.map((p) => ({ tokens: p.tokens.length, acceptance: p.r.draft!.acceptance })), ceiling, alone);
+    for (const { r, tokens } of proposals) {
+      const draft = tokens.slice(0, Math.min(length, budget));
+      if (draft.length === 0) break;
       drafts.set(r.id, draft);
       budget -= draft.length;
     }
@@ -308,7 +318,7 @@ export class Scheduler {
   update(output: StepOutput): RequestUpdate[] {
     const plan = this.takePlan();
     const now = this.options.now();
-    this.cost.observe({ rows: plan.decode.length, extraTokens: extraTokens(plan), ms: now - this.plannedAt });
+    this.cost.observe({ rows: plan.decode.length, ...extraTokens(plan), ms: now - this.plannedAt });
     const updates = this.outbox.splice(0);
     const sampled: Request[] = [];
     for (const c of plan.prefill) {
@@ -425,10 +435,11 @@ export class Scheduler {
 }
 
 /** Tokens of a plan beyond one per decode row: its prompt chunks, and its drafts padded to the longest. */
-function extraTokens(plan: StepPlan): number {
+/** A step's tokens beyond one per decode row: its prompt chunks, and its drafts with their padding. */
+function extraTokens(plan: StepPlan): { promptTokens: number; draftTokens: number } {
   let longest = 0;
   for (const d of plan.drafts?.values() ?? []) longest = Math.max(longest, d.length);
-  return plan.prefill.reduce((n, c) => n + c.end - c.start, 0) + plan.decode.length * longest;
+  return { promptTokens: plan.prefill.reduce((n, c) => n + c.end - c.start, 0), draftTokens: plan.decode.length * longest };
 }
 
 /** What an error thrown by the engine is prefixed with (see toMlxBatchError). */

@@ -1,38 +1,156 @@
 // What a step costs, learned from the steps the scheduler has timed: a decode-only step for a
-// given number of rows, and what each further token (a prompt token beside the rows, a draft
-// token) adds to it. The scheduler uses it to give prompts of normal and background requests as
-// many tokens beside running streams as keeps each stream's gap between tokens within a factor of
-// a decode-only step (after Sarathi-Serve's stall-free batching, which sizes chunks to a
-// time-between-tokens target). Estimates are moving averages, so they follow the contexts' growth
-// and the machine's load.
+// given number of rows, what each prompt token beside the rows adds, and what each draft token
+// (a checked guess, padding included) adds. Prompt tokens and draft tokens are learned apart:
+// a prompt chunk runs as a part of its own with attention over its own cache, while draft tokens
+// ride in the decode rows' part, so the two cost differently per token.
+//
+// The scheduler uses it twice. Prompts of normal and background requests get as many tokens
+// beside running streams as keep each stream's gap between tokens within a factor of a
+// decode-only step (after Sarathi-Serve's stall-free batching, which sizes chunks to a
+// time-between-tokens target). Drafts get the length that makes a step yield the most expected
+// tokens per millisecond, from each row's acceptance (the choice of draft length in speculative
+// decoding, made per step for the whole batch since every row is padded to the longest draft).
+// A drafting step costs a decode-only step, plus a fixed part (checking drafts at all: wider
+// passes, the verification), plus a part per draft token; on a small model the fixed part is
+// most of it, on a large one on the CPU the per-token part. Both are fitted to drafting steps
+// of different widths. Estimates forget old steps, so they follow the contexts' growth and the
+// machine's load.
 
 /** Weight of the newest measurement in a moving average. */
 const SMOOTHING = 0.25;
+/**
+ * A sample counts as at most this many times the current estimate: a step that ran a full
+ * collection or waited on the machine is not what tokens cost.
+ */
+const OUTLIER_RATIO = 3;
+/** Weight a drafting step keeps per later one in the fit of what drafts cost. */
+const DRAFT_FORGET = 0.95;
+/**
+ * Draft lengths chosen from the estimates after which a decode-only step and steps of one- and
+ * two-token drafts measure them again.
+ */
+const DRAFT_REFRESH_STEPS = 64;
+/** The widths of the steps that measure what drafts cost (two, for a line). */
+const PROBE_LENGTHS = [1, 2];
 
 const average = (old: number | undefined, sample: number): number => (old === undefined ? sample : old + SMOOTHING * (sample - old));
+const bounded = (old: number | undefined, sample: number): number => (old === undefined || old <= 0 ? sample : Math.min(sample, OUTLIER_RATIO * old));
 
 export interface TimedStep {
   /** Decode rows in the step. */
   rows: number;
-  /** Tokens beyond one per decode row: prompt tokens, draft tokens and their padding. */
-  extraTokens: number;
+  /** Prompt tokens computed beside them. */
+  promptTokens: number;
+  /** Draft tokens checked, padding included: rows x the longest draft. */
+  draftTokens: number;
   ms: number;
+}
+
+/** A decode row that proposes a draft: how long, and how likely each of its tokens is accepted. */
+export interface DraftingRow {
+  /** Tokens it proposes (the step may check fewer). */
+  tokens: number;
+  /** Chance that a draft token is accepted given the tokens before it were. */
+  acceptance: number;
+}
+
+/** What a drafting step adds to a decode-only step of as many rows. */
+export interface DraftCost {
+  fixedMs: number;
+  perTokenMs: number;
+}
+
+/**
+ * y = fixed + perToken x, fitted by least squares with exponential forgetting. With too little
+ * spread in x for a slope, all of y is taken as proportional to x (the dearer reading of drafts).
+ */
+class LineFit {
+  #w = 0;
+  #x = 0;
+  #y = 0;
+  #xx = 0;
+  #xy = 0;
+  /** Distinct x among the samples, up to two (a line needs two). */
+  readonly #xs = new Set<number>();
+
+  add(x: number, y: number): void {
+    const line = this.line();
+    if (line) y = Math.min(y, OUTLIER_RATIO * Math.max(line.fixedMs + line.perTokenMs * x, Number.EPSILON));
+    this.#w = DRAFT_FORGET * this.#w + 1;
+    this.#x = DRAFT_FORGET * this.#x + x;
+    this.#y = DRAFT_FORGET * this.#y + y;
+    this.#xx = DRAFT_FORGET * this.#xx + x * x;
+    this.#xy = DRAFT_FORGET * this.#xy + x * y;
+    if (this.#xs.size < 2) this.#xs.add(x);
+  }
+
+  /** Two distinct widths were measured. */
+  get ready(): boolean {
+    return this.#xs.size >= 2;
+  }
+
+  line(): DraftCost | undefined {
+    if (this.#w === 0) return undefined;
+    const mx = this.#x / this.#w;
+    const my = Math.max(0, this.#y / this.#w);
+    if (mx <= 0) return undefined;
+    const vx = this.#xx / this.#w - mx * mx;
+    if (vx <= (0.1 * mx) ** 2) return { fixedMs: 0, perTokenMs: my / mx };
+    const slope = (this.#xy / this.#w - mx * my) / vx;
+    if (slope <= 0) return { fixedMs: my, perTokenMs: 0 };
+    if (slope * mx >= my) return { fixedMs: 0, perTokenMs: my / mx };
+    return { fixedMs: my - slope * mx, perTokenMs: slope };
+  }
 }
 
 export class StepCost {
   /** Decode-only step time by number of rows. */
   readonly #decodeMs = new Map<number, number>();
-  /** What one extra token adds to a step with decode rows. */
-  #perTokenMs: number | undefined;
+  /** What one prompt token beside decode rows adds to a step. */
+  #perPromptTokenMs: number | undefined;
+  /** What drafts add to a step without a prompt chunk, against a decode-only step of as many rows. */
+  readonly #drafts = new LineFit();
+  /** Row counts whose decode-only time is that of their first pass. */
+  readonly #firstDecode = new Set<number>();
+  /** Drafting step shapes (rows, draft tokens) timed once: the first pass of a shape may build its graph. */
+  readonly #seen = new Set<string>();
+  /** Draft lengths chosen from the estimates since they were last measured. */
+  #sinceRefresh = 0;
+  /** Lengths the next steps take to measure the estimates (0: a decode-only step). */
+  #probes: number[] = [];
 
-  observe({ rows, extraTokens, ms }: TimedStep): void {
+  observe({ rows, promptTokens, draftTokens, ms }: TimedStep): void {
     if (rows === 0 || !(ms >= 0)) return;
-    if (extraTokens === 0) {
-      this.#decodeMs.set(rows, average(this.#decodeMs.get(rows), ms));
+    if (promptTokens === 0 && draftTokens === 0) {
+      // The first decode-only pass of a row count may build its graph (a compiled one is traced
+      // once): it stands until the second, which replaces it when cheaper.
+      const old = this.#decodeMs.get(rows);
+      if (this.#firstDecode.delete(rows)) this.#decodeMs.set(rows, Math.min(old!, ms));
+      else if (old === undefined) {
+        this.#decodeMs.set(rows, ms);
+        this.#firstDecode.add(rows);
+      } else this.#decodeMs.set(rows, average(old, ms));
       return;
     }
+    if (promptTokens === 0) {
+      // Likewise the first pass of a drafting shape: not counted.
+      const shape = `${rows}:${draftTokens}`;
+      if (!this.#seen.has(shape)) {
+        this.#seen.add(shape);
+        return;
+      }
+    }
     const decode = this.decodeMs(rows);
-    if (decode !== undefined) this.#perTokenMs = average(this.#perTokenMs, Math.max(0, ms - decode) / extraTokens);
+    if (decode === undefined) return;
+    const extra = Math.max(0, ms - decode);
+    if (promptTokens > 0) {
+      const drafts = draftTokens > 0 ? this.draftMs(draftTokens) ?? 0 : 0;
+      this.#perPromptTokenMs = average(this.#perPromptTokenMs, bounded(this.#perPromptTokenMs, Math.max(0, extra - drafts) / promptTokens));
+    } else if (this.#decodeMs.has(rows)) {
+      // Against a decode-only step of as many rows: another row count's would count the rows'
+      // own cost as the drafts'.
+      this.#drafts.add(draftTokens, extra);
+    }
   }
 
   /**
@@ -53,23 +171,81 @@ export class StepCost {
     return nearest === undefined ? undefined : this.#decodeMs.get(nearest);
   }
 
-  /** The moving average of what one extra token adds to a step, once one was timed. */
-  get perTokenMs(): number | undefined {
-    return this.#perTokenMs;
+  /** The moving average of what one prompt token beside decode rows adds, once one was timed. */
+  get perPromptTokenMs(): number | undefined {
+    return this.#perPromptTokenMs;
+  }
+
+  /** What drafts add to a step (a fixed part and a part per draft token), once measured. */
+  get draftCost(): DraftCost | undefined {
+    return this.#drafts.line();
+  }
+
+  private draftMs(tokens: number): number | undefined {
+    const c = this.#drafts.line();
+    return c && c.fixedMs + c.perTokenMs * tokens;
   }
 
   /**
-   * Most extra tokens a step of `rows` decode rows may take so that it lasts at most `factor`
+   * Most prompt tokens a step of `rows` decode rows may take so that it lasts at most `factor`
    * times a decode-only step: 0 before any decode-only step was timed (the next step then is
-   * one), 1 until an extra token's cost is known, `ceiling` when steps or tokens take no
+   * one), 1 until a prompt token's cost is known, `ceiling` when steps or tokens take no
    * measurable time.
    */
-  extraTokensWithin(rows: number, factor: number, ceiling: number): number {
+  promptTokensWithin(rows: number, factor: number, ceiling: number): number {
     const decode = this.decodeMs(rows);
     if (decode === undefined) return 0;
-    const perToken = this.#perTokenMs;
+    const perToken = this.#perPromptTokenMs;
     if (decode <= 0 || perToken === 0) return ceiling;
     if (perToken === undefined) return 1;
     return Math.max(1, Math.min(ceiling, Math.floor(((factor - 1) * decode) / perToken)));
+  }
+
+  /**
+   * The draft length for a step of `rows` decode rows, some of which propose drafts: the length L
+   * (at most `ceiling`) that maximizes the step's expected tokens per millisecond,
+   *   (rows + sum over drafting rows of a + a^2 + ... + a^min(tokens, L)) / (decode + fixed + rows x L x perToken),
+   * since every row is padded to L (fixed and perToken: `draftCost`).
+   *
+   * What it needs is measured by the steps it chooses when the step has no prompt chunk
+   * (`alone`): 0 (a decode-only step) until a step of this many rows was timed twice without
+   * drafts, then one- and two-token drafts until drafts of two widths were timed (each shape's
+   * first pass is not counted). Rows that
+   * always draft would leave the estimates as they were first measured (the contexts grow, the
+   * machine's load changes), so every DRAFT_REFRESH_STEPS choices the same steps measure them
+   * again. Beside a prompt chunk, an untimed row count takes the nearest one timed, and before
+   * drafts were measured the rows draft as long as they propose.
+   */
+  draftLength(rows: number, drafting: readonly DraftingRow[], ceiling: number, alone: boolean): number {
+    const longest = Math.min(ceiling, Math.max(0, ...drafting.map((d) => d.tokens)));
+    if (longest === 0) return 0;
+    if (alone) {
+      if (!this.#decodeMs.has(rows) || this.#firstDecode.has(rows)) return 0;
+      if (this.#probes.length === 0 && !this.#drafts.ready) this.#probes = [...PROBE_LENGTHS];
+      if (this.#probes.length === 0 && this.#sinceRefresh >= DRAFT_REFRESH_STEPS) this.#probes = [0, ...PROBE_LENGTHS];
+      const probe = this.#probes.shift();
+      if (probe !== undefined) {
+        this.#sinceRefresh = 0;
+        return Math.min(probe, longest);
+      }
+    }
+    const decode = this.decodeMs(rows);
+    const cost = this.#drafts.line();
+    if (decode === undefined) return 0;
+    // Beside a prompt chunk before drafts were measured: as long as the rows propose.
+    if (cost === undefined || !this.#drafts.ready) return longest;
+    if (this.#sinceRefresh < DRAFT_REFRESH_STEPS) this.#sinceRefresh++;
+    let best = 0;
+    let bestRate = rows / Math.max(decode, Number.EPSILON);
+    let expected = rows;
+    for (let length = 1; length <= longest; length++) {
+      for (const d of drafting) if (d.tokens >= length) expected += d.acceptance ** length;
+      const rate = expected / Math.max(decode + cost.fixedMs + rows * length * cost.perTokenMs, Number.EPSILON);
+      if (rate > bestRate) {
+        best = length;
+        bestRate = rate;
+      }
+    }
+    return best;
   }
 }

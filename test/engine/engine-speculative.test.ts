@@ -80,7 +80,7 @@ describe('engine: speculative decoding in the batch', function () {
     for (const p of base) want.push((await run(ref, p)).tokens);
     // Even rows carry a prediction (mostly right), odd rows none.
     const params = base.map((p, i) => (i % 2 === 0 ? { ...p, prediction: spoil(want[i]) } : p));
-    // Room for long drafts beside 8 rows (the default keeps 8 CPU rows from drafting at all).
+    // Room for long drafts beside 8 rows.
     const { runner } = await makeRunner({}, { speculativeStepTokens: 64 });
     const cancel = new Set([2, 5]);
     const got = await staggered(runner, params, cancel);

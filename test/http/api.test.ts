@@ -167,6 +167,9 @@ describe('server: OpenAI endpoints', () => {
   it('drafts from a prediction (speculative decoding), reports it in usage, and drafts nothing when a request opts out', async () => {
     // The test engine writes the next letter of the alphabet: a prediction of the alphabet is right.
     const prediction = { type: 'content', content: [{ type: 'text', text: 'abcdefgh' }, { type: 'text', text: 'ijklmnop' }] };
+    // A fresh server first measures what its steps and drafts cost (decode-only steps, one- and
+    // two-token drafts): one request does that.
+    await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 16, prediction })).json();
     const on = await (await post(`${s.url}/v1/completions`, { prompt: 'a', max_tokens: 12, prediction })).json();
     assert.equal(on.choices[0].text, 'bcdefghijklm');
     assert.ok(on.usage.completion_tokens_details.accepted_prediction_tokens >= 8, JSON.stringify(on.usage));

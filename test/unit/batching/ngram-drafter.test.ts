@@ -51,4 +51,18 @@ describe('prompt-lookup drafting', () => {
     assert.equal(s.proposedTotal, 26);
     assert.equal(s.acceptedTotal, 20);
   });
+
+  it('estimates the acceptance of a draft token from recent accepted tokens and rejections', () => {
+    const s = new DraftState(8);
+    assert.equal(s.acceptance, 2 / 3, 'the prior: two accepted to one rejection');
+    for (let i = 0; i < 20; i++) s.record(4, 4);
+    assert.ok(s.acceptance > 0.99, `accepted in full every time: ${s.acceptance}`);
+    const r = new DraftState(8);
+    for (let i = 0; i < 40; i++) r.record(4, 1);
+    // Each draft: one token accepted, then a rejection.
+    assert.ok(Math.abs(r.acceptance - 0.5) < 0.01, `${r.acceptance}`);
+    const t = new DraftState(8);
+    for (let i = 0; i < 40; i++) t.record(4, 3);
+    assert.ok(Math.abs(t.acceptance - 0.75) < 0.01, `three then a rejection: ${t.acceptance}`);
+  });
 });

@@ -430,9 +430,22 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
   // numbers lets the row draft the rest of it, and the engine accepts what it would have sampled.
   const copying = () => [...prompt(20), 1, 2, 3];
   const draftsOf = (h: ReturnType<typeof harness>, id: string) => h.engine.plans.map((p) => p.drafts?.get(id) ?? []);
+  /**
+   * A harness whose scheduler has measured what steps and drafts cost (a fresh one first times
+   * decode-only steps and one- and two-token drafts), as a server's has after its first request.
+   */
+  const warm = (...args: Parameters<typeof harness>): Harness => {
+    const h = harness(...args);
+    h.add('warm-up', { promptTokens: copying(), maxTokens: 30 });
+    h.runAll();
+    h.engine.plans.length = 0;
+    h.engine.released.length = 0;
+    h.updates.clear();
+    return h;
+  };
 
   it('drafts what followed the row\'s last tokens earlier, emits the accepted tokens in order, in fewer steps', () => {
-    const h = harness();
+    const h = warm();
     h.add('a', { promptTokens: copying(), maxTokens: 14 });
     h.runAll();
     assert.deepEqual(tokensOf(h, 'a'), prompt(14, 4));
@@ -446,7 +459,7 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
   });
 
   it('copies a prediction from where the output has got to in it, not from a later repeat of the same tokens', () => {
-    const h = harness();
+    const h = warm();
     // The output counts up 3, 4, 5...; "3 4" comes again late in the prediction, followed by 90.
     h.add('a', { promptTokens: [1, 2], maxTokens: 8, prediction: [3, 4, 5, 6, 7, 8, 9, 10, 3, 4, 90, 91, 92] });
     h.runAll();
@@ -455,7 +468,7 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
   });
 
   it('reports logprobs of the tokens emitted, none past or for an EOS inside an accepted draft', () => {
-    const h = harness();
+    const h = warm();
     h.add('a', { promptTokens: copying(), maxTokens: 20, eosTokenIds: [7], sampling: { temperature: 0, topP: 1, topK: 0, logprobs: 1 } });
     h.runAll();
     assert.deepEqual(tokensOf(h, 'a'), [4, 5, 6, 7]);
@@ -465,7 +478,7 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
   });
 
   it('never drafts past max_tokens or the context', () => {
-    const h = harness({}, { contextLength: 40 });
+    const h = warm({}, { contextLength: 40 });
     h.add('a', { promptTokens: copying(), maxTokens: 9 });
     h.add('b', { promptTokens: copying(), maxTokens: 100 });
     h.runAll();
@@ -488,7 +501,7 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
     off.runAll();
     assert.ok(off.engine.plans.every((p) => !p.drafts));
     assert.equal(off.engine.plans.length, 10);
-    const h = harness();
+    const h = warm();
     h.add('a', { promptTokens: copying(), maxTokens: 10, speculative: false });
     h.add('b', { promptTokens: copying(), maxTokens: 10 });
     h.runAll();
@@ -498,7 +511,7 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
   });
 
   it('keeps rows x (1 + the longest draft) within speculativeStepTokens', () => {
-    const h = harness({ maxBatch: 4, speculativeStepTokens: 12 });
+    const h = warm({ maxBatch: 4, speculativeStepTokens: 12 });
     for (const id of ['a', 'b', 'c', 'd']) h.add(id, { promptTokens: copying(), maxTokens: 20 });
     h.runAll();
     for (const p of h.engine.plans) {
@@ -506,20 +519,41 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
       assert.ok(p.decode.length * (1 + longest) <= 12, `${p.decode.length} rows with a draft of ${longest}`);
     }
     assert.ok(h.engine.plans.some((p) => p.decode.length === 4 && [...(p.drafts?.values() ?? [])].some((d) => d.length === 2)), '4 rows draft 2 tokens each');
-    const none = harness({ maxBatch: 4, speculativeStepTokens: 4 });
+    const none = warm({ maxBatch: 4, speculativeStepTokens: 4 });
     for (const id of ['a', 'b', 'c', 'd']) none.add(id, { promptTokens: copying(), maxTokens: 20 });
     none.runAll();
     assert.ok(none.engine.plans.every((p) => p.decode.length < 4 || !p.drafts), 'no room for drafts beside 4 rows');
   });
 
+  it('chooses the draft length from measured step costs: long where draft tokens are cheap, none where they are dear', () => {
+    /** 20 ms a decode step, `perDraft` ms for each draft token of every row (the padding too). */
+    const priced = (perDraft: number): Harness => {
+      const h: Harness = harness({ maxBatch: 2, speculativeStepTokens: 32 }, {
+        onStep: (plan) => {
+          const longest = Math.max(0, ...[...(plan.drafts?.values() ?? [])].map((d) => d.length));
+          h.clock.advance(20 + perDraft * plan.decode.length * longest);
+        },
+      });
+      for (const id of ['a', 'b']) h.add(id, { promptTokens: [...prompt(60), 1, 2, 3], maxTokens: 50 });
+      h.runAll();
+      return h;
+    };
+    // A draft token at 1/40 of a step: both rows draft their full 8 (16 tokens, past 8 a step).
+    const cheap = priced(0.5);
+    assert.ok(cheap.engine.plans.some((p) => p.decode.length === 2 && [...(p.drafts?.values() ?? [])].every((d) => d.length === 8)), 'two rows of 8');
+    // A draft token that costs as much as a step: after the first priced step nothing is drafted
+    // but the probes that price draft tokens again.
+    const dear = priced(20);
+    const drafting = dear.engine.plans.filter((p) => p.drafts).length;
+    assert.ok(drafting <= 4, `${drafting} of ${dear.engine.plans.length} steps drafted`);
+    for (const id of ['a', 'b']) assert.deepEqual(tokensOf(dear, id), tokensOf(cheap, id));
+  });
+
   it('counts draft tokens in the step budget, after prompt chunks', () => {
-    const h = harness({ maxBatch: 2, maxStepTokens: 6, prefillChunkTokens: 6 });
+    const h = warm({ maxBatch: 2, maxStepTokens: 6, prefillChunkTokens: 6 });
     h.add('a', { promptTokens: copying(), maxTokens: 30 });
     for (let i = 0; i < 6; i++) h.step();
     h.add('b', { promptTokens: prompt(12, 50), maxTokens: 2 });
-    h.step();
-    // The row has drafted every step: a decode-only step is timed first (decodeGapFactor).
-    assert.deepEqual(h.engine.plans.at(-1), { decode: ['a'], prefill: [] });
     h.step();
     const plan = h.engine.plans.at(-1)!;
     assert.deepEqual(plan.prefill, [{ id: 'b', start: 0, end: 5 }], 'the prompt takes the budget left after the decode row');
@@ -533,7 +567,7 @@ describe('Scheduler: speculative decoding (prompt-lookup drafts)', () => {
   it('shortens and then pauses the drafts of a row whose drafts keep failing', () => {
     // The engine counts up by 2; the prompt holds x, x + 2, x + 3 for every x, so every pair the
     // row ends with is found and the draft (x + 3, ...) is always wrong.
-    const h = harness({}, { next: (last) => last + 2 });
+    const h = warm({}, { next: (last) => last + 2 });
     h.add('a', { promptTokens: [...Array.from({ length: 300 }, (_, i) => [i + 1, i + 3, i + 4]).flat(), 10, 12], maxTokens: 40 });
     h.runAll();
     const lengths = draftsOf(h, 'a').map((d) => d.length);

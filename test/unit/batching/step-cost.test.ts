@@ -1,41 +1,148 @@
 import assert from 'node:assert/strict';
-import { StepCost } from '../../../src/batching/step-cost';
+import { StepCost, type DraftCost, type TimedStep } from '../../../src/batching/step-cost';
+
+const step = (rows: number, ms: number, promptTokens = 0, draftTokens = 0): TimedStep => ({ rows, promptTokens, draftTokens, ms });
+/** The same step timed twice (the first pass of a decode shape may build its graph and is not what it costs). */
+const costOf = (c: StepCost): DraftCost | undefined => c.draftCost;
+const twice = (c: StepCost, s: TimedStep): void => {
+  c.observe(s);
+  c.observe(s);
+};
 
 describe('StepCost', () => {
   it('knows nothing before a decode-only step, then one prompt token, then what fits the factor', () => {
     const c = new StepCost();
-    assert.equal(c.extraTokensWithin(1, 2, 256), 0);
-    c.observe({ rows: 1, extraTokens: 0, ms: 70 });
-    assert.equal(c.extraTokensWithin(1, 2, 256), 1);
-    c.observe({ rows: 1, extraTokens: 1, ms: 80 });
-    assert.equal(c.perTokenMs, 10);
-    assert.equal(c.extraTokensWithin(1, 2, 256), 7, 'floor((2 - 1) * 70 / 10)');
-    assert.equal(c.extraTokensWithin(1, 1.5, 256), 3);
-    assert.equal(c.extraTokensWithin(1, 200, 64), 64, 'never past the ceiling');
-    assert.equal(c.extraTokensWithin(1, 1.01, 256), 1, 'at least one: the prompt moves');
+    assert.equal(c.promptTokensWithin(1, 2, 256), 0);
+    c.observe(step(1, 70));
+    assert.equal(c.promptTokensWithin(1, 2, 256), 1);
+    c.observe(step(1, 80, 1));
+    assert.equal(c.perPromptTokenMs, 10);
+    assert.equal(c.promptTokensWithin(1, 2, 256), 7, 'floor((2 - 1) * 70 / 10)');
+    assert.equal(c.promptTokensWithin(1, 1.5, 256), 3);
+    assert.equal(c.promptTokensWithin(1, 200, 64), 64, 'never past the ceiling');
+    assert.equal(c.promptTokensWithin(1, 1.01, 256), 1, 'at least one: the prompt moves');
   });
 
   it('takes an untimed row count from the nearest fewer rows timed, else the nearest more', () => {
     const c = new StepCost();
-    c.observe({ rows: 2, extraTokens: 0, ms: 80 });
-    c.observe({ rows: 8, extraTokens: 0, ms: 150 });
+    c.observe(step(2, 80));
+    c.observe(step(8, 150));
     assert.equal(c.decodeMs(1), 80);
     assert.equal(c.decodeMs(5), 80);
     assert.equal(c.decodeMs(9), 150);
     assert.equal(c.decodeMs(8), 150);
   });
 
-  it('follows the costs as they change, a quarter of the way each step', () => {
+  it('takes the cheaper of a row count\'s first two decode-only steps, then follows the costs a quarter of the way each step', () => {
     const c = new StepCost();
-    c.observe({ rows: 1, extraTokens: 0, ms: 100 });
-    c.observe({ rows: 1, extraTokens: 0, ms: 60 });
+    c.observe(step(1, 300));
+    assert.equal(c.decodeMs(1), 300, 'the first pass stands until the second');
+    c.observe(step(1, 100));
+    assert.equal(c.decodeMs(1), 100);
+    c.observe(step(1, 60));
     assert.equal(c.decodeMs(1), 90);
-    c.observe({ rows: 1, extraTokens: 4, ms: 130 });
-    assert.equal(c.perTokenMs, 10);
-    c.observe({ rows: 1, extraTokens: 4, ms: 170 });
-    assert.equal(c.perTokenMs, 12.5, "(170 - 90) / 4 = 20, a quarter of the way from 10");
+    c.observe(step(1, 130, 4));
+    assert.equal(c.perPromptTokenMs, 10);
+    c.observe(step(1, 170, 4));
+    assert.equal(c.perPromptTokenMs, 12.5, '(170 - 90) / 4 = 20, a quarter of the way from 10');
     // A step faster than a decode-only one says nothing negative about tokens.
-    c.observe({ rows: 1, extraTokens: 4, ms: 50 });
-    assert.equal(c.perTokenMs, 9.375);
+    c.observe(step(1, 50, 4));
+    assert.equal(c.perPromptTokenMs, 9.375);
+  });
+
+  it('fits what drafts add, a fixed part and a part per token, apart from what prompt tokens add', () => {
+    const c = new StepCost();
+    twice(c, step(2, 40));
+    c.observe(step(2, 1000, 0, 2));
+    assert.equal(costOf(c), undefined, 'the first pass of a shape is not counted');
+    c.observe(step(2, 45, 0, 2));
+    assert.deepEqual(c.draftCost, { fixedMs: 0, perTokenMs: 2.5 }, 'one width: all of it per token');
+    twice(c, step(2, 49, 0, 8));
+    const d = c.draftCost!;
+    assert.ok(Math.abs(d.perTokenMs - 2 / 3) < 1e-9 && Math.abs(d.fixedMs - 11 / 3) < 1e-9, JSON.stringify(d));
+    assert.equal(c.perPromptTokenMs, undefined, 'a draft says nothing about prompt tokens');
+    // A mixed step: the drafts at their fitted price, the rest is the prompt's.
+    c.observe(step(2, 40 + 11 / 3 + 8 * (2 / 3) + 40, 10, 8));
+    assert.ok(Math.abs(c.perPromptTokenMs! - 4) < 1e-9, `${c.perPromptTokenMs}`);
+    assert.deepEqual(c.draftCost, d, 'a step with a prompt chunk says nothing about drafts');
+  });
+
+  it('prices drafts against a decode-only step of as many rows only', () => {
+    const c = new StepCost();
+    twice(c, step(1, 10));
+    twice(c, step(4, 40, 0, 4));
+    assert.equal(c.draftCost, undefined, '4 rows were never timed without drafts: their 30 ms are not the drafts\'');
+  });
+
+  it('counts a drafting step at most three times the fitted line (a collection is not what a token costs)', () => {
+    const c = new StepCost();
+    twice(c, step(1, 10));
+    twice(c, step(1, 14, 0, 4));
+    assert.equal(c.draftCost!.perTokenMs, 1);
+    c.observe(step(1, 10 + 4 * 100, 0, 4));
+    // The sample of 400 ms counts as 12 (one width: all of it per token).
+    assert.ok(Math.abs(c.draftCost!.perTokenMs - (0.95 * 4 + 12) / (0.95 * 4 + 4)) < 1e-9, `${c.draftCost!.perTokenMs}`);
+  });
+
+  describe('draftLength', () => {
+    /** Costs measured: a decode step of `rows` rows `decode` ms; drafts `fixed` ms plus `perToken` ms a token. */
+    const priced = (rows: number, decode: number, perToken: number, fixed = 0): StepCost => {
+      const c = new StepCost();
+      twice(c, step(rows, decode));
+      for (const width of [1, 2]) twice(c, step(rows, decode + fixed + rows * width * perToken, 0, rows * width));
+      return c;
+    };
+    const row = (tokens: number, acceptance: number) => [{ tokens, acceptance }];
+
+    it('asks for decode-only steps of this many rows, then one- and two-token drafts, until both are measured', () => {
+      const c = new StepCost();
+      const choose = (n: number, rows = 1) => Array.from({ length: n }, () => c.draftLength(rows, row(4, 0.9), 7, true));
+      assert.deepEqual(choose(2), [0, 0]);
+      twice(c, step(1, 10));
+      assert.deepEqual(choose(2), [1, 2], 'one- and two-token drafts');
+      c.observe(step(1, 12, 0, 1));
+      c.observe(step(1, 13, 0, 2));
+      assert.deepEqual(choose(2), [1, 2], 'again: a shape\'s first pass is not counted');
+      c.observe(step(1, 11, 0, 1));
+      c.observe(step(1, 12, 0, 2));
+      assert.deepEqual(choose(1), [4], 'then what pays best');
+      assert.deepEqual(choose(1, 2), [0], 'two rows were never timed without drafts');
+      assert.equal(c.draftLength(2, row(4, 0.9), 7, false), 4, 'beside a prompt chunk (no decode-only step), the nearest row count timed');
+      assert.equal(c.draftLength(1, [], 7, true), 0, 'no row proposes');
+    });
+
+    it('drafts long where draft tokens are cheap next to a step, short where they are dear', () => {
+      // A small model: a token adds 2% of a step. Every proposed token pays.
+      assert.equal(priced(1, 10, 0.2).draftLength(1, row(7, 0.7), 7, true), 7);
+      // A large model on the CPU: a token adds 13% of a step. With 70% acceptance the 5th
+      // token is worth 0.17 tokens for 13% of a step, less than the step yields per ms.
+      assert.equal(priced(1, 70, 9).draftLength(1, row(7, 0.7), 7, true), 4);
+      // Accepted nearly always: long again.
+      assert.equal(priced(1, 70, 9).draftLength(1, row(7, 0.97), 7, true), 7);
+    });
+
+    it('pays a fixed cost of checking drafts only where the draft yields enough', () => {
+      // Checking drafts at all costs half a step, tokens nearly nothing: a long draft pays for
+      // it, a short one does not.
+      assert.equal(priced(1, 10, 0.01, 5).draftLength(1, row(7, 0.8), 7, true), 7);
+      assert.equal(priced(1, 10, 0.01, 5).draftLength(1, row(1, 0.4), 7, true), 0);
+    });
+
+    it('prices the padding of rows that do not draft, and the ceiling holds', () => {
+      // One of 4 rows drafts: each draft column costs 4 tokens for one row's guess.
+      assert.equal(priced(4, 80, 9).draftLength(4, row(3, 0.7), 7, true), 0);
+      assert.equal(priced(4, 80, 0.5).draftLength(4, row(3, 0.7), 7, true), 3);
+      assert.equal(priced(4, 80, 0.5).draftLength(4, row(7, 0.9), 2, true), 2);
+    });
+
+    it('measures a decode-only step and drafts afresh now and then, in steps without a prompt chunk', () => {
+      const c = priced(1, 70, 9);
+      const answers = Array.from({ length: 140 }, () => c.draftLength(1, row(7, 0.7), 7, true));
+      assert.deepEqual(answers.flatMap((a, i) => (a === 4 ? [] : [[i, a]])), [[64, 0], [65, 1], [66, 2], [131, 0], [132, 1], [133, 2]], 'every 67 choices');
+      const d = priced(1, 70, 9);
+      const beside = Array.from({ length: 100 }, () => d.draftLength(1, row(7, 0.7), 7, false));
+      assert.ok(beside.every((a) => a === 4), 'beside prompt chunks a step cannot measure: the refresh waits');
+      assert.deepEqual([0, 1, 2, 3].map(() => d.draftLength(1, row(7, 0.7), 7, true)), [0, 1, 2, 4]);
+    });
   });
 });
