@@ -10,11 +10,11 @@
 // time-between-tokens target). Drafts get the length that makes a step yield the most expected
 // tokens per millisecond, from each row's acceptance (the choice of draft length in speculative
 // decoding, made per step for the whole batch since every row is padded to the longest draft).
-// A drafting step costs a decode-only step, plus a fixed part (checking drafts at all: wider
-// passes, the verification), plus a part per draft token; on a small model the fixed part is
-// most of it, on a large one on the CPU the per-token part. Both are fitted to drafting steps
-// of different widths. Estimates forget old steps, so they follow the contexts' growth and the
-// machine's load.
+// A drafting step costs a decode-only step plus, for each row, a fixed part (checking drafts at
+// all: a wider pass, the verification) and a part per draft token (bench/draft-step.ts measures
+// both); on a small model the fixed part is most of it, on a large one on the CPU the per-token
+// part. Both are fitted to drafting steps of different widths. Estimates forget old steps, so
+// they follow the contexts' growth and the machine's load.
 
 /** Weight of the newest measurement in a moving average. */
 const SMOOTHING = 0.25;
@@ -54,9 +54,11 @@ export interface DraftingRow {
   acceptance: number;
 }
 
-/** What a drafting step adds to a decode-only step of as many rows. */
+/** What a drafting step adds to a decode-only step of as many rows, for each row. */
 export interface DraftCost {
+  /** For checking drafts at all. */
   fixedMs: number;
+  /** For each draft token (the row's own or padding). */
   perTokenMs: number;
 }
 
@@ -73,9 +75,12 @@ class LineFit {
   /** Distinct x among the samples, up to two (a line needs two). */
   readonly #xs = new Set<number>();
 
-  add(x: number, y: number): void {
+  /** A sample: drafts of x tokens added y ms to each row's share `rowMs` of a decode-only step. */
+  add(x: number, y: number, rowMs: number): void {
+    // Outliers are bounded against the line, or against a quarter of the row's share where the
+    // line says drafts cost (next to) nothing, so a line at zero can still rise.
     const line = this.line();
-    if (line) y = Math.min(y, OUTLIER_RATIO * Math.max(line.fixedMs + line.perTokenMs * x, Number.EPSILON));
+    if (line) y = Math.min(y, OUTLIER_RATIO * Math.max(line.fixedMs + line.perTokenMs * x, rowMs / 4));
     this.#w = DRAFT_FORGET * this.#w + 1;
     this.#x = DRAFT_FORGET * this.#x + x;
     this.#y = DRAFT_FORGET * this.#y + y;
@@ -108,7 +113,7 @@ export class StepCost {
   readonly #decodeMs = new Map<number, number>();
   /** What one prompt token beside decode rows adds to a step. */
   #perPromptTokenMs: number | undefined;
-  /** What drafts add to a step without a prompt chunk, against a decode-only step of as many rows. */
+  /** What drafts add to each row of a step without a prompt chunk, against the draft length. */
   readonly #drafts = new LineFit();
   /** Row counts whose decode-only time is that of their first pass. */
   readonly #firstDecode = new Set<number>();
@@ -144,12 +149,12 @@ export class StepCost {
     if (decode === undefined) return;
     const extra = Math.max(0, ms - decode);
     if (promptTokens > 0) {
-      const drafts = draftTokens > 0 ? this.draftMs(draftTokens) ?? 0 : 0;
+      const drafts = draftTokens > 0 ? this.draftMs(rows, draftTokens / rows) ?? 0 : 0;
       this.#perPromptTokenMs = average(this.#perPromptTokenMs, bounded(this.#perPromptTokenMs, Math.max(0, extra - drafts) / promptTokens));
     } else if (this.#decodeMs.has(rows)) {
       // Against a decode-only step of as many rows: another row count's would count the rows'
       // own cost as the drafts'.
-      this.#drafts.add(draftTokens, extra);
+      this.#drafts.add(draftTokens / rows, extra / rows, decode / rows);
     }
   }
 
@@ -176,14 +181,15 @@ export class StepCost {
     return this.#perPromptTokenMs;
   }
 
-  /** What drafts add to a step (a fixed part and a part per draft token), once measured. */
+  /** What drafts add to each row of a step (a fixed part and a part per draft token), once measured. */
   get draftCost(): DraftCost | undefined {
     return this.#drafts.line();
   }
 
-  private draftMs(tokens: number): number | undefined {
+  /** What drafts of `length` tokens (padding included) add to a step of `rows` rows. */
+  private draftMs(rows: number, length: number): number | undefined {
     const c = this.#drafts.line();
-    return c && c.fixedMs + c.perTokenMs * tokens;
+    return c && rows * (c.fixedMs + c.perTokenMs * length);
   }
 
   /**
@@ -204,7 +210,7 @@ export class StepCost {
   /**
    * The draft length for a step of `rows` decode rows, some of which propose drafts: the length L
    * (at most `ceiling`) that maximizes the step's expected tokens per millisecond,
-   *   (rows + sum over drafting rows of a + a^2 + ... + a^min(tokens, L)) / (decode + fixed + rows x L x perToken),
+   *   (rows + sum over drafting rows of a + a^2 + ... + a^min(tokens, L)) / (decode + rows x (fixed + L x perToken)),
    * since every row is padded to L (fixed and perToken: `draftCost`).
    *
    * What it needs is measured by the steps it chooses when the step has no prompt chunk
@@ -240,7 +246,7 @@ export class StepCost {
     let expected = rows;
     for (let length = 1; length <= longest; length++) {
       for (const d of drafting) if (d.tokens >= length) expected += d.acceptance ** length;
-      const rate = expected / Math.max(decode + cost.fixedMs + rows * length * cost.perTokenMs, Number.EPSILON);
+      const rate = expected / Math.max(decode + this.draftMs(rows, length)!, Number.EPSILON);
       if (rate > bestRate) {
         best = length;
         bestRate = rate;

@@ -50,7 +50,7 @@ describe('StepCost', () => {
     assert.equal(c.perPromptTokenMs, 9.375);
   });
 
-  it('fits what drafts add, a fixed part and a part per token, apart from what prompt tokens add', () => {
+  it('fits what drafts add to each row, a fixed part and a part per token, apart from what prompt tokens add', () => {
     const c = new StepCost();
     twice(c, step(2, 40));
     c.observe(step(2, 1000, 0, 2));
@@ -59,10 +59,11 @@ describe('StepCost', () => {
     assert.deepEqual(c.draftCost, { fixedMs: 0, perTokenMs: 2.5 }, 'one width: all of it per token');
     twice(c, step(2, 49, 0, 8));
     const d = c.draftCost!;
-    assert.ok(Math.abs(d.perTokenMs - 2 / 3) < 1e-9 && Math.abs(d.fixedMs - 11 / 3) < 1e-9, JSON.stringify(d));
+    // Per row: 2.5 ms at one token, 4.5 at four.
+    assert.ok(Math.abs(d.perTokenMs - 2 / 3) < 1e-9 && Math.abs(d.fixedMs - 11 / 6) < 1e-9, JSON.stringify(d));
     assert.equal(c.perPromptTokenMs, undefined, 'a draft says nothing about prompt tokens');
-    // A mixed step: the drafts at their fitted price, the rest is the prompt's.
-    c.observe(step(2, 40 + 11 / 3 + 8 * (2 / 3) + 40, 10, 8));
+    // A mixed step: the drafts at their fitted price (2 x 4.5 ms), the rest is the prompt's.
+    c.observe(step(2, 40 + 9 + 40, 10, 8));
     assert.ok(Math.abs(c.perPromptTokenMs! - 4) < 1e-9, `${c.perPromptTokenMs}`);
     assert.deepEqual(c.draftCost, d, 'a step with a prompt chunk says nothing about drafts');
   });
@@ -82,6 +83,17 @@ describe('StepCost', () => {
     c.observe(step(1, 10 + 4 * 100, 0, 4));
     // The sample of 400 ms counts as 12 (one width: all of it per token).
     assert.ok(Math.abs(c.draftCost!.perTokenMs - (0.95 * 4 + 12) / (0.95 * 4 + 4)) < 1e-9, `${c.draftCost!.perTokenMs}`);
+  });
+
+  it('lets a fitted line at zero rise again (its outliers are bounded by a quarter of the step)', () => {
+    const c = new StepCost();
+    twice(c, step(1, 10));
+    twice(c, step(1, 9, 0, 1));
+    twice(c, step(1, 9, 0, 2));
+    assert.deepEqual(c.draftCost, { fixedMs: 0, perTokenMs: 0 }, 'faster than a decode-only step: free');
+    for (let i = 0; i < 60; i++) c.observe(step(1, 10 + (i % 2 === 0 ? 2 : 4), 0, i % 2 === 0 ? 1 : 2));
+    const d = c.draftCost!;
+    assert.ok(Math.abs(d.perTokenMs - 2) < 0.05 && Math.abs(d.fixedMs) < 0.1, JSON.stringify(d));
   });
 
   describe('draftLength', () => {
