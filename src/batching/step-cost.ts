@@ -33,6 +33,10 @@ const DRAFT_REFRESH_STEPS = 64;
 /** The widths of the steps that measure what drafts cost (two, for a line). */
 const PROBE_LENGTHS = [1, 2];
 
+/** Decode-only step times kept per row count (their median is the estimate). */
+const DECODE_SAMPLES = 7;
+
+const lowMedian = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
 const average = (old: number | undefined, sample: number): number => (old === undefined ? sample : old + SMOOTHING * (sample - old));
 const bounded = (old: number | undefined, sample: number): number => (old === undefined || old <= 0 ? sample : Math.min(sample, OUTLIER_RATIO * old));
 
@@ -109,14 +113,12 @@ class LineFit {
 }
 
 export class StepCost {
-  /** Decode-only step time by number of rows. */
-  readonly #decodeMs = new Map<number, number>();
+  /** The latest decode-only step times by number of rows (DECODE_SAMPLES of them). */
+  readonly #decodeMs = new Map<number, number[]>();
   /** What one prompt token beside decode rows adds to a step. */
   #perPromptTokenMs: number | undefined;
   /** What drafts add to each row of a step without a prompt chunk, against the draft length. */
   readonly #drafts = new LineFit();
-  /** Row counts whose decode-only time is that of their first pass. */
-  readonly #firstDecode = new Set<number>();
   /** Drafting step shapes (rows, draft tokens) timed once: the first pass of a shape may build its graph. */
   readonly #seen = new Set<string>();
   /** Draft lengths chosen from the estimates since they were last measured. */
@@ -127,14 +129,10 @@ export class StepCost {
   observe({ rows, promptTokens, draftTokens, ms }: TimedStep): void {
     if (rows === 0 || !(ms >= 0)) return;
     if (promptTokens === 0 && draftTokens === 0) {
-      // The first decode-only pass of a row count may build its graph (a compiled one is traced
-      // once): it stands until the second, which replaces it when cheaper.
-      const old = this.#decodeMs.get(rows);
-      if (this.#firstDecode.delete(rows)) this.#decodeMs.set(rows, Math.min(old!, ms));
-      else if (old === undefined) {
-        this.#decodeMs.set(rows, ms);
-        this.#firstDecode.add(rows);
-      } else this.#decodeMs.set(rows, average(old, ms));
+      const times = this.#decodeMs.get(rows) ?? [];
+      times.push(ms);
+      if (times.length > DECODE_SAMPLES) times.shift();
+      this.#decodeMs.set(rows, times);
       return;
     }
     if (promptTokens === 0) {
@@ -159,13 +157,15 @@ export class StepCost {
   }
 
   /**
-   * The moving average of a decode-only step of `rows` rows; for a number of rows not timed yet,
-   * that of the nearest fewer rows timed (a step costs more with more rows), else of the nearest
-   * more; undefined before any decode-only step.
+   * A decode-only step of `rows` rows: the median of the latest ones timed (the lower middle of an
+   * even count: of the first two, the cheaper), so that a step that built its graph, ran a full
+   * collection or waited on the machine does not count; for a number of rows not timed yet, that
+   * of the nearest fewer rows timed (a step costs more with more rows), else of the nearest more;
+   * undefined before any decode-only step.
    */
   decodeMs(rows: number): number | undefined {
     const own = this.#decodeMs.get(rows);
-    if (own !== undefined) return own;
+    if (own !== undefined) return lowMedian(own);
     let below: number | undefined;
     let above: number | undefined;
     for (const r of this.#decodeMs.keys()) {
@@ -173,7 +173,7 @@ export class StepCost {
       if (r > rows && (above === undefined || r < above)) above = r;
     }
     const nearest = below ?? above;
-    return nearest === undefined ? undefined : this.#decodeMs.get(nearest);
+    return nearest === undefined ? undefined : lowMedian(this.#decodeMs.get(nearest)!);
   }
 
   /** The moving average of what one prompt token beside decode rows adds, once one was timed. */
@@ -215,7 +215,7 @@ export class StepCost {
    *
    * What it needs is measured by the steps it chooses when the step has no prompt chunk
    * (`alone`): 0 (a decode-only step) until a step of this many rows was timed twice without
-   * drafts, then one- and two-token drafts until drafts of two widths were timed (each shape's
+   * drafts (the first may build its graph), then one- and two-token drafts until drafts of two widths were timed (each shape's
    * first pass is not counted). Rows that
    * always draft would leave the estimates as they were first measured (the contexts grow, the
    * machine's load changes), so every DRAFT_REFRESH_STEPS choices the same steps measure them
@@ -226,7 +226,7 @@ export class StepCost {
     const longest = Math.min(ceiling, Math.max(0, ...drafting.map((d) => d.tokens)));
     if (longest === 0) return 0;
     if (alone) {
-      if (!this.#decodeMs.has(rows) || this.#firstDecode.has(rows)) return 0;
+      if ((this.#decodeMs.get(rows)?.length ?? 0) < 2) return 0;
       if (this.#probes.length === 0 && !this.#drafts.ready) this.#probes = [...PROBE_LENGTHS];
       if (this.#probes.length === 0 && this.#sinceRefresh >= DRAFT_REFRESH_STEPS) this.#probes = [0, ...PROBE_LENGTHS];
       const probe = this.#probes.shift();

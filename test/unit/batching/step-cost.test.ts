@@ -33,14 +33,21 @@ describe('StepCost', () => {
     assert.equal(c.decodeMs(8), 150);
   });
 
-  it('takes the cheaper of a row count\'s first two decode-only steps, then follows the costs a quarter of the way each step', () => {
+  it('takes a decode-only step as the median of the latest seven, so one slow step does not count', () => {
     const c = new StepCost();
     c.observe(step(1, 300));
     assert.equal(c.decodeMs(1), 300, 'the first pass stands until the second');
     c.observe(step(1, 100));
-    assert.equal(c.decodeMs(1), 100);
-    c.observe(step(1, 60));
-    assert.equal(c.decodeMs(1), 90);
+    assert.equal(c.decodeMs(1), 100, 'of two, the cheaper (the first may build its graph)');
+    for (const ms of [60, 62, 64, 400]) c.observe(step(1, ms));
+    assert.equal(c.decodeMs(1), 64, 'median of 300, 100, 60, 62, 64, 400');
+    for (const ms of [20, 22, 24, 26]) c.observe(step(1, ms));
+    assert.equal(c.decodeMs(1), 26, 'the latest seven: 62, 64, 400, 20, 22, 24, 26');
+  });
+
+  it('follows what a prompt token costs a quarter of the way each step', () => {
+    const c = new StepCost();
+    c.observe(step(1, 90));
     c.observe(step(1, 130, 4));
     assert.equal(c.perPromptTokenMs, 10);
     c.observe(step(1, 170, 4));
