@@ -56,6 +56,46 @@ describe('engine: continuous batching on node-mlx', function () {
     assert.ok(engine.prefixStore.hits >= 1);
   });
 
+  it('feeds the last tokens of a prompt after a reused prefix as a row of the decode rows\' pass, with the same tokens', async () => {
+    const base = prompt(300, 48);
+    const running = greedy(prompt(301, 20), 40);
+    const tails = [1, 2, 4].map((k, i) => greedy([...base, ...prompt(310 + i, k)], 6, { priority: 'interactive' }));
+    const expected = await alone([running, ...tails]);
+    const { runner, engine } = await makeRunner({ prefixCacheTokens: 4096 });
+    await runner.submit(greedy(base, 4)).collect();
+    // Parts of each pass, and the prompt tokens planned beside decode rows.
+    const passes: { parts: number; beside: number }[] = [];
+    const forwardSteps = engine.model.forwardSteps.bind(engine.model);
+    engine.model.forwardSteps = (parts, o) => {
+      passes.push({ parts: parts.length, beside: 0 });
+      return forwardSteps(parts, o);
+    };
+    const step = engine.step.bind(engine);
+    engine.step = (plan) => {
+      const pass = passes.length;
+      const out = step(plan);
+      if (plan.decode.length > 0 && plan.prefill.length > 0) passes[pass].beside = plan.prefill.length;
+      return out;
+    };
+    const first = runner.submit(running);
+    const got: Promise<{ tokens: number[] }>[] = [];
+    const firstTokens: number[] = [];
+    let n = 0;
+    for await (const ev of first) {
+      if (ev.type !== 'delta') continue;
+      firstTokens.push(...ev.tokens);
+      // One tail request after another while the first decodes.
+      if ((n += ev.tokens.length) >= 2 && got.length < tails.length && n % 2 === 0) got.push(runner.submit(tails[got.length]).collect());
+    }
+    const results = await Promise.all(got);
+    assert.equal(results.length, tails.length);
+    assert.deepEqual(firstTokens, expected[0], 'the decoding request');
+    results.forEach((r, i) => assert.deepEqual(r.tokens, expected[1 + i], `tail of ${[1, 2, 4][i]} tokens`));
+    const beside = passes.filter((p) => p.beside > 0);
+    assert.ok(beside.length >= tails.length, `${beside.length} passes had prompt chunks beside decode rows`);
+    assert.deepEqual(beside.map((p) => p.parts), beside.map(() => 1), 'each tail ran in the decode rows\' part');
+  });
+
   it('seeded sampling is reproducible, alone and in a batch; another seed gives other tokens for the same prompt', async () => {
     const same = prompt(200, 10);
     const sampled = (seed: number, promptTokens = same): GenerateParams => ({

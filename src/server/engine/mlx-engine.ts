@@ -2,8 +2,10 @@
 // forward pass over everything the plan holds: the decoding rows (one part, the batch KV cache,
 // which owns padding, positions and masks) and each prompt chunk (a part of its own, the
 // request's own cache), packed so that every weight is read once per step and only attention
-// runs per part. A request whose prompt is complete joins the batch cache at once. Prefix reuse
-// hands a new request the keys and values of the longest matching recent prompt.
+// runs per part. A request whose prompt is complete joins the batch cache at once; one whose
+// prompt needs only a few more tokens after a reused prefix joins it before the pass, its last
+// tokens fed as a row of the decode rows' part. Prefix reuse hands a new request the keys and
+// values of the longest matching recent prompt.
 import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
 import type { TokenLogprob } from '../../batching/request-types';
@@ -49,6 +51,9 @@ export interface MlxEngineOptions {
  * 8-15 ms slower on the 0.5b shape (docs/PERFORMANCE.md).
  */
 export const RECLAIM_FROM_PROMPT_TOKENS = 64;
+
+/** Most tokens of a prompt's last chunk that join the decode rows' part as a row (joinsAsTail). */
+export const TAIL_TOKENS = 4;
 
 export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 64, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
 
@@ -124,7 +129,6 @@ export class MlxEngine implements BatchEngine {
     const tokens = new Map<RequestId, number>();
     const accepted = new Map<RequestId, number[]>();
     const decoding = plan.decode.length > 0 ? this.decodeRows(plan.decode) : [];
-    const chunks = plan.prefill.map((c) => this.chunk(c));
     // A decode row feeds its last sampled token (the only one whose keys are not cached: rejected
     // drafts are discarded, never fed again) and then its draft; rows are padded at the end to one
     // length, and the padding's columns are discarded with the rejected drafts.
@@ -132,19 +136,33 @@ export class MlxEngine implements BatchEngine {
       const draft = plan.drafts?.get(this.rows[i]) ?? [];
       return { draft, inputs: [s.output[s.output.length - 1], ...draft] };
     });
-    const width = Math.max(1, ...feeds.map((f) => f.inputs.length));
+    const drafted = Math.max(1, ...feeds.map((f) => f.inputs.length));
+    const all = plan.prefill.map((c) => this.chunk(c));
+    const tails = decoding.length > 0 ? all.filter((c) => this.joinsAsTail(c, drafted)) : [];
+    const chunks = all.filter((c) => !tails.includes(c));
+    // A tail joins the batch now: it is fed as a row of the decode rows' part, and its last token's
+    // logits give its first output token. The prefix store keeps the prompt it had before.
+    for (const t of tails) {
+      if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(t.seq.prompt.slice(0, t.start), t.cache);
+      t.seq.cache = undefined;
+      this.rows.push(t.id);
+    }
+    if (tails.length > 0) this.batch.insert(...tails.map((t) => t.cache));
+    const width = Math.max(drafted, ...tails.map((t) => t.end - t.start));
     const parts: ForwardPart[] = [];
-    // Packed token indices whose logits are read: each decode row's inputs, then the last token of
-    // each chunk that completes its prompt.
+    // Packed token indices whose logits are read: each decode row's inputs, each tail's last token,
+    // then the last token of each chunk that completes its prompt.
     const pick: number[] = [];
     if (decoding.length > 0) {
-      const inputs = feeds.flatMap((f) => [...f.inputs, ...new Array<number>(width - f.inputs.length).fill(f.inputs[f.inputs.length - 1])]);
-      parts.push({ inputs: mx.array(inputs, mx.int32).reshape([decoding.length, width]), cache: this.batch });
+      const rows = [...feeds.map((f) => f.inputs), ...tails.map((t) => t.seq.prompt.slice(t.start, t.end))];
+      const inputs = rows.flatMap((r) => [...r, ...new Array<number>(width - r.length).fill(r[r.length - 1])]);
+      parts.push({ inputs: mx.array(inputs, mx.int32).reshape([rows.length, width]), cache: this.batch });
       feeds.forEach((f, i) => {
         for (let j = 0; j < f.inputs.length; j++) pick.push(i * width + j);
       });
+      tails.forEach((t, i) => pick.push((decoding.length + i) * width + t.end - t.start - 1));
     }
-    let at = decoding.length * width;
+    let at = (decoding.length + tails.length) * width;
     const done: Chunk[] = [];
     for (const c of chunks) {
       parts.push({ inputs: mx.array(c.seq.prompt.slice(c.start, c.end), mx.int32).reshape([1, c.end - c.start]), cache: c.cache });
@@ -163,7 +181,10 @@ export class MlxEngine implements BatchEngine {
     if (pick.length > 0) {
       // Reading the tokens evaluates the whole pass (every part feeds the packed products).
       const rows = logits.reshape([logits.shape[0], -1]);
-      const checked = [...decoding.map((s, i) => ({ id: this.rows[i], seq: s, draft: feeds[i].draft })), ...done.map((c) => ({ id: c.id, seq: c.seq, draft: [] as readonly number[] }))];
+      const checked = [
+        ...decoding.map((s, i) => ({ id: this.rows[i], seq: s, draft: feeds[i].draft })),
+        ...[...tails, ...done].map((c) => ({ id: c.id, seq: c.seq, draft: [] as readonly number[] })),
+      ];
       verdicts = verifyBatch(rows, checked.map((c) => ({ sampler: c.seq.sampler, draft: c.draft, history: { prompt: c.seq.prompt, output: c.seq.output } })));
       // Rows that ask for logprobs: one per emitted token (accepted drafts, then the model's own),
       // from the logits row that produced it.
@@ -202,11 +223,18 @@ export class MlxEngine implements BatchEngine {
         if (feeds[i].draft.length > 0) accepted.set(this.rows[i], kept);
         tokens.set(this.rows[i], token);
       });
+      tails.forEach((t, i) => {
+        const { token } = verdicts[decoding.length + i];
+        this.batch.discard(decoding.length + i, width - (t.end - t.start));
+        t.seq.computed = t.end;
+        t.seq.output.push(token);
+        tokens.set(t.id, token);
+      });
       this.batch.squeezeIfSparse();
     }
     for (const c of chunks) c.seq.computed = c.end;
     done.forEach((c, i) => {
-      const token = verdicts[decoding.length + i].token;
+      const token = verdicts[decoding.length + tails.length + i].token;
       c.seq.output.push(token);
       tokens.set(c.id, token);
       if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(c.seq.prompt, c.cache);
@@ -265,6 +293,19 @@ export class MlxEngine implements BatchEngine {
       throw new MlxBatchError('internal', `engine: decode plan [${ids.join(', ')}] does not match the batch rows [${this.rows.join(', ')}]`);
     }
     return this.rows.map((id) => this.seq(id));
+  }
+
+  /**
+   * A chunk that ends its prompt, of a request whose earlier tokens are cached (a reused prefix),
+   * runs as a row of the decode rows' part instead of a part of its own: a step of decode rows
+   * and one such part costs about twice a decode step (another part's attention and graph, and
+   * no compiled pass), a row of the part little more than a decode row. Most such chunks are one
+   * token (a keystroke's completion whose prompt the prefix store holds but for its last token).
+   * It must fit the width the decode rows already have, or TAIL_TOKENS, since every row is padded
+   * to the longest.
+   */
+  private joinsAsTail(c: Chunk, width: number): boolean {
+    return c.end === c.seq.prompt.length && c.start > 0 && c.cache.tokens === c.start && c.end - c.start <= Math.max(width, TAIL_TOKENS);
   }
 
   private chunk({ id, start, end }: StepPlan['prefill'][number]): Chunk {
