@@ -17,7 +17,7 @@
 // growth and the machine's load.
 
 /**
- * A sample counts as at most this many times the current estimate: a step that ran a full
+ * A sample counts as at most this many times what the fitted line says: a step that ran a full
  * collection or waited on the machine is not what tokens cost.
  */
 const OUTLIER_RATIO = 3;
@@ -97,7 +97,7 @@ class LineFit {
     if (this.#xs.size < 2) this.#xs.add(x);
   }
 
-  /** Two distinct widths were measured. */
+  /** Samples of two distinct sizes were taken. */
   get ready(): boolean {
     return this.#xs.size >= 2;
   }
