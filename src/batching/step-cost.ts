@@ -1,11 +1,8 @@
 // What a step costs, learned from the steps the scheduler has timed: a decode-only step for a
-// given number of rows, what a prompt chunk beside the rows adds, and what drafts (checked
-// guesses, padding included) add. Each extra is a line: a fixed part and a part per token. A
-// prompt chunk runs as a part of its own in the pass (its attention over its own cache, its own
-// graph), so even one token beside decode rows costs a good part of a decode step; drafts ride in
-// the decode rows' part, each row paying a fixed part for checking drafts at all (a wider pass,
-// the verification) and a part per draft token (bench/draft-step.ts measures both). On a small
-// model the fixed parts are most of it, on a large one on the CPU the per-token parts.
+// given number of rows, what each prompt token beside the rows adds, and what each draft token
+// (a checked guess, padding included) adds. Prompt tokens and draft tokens are learned apart:
+// a prompt chunk runs as a part of its own with attention over its own cache, while draft tokens
+// ride in the decode rows' part, so the two cost differently per token.
 //
 // The scheduler uses it twice. Prompts of normal and background requests get as many tokens
 // beside running streams as keep each stream's gap between tokens within a factor of a
@@ -13,20 +10,21 @@
 // time-between-tokens target). Drafts get the length that makes a step yield the most expected
 // tokens per millisecond, from each row's acceptance (the choice of draft length in speculative
 // decoding, made per step for the whole batch since every row is padded to the longest draft).
-// Lines are fitted to steps of different sizes and forget old steps, so they follow the contexts'
-// growth and the machine's load.
+// A drafting step costs a decode-only step plus, for each row, a fixed part (checking drafts at
+// all: a wider pass, the verification) and a part per draft token (bench/draft-step.ts measures
+// both); on a small model the fixed part is most of it, on a large one on the CPU the per-token
+// part. Both are fitted to drafting steps of different widths. Estimates forget old steps, so
+// they follow the contexts' growth and the machine's load.
 
+/** Weight of the newest measurement in a moving average. */
+const SMOOTHING = 0.25;
 /**
  * A sample counts as at most this many times what the fitted line says: a step that ran a full
  * collection or waited on the machine is not what tokens cost.
  */
 const OUTLIER_RATIO = 3;
-/**
- * Weight a step keeps per later one in a fitted line: drafting steps come often and vary little,
- * a prompt's chunks come in runs whose cost changes as its own cache grows.
- */
+/** Weight a drafting step keeps per later one in the fit of what drafts cost. */
 const DRAFT_FORGET = 0.95;
-const PROMPT_FORGET = 0.85;
 /**
  * Draft lengths chosen from the estimates after which a decode-only step and steps of one- and
  * two-token drafts measure them again.
@@ -39,6 +37,8 @@ const PROBE_LENGTHS = [1, 2];
 const DECODE_SAMPLES = 7;
 
 const lowMedian = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
+const average = (old: number | undefined, sample: number): number => (old === undefined ? sample : old + SMOOTHING * (sample - old));
+const bounded = (old: number | undefined, sample: number): number => (old === undefined || old <= 0 ? sample : Math.min(sample, OUTLIER_RATIO * old));
 
 export interface TimedStep {
   /** Decode rows in the step. */
@@ -58,12 +58,11 @@ export interface DraftingRow {
   acceptance: number;
 }
 
-/**
- * What a step's extra work adds to a decode-only step: drafts (for each row: checking drafts at
- * all, and each draft token) or a prompt chunk (a part of its own, and each prompt token).
- */
-export interface ExtraCost {
+/** What a drafting step adds to a decode-only step of as many rows, for each row. */
+export interface DraftCost {
+  /** For checking drafts at all. */
   fixedMs: number;
+  /** For each draft token (the row's own or padding). */
   perTokenMs: number;
 }
 
@@ -72,8 +71,6 @@ export interface ExtraCost {
  * spread in x for a slope, all of y is taken as proportional to x (the dearer reading of drafts).
  */
 class LineFit {
-  constructor(private readonly forget: number) {}
-
   #w = 0;
   #x = 0;
   #y = 0;
@@ -82,18 +79,17 @@ class LineFit {
   /** Distinct x among the samples, up to two (a line needs two). */
   readonly #xs = new Set<number>();
 
-  /** A sample: x tokens added y ms to a decode-only step (or a row's share of it) of `refMs`. */
-  add(x: number, y: number, refMs: number): void {
-    // Outliers are bounded against the line, or against a quarter of the reference where the
-    // line says the tokens cost (next to) nothing, so a line at zero can still rise.
+  /** A sample: drafts of x tokens added y ms to each row's share `rowMs` of a decode-only step. */
+  add(x: number, y: number, rowMs: number): void {
+    // Outliers are bounded against the line, or against a quarter of the row's share where the
+    // line says drafts cost (next to) nothing, so a line at zero can still rise.
     const line = this.line();
-    if (line) y = Math.min(y, OUTLIER_RATIO * Math.max(line.fixedMs + line.perTokenMs * x, refMs / 4));
-    const f = this.forget;
-    this.#w = f * this.#w + 1;
-    this.#x = f * this.#x + x;
-    this.#y = f * this.#y + y;
-    this.#xx = f * this.#xx + x * x;
-    this.#xy = f * this.#xy + x * y;
+    if (line) y = Math.min(y, OUTLIER_RATIO * Math.max(line.fixedMs + line.perTokenMs * x, rowMs / 4));
+    this.#w = DRAFT_FORGET * this.#w + 1;
+    this.#x = DRAFT_FORGET * this.#x + x;
+    this.#y = DRAFT_FORGET * this.#y + y;
+    this.#xx = DRAFT_FORGET * this.#xx + x * x;
+    this.#xy = DRAFT_FORGET * this.#xy + x * y;
     if (this.#xs.size < 2) this.#xs.add(x);
   }
 
@@ -102,7 +98,7 @@ class LineFit {
     return this.#xs.size >= 2;
   }
 
-  line(): ExtraCost | undefined {
+  line(): DraftCost | undefined {
     if (this.#w === 0) return undefined;
     const mx = this.#x / this.#w;
     const my = Math.max(0, this.#y / this.#w);
@@ -119,10 +115,10 @@ class LineFit {
 export class StepCost {
   /** The latest decode-only step times by number of rows (DECODE_SAMPLES of them). */
   readonly #decodeMs = new Map<number, number[]>();
-  /** What a prompt chunk beside decode rows adds to a step: a fixed part (a part of its own in the pass) and a part per token. */
-  readonly #prompts = new LineFit(PROMPT_FORGET);
+  /** What one prompt token beside decode rows adds to a step. */
+  #perPromptTokenMs: number | undefined;
   /** What drafts add to each row of a step without a prompt chunk, against the draft length. */
-  readonly #drafts = new LineFit(DRAFT_FORGET);
+  readonly #drafts = new LineFit();
   /** Drafting step shapes (rows, draft tokens) timed once: the first pass of a shape may build its graph. */
   readonly #seen = new Set<string>();
   /** Draft lengths chosen from the estimates since they were last measured. */
@@ -152,7 +148,7 @@ export class StepCost {
     const extra = Math.max(0, ms - decode);
     if (promptTokens > 0) {
       const drafts = draftTokens > 0 ? this.draftMs(rows, draftTokens / rows) ?? 0 : 0;
-      this.#prompts.add(promptTokens, Math.max(0, extra - drafts), decode);
+      this.#perPromptTokenMs = average(this.#perPromptTokenMs, bounded(this.#perPromptTokenMs, Math.max(0, extra - drafts) / promptTokens));
     } else if (this.#decodeMs.has(rows)) {
       // Against a decode-only step of as many rows: another row count's would count the rows'
       // own cost as the drafts'.
@@ -180,13 +176,13 @@ export class StepCost {
     return nearest === undefined ? undefined : lowMedian(this.#decodeMs.get(nearest)!);
   }
 
-  /** What a prompt chunk beside decode rows adds to a step (a fixed part and a part per token), once timed. */
-  get promptCost(): ExtraCost | undefined {
-    return this.#prompts.line();
+  /** The moving average of what one prompt token beside decode rows adds, once one was timed. */
+  get perPromptTokenMs(): number | undefined {
+    return this.#perPromptTokenMs;
   }
 
   /** What drafts add to each row of a step (a fixed part and a part per draft token), once measured. */
-  get draftCost(): ExtraCost | undefined {
+  get draftCost(): DraftCost | undefined {
     return this.#drafts.line();
   }
 
@@ -199,21 +195,16 @@ export class StepCost {
   /**
    * Most prompt tokens a step of `rows` decode rows may take so that it lasts at most `factor`
    * times a decode-only step: 0 before any decode-only step was timed (the next step then is
-   * one), 1 until a prompt chunk's cost is known, `ceiling` when tokens take no measurable time.
-   * Where the fixed part of a chunk alone takes the step past the factor, the chunk takes at least
-   * as many tokens as cost what the fixed part does, so the prompt's steps are not mostly that.
-   * Until chunks of two sizes were timed (a line needs two), at least 2.
+   * one), 1 until a prompt token's cost is known, `ceiling` when steps or tokens take no
+   * measurable time.
    */
   promptTokensWithin(rows: number, factor: number, ceiling: number): number {
     const decode = this.decodeMs(rows);
     if (decode === undefined) return 0;
-    if (decode <= 0) return ceiling;
-    const cost = this.#prompts.line();
-    if (cost === undefined) return 1;
-    if (cost.perTokenMs <= 0) return ceiling;
-    const within = Math.floor(((factor - 1) * decode - cost.fixedMs) / cost.perTokenMs);
-    const least = Math.max(this.#prompts.ready ? 1 : 2, within >= 1 ? 0 : Math.ceil(cost.fixedMs / cost.perTokenMs - 1e-9));
-    return Math.min(ceiling, Math.max(least, within));
+    const perToken = this.#perPromptTokenMs;
+    if (decode <= 0 || perToken === 0) return ceiling;
+    if (perToken === undefined) return 1;
+    return Math.max(1, Math.min(ceiling, Math.floor(((factor - 1) * decode) / perToken)));
   }
 
   /**

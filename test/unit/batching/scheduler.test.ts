@@ -180,7 +180,7 @@ describe('Scheduler', () => {
     assert.equal(chunkOf(h.engine.plans.at(-1)!), 10, 'floor((2 - 1) * 20 / 2)');
     // The machine gets slower at prompt tokens: the chunks follow within a few steps.
     perToken = 5;
-    for (let i = 0; i < 40; i++) h.step();
+    for (let i = 0; i < 12; i++) h.step();
     assert.equal(chunkOf(h.engine.plans.at(-1)!), 4, 'floor((2 - 1) * 20 / 5)');
   });
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { StepCost, type ExtraCost, type TimedStep } from '../../../src/batching/step-cost';
+import { StepCost, type DraftCost, type TimedStep } from '../../../src/batching/step-cost';
 
 const step = (rows: number, ms: number, promptTokens = 0, draftTokens = 0): TimedStep => ({ rows, promptTokens, draftTokens, ms });
 /** The same step timed twice (the first pass of a decode shape may build its graph and is not what it costs). */
-const costOf = (c: StepCost): ExtraCost | undefined => c.draftCost;
+const costOf = (c: StepCost): DraftCost | undefined => c.draftCost;
 const twice = (c: StepCost, s: TimedStep): void => {
   c.observe(s);
   c.observe(s);
@@ -16,25 +16,11 @@ describe('StepCost', () => {
     c.observe(step(1, 70));
     assert.equal(c.promptTokensWithin(1, 2, 256), 1);
     c.observe(step(1, 80, 1));
-    assert.deepEqual(c.promptCost, { fixedMs: 0, perTokenMs: 10 }, 'one size: all of it per token');
+    assert.equal(c.perPromptTokenMs, 10);
     assert.equal(c.promptTokensWithin(1, 2, 256), 7, 'floor((2 - 1) * 70 / 10)');
     assert.equal(c.promptTokensWithin(1, 1.5, 256), 3);
     assert.equal(c.promptTokensWithin(1, 200, 64), 64, 'never past the ceiling');
-    assert.equal(c.promptTokensWithin(1, 1.01, 256), 2, 'at least two until chunks of two sizes were timed');
-    c.observe(step(1, 90, 2));
     assert.equal(c.promptTokensWithin(1, 1.01, 256), 1, 'at least one: the prompt moves');
-  });
-
-  it('sizes prompt chunks from a fixed part and a part per token (one token beside decode rows is not cheap)', () => {
-    const c = new StepCost();
-    c.observe(step(1, 10));
-    // A chunk adds 6 ms for being a part of its own and 1/16 ms a token.
-    for (const k of [1, 1, 32, 32]) c.observe(step(1, 10 + 6 + k / 16, k));
-    const line = c.promptCost!;
-    assert.ok(Math.abs(line.fixedMs - 6) < 1e-9 && Math.abs(line.perTokenMs - 1 / 16) < 1e-9, JSON.stringify(line));
-    assert.equal(c.promptTokensWithin(1, 2, 256), 64, '(10 - 6) x 16: not the 1 that all of it per token gives');
-    // The fixed part alone is past the factor: the chunk costs at least as much in tokens.
-    assert.equal(c.promptTokensWithin(1, 1.5, 256), 96, '6 x 16');
   });
 
   it('takes an untimed row count from the nearest fewer rows timed, else the nearest more', () => {
@@ -59,6 +45,18 @@ describe('StepCost', () => {
     assert.equal(c.decodeMs(1), 26, 'the latest seven: 62, 64, 400, 20, 22, 24, 26');
   });
 
+  it('follows what a prompt token costs a quarter of the way each step', () => {
+    const c = new StepCost();
+    c.observe(step(1, 90));
+    c.observe(step(1, 130, 4));
+    assert.equal(c.perPromptTokenMs, 10);
+    c.observe(step(1, 170, 4));
+    assert.equal(c.perPromptTokenMs, 12.5, '(170 - 90) / 4 = 20, a quarter of the way from 10');
+    // A step faster than a decode-only one says nothing negative about tokens.
+    c.observe(step(1, 50, 4));
+    assert.equal(c.perPromptTokenMs, 9.375);
+  });
+
   it('fits what drafts add to each row, a fixed part and a part per token, apart from what prompt tokens add', () => {
     const c = new StepCost();
     twice(c, step(2, 40));
@@ -70,10 +68,10 @@ describe('StepCost', () => {
     const d = c.draftCost!;
     // Per row: 2.5 ms at one token, 4.5 at four.
     assert.ok(Math.abs(d.perTokenMs - 2 / 3) < 1e-9 && Math.abs(d.fixedMs - 11 / 6) < 1e-9, JSON.stringify(d));
-    assert.equal(c.promptCost, undefined, 'a draft says nothing about prompt tokens');
+    assert.equal(c.perPromptTokenMs, undefined, 'a draft says nothing about prompt tokens');
     // A mixed step: the drafts at their fitted price (2 x 4.5 ms), the rest is the prompt's.
     c.observe(step(2, 40 + 9 + 40, 10, 8));
-    assert.ok(Math.abs(c.promptCost!.perTokenMs - 4) < 1e-9 && c.promptCost!.fixedMs === 0, JSON.stringify(c.promptCost));
+    assert.ok(Math.abs(c.perPromptTokenMs! - 4) < 1e-9, `${c.perPromptTokenMs}`);
     assert.deepEqual(c.draftCost, d, 'a step with a prompt chunk says nothing about drafts');
   });
 
