@@ -267,7 +267,10 @@ export class Scheduler {
     }
 
     const held = measuring && (this.waiting.length > 0 || this.running.some((r) => r.isPrefilling && r.priority !== 'interactive'));
-    const drafts = held ? new Map<RequestId, number[]>() : this.draft(decode, budget, prefill.length === 0);
+    // Drafts ride only in steps without a prompt chunk: beside one the pass has several parts (not
+    // compiled), drafts cost more than the steps that priced them, and a held prompt's step is
+    // already as long as the gap factor allows.
+    const drafts = held || prefill.length > 0 ? new Map<RequestId, number[]>() : this.draft(decode, budget);
     const plan: StepPlan = drafts.size > 0 ? { decode, prefill, drafts } : { decode, prefill };
     if (decode.length > 0 || prefill.length > 0) {
       this.inFlight = plan;
@@ -282,9 +285,9 @@ export class Scheduler {
    * row is padded to the longest draft, so the step's draft length is chosen for all rows at once:
    * the one that yields the most expected tokens per millisecond from the measured step costs and
    * each row's acceptance (StepCost.draftLength), within rows x (1 + length) <=
-   * speculativeStepTokens.
+   * speculativeStepTokens. Only for steps without a prompt chunk (see schedule()).
    */
-  private draft(decode: RequestId[], budget: number, alone: boolean): Map<RequestId, number[]> {
+  private draft(decode: RequestId[], budget: number): Map<RequestId, number[]> {
     const drafts = new Map<RequestId, number[]>();
     if (!this.options.speculative || decode.length === 0 || budget <= 0) return drafts;
     const ceiling = Math.floor(this.options.speculativeStepTokens / decode.length) - 1;
@@ -299,7 +302,7 @@ export class Scheduler {
       if (tokens.length > 0) proposals.push({ r, tokens });
     }
     if (proposals.length === 0) return drafts;
-    const length = this.cost.draftLength(decode.length, proposals.map((p) => ({ tokens: p.tokens.length, acceptance: p.r.draft!.acceptance })), ceiling, alone);
+    const length = this.cost.draftLength(decode.length, proposals.map((p) => ({ tokens: p.tokens.length, acceptance: p.r.draft!.acceptance })), ceiling);
     for (const { r, tokens } of proposals) {
       const draft = tokens.slice(0, Math.min(length, budget));
       if (draft.length === 0) break;

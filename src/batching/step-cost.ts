@@ -208,39 +208,32 @@ export class StepCost {
   }
 
   /**
-   * The draft length for a step of `rows` decode rows, some of which propose drafts: the length L
-   * (at most `ceiling`) that maximizes the step's expected tokens per millisecond,
+   * The draft length for a step of `rows` decode rows (and no prompt chunk), some of which propose
+   * drafts: the length L (at most `ceiling`) that maximizes the step's expected tokens per
+   * millisecond,
    *   (rows + sum over drafting rows of a + a^2 + ... + a^min(tokens, L)) / (decode + rows x (fixed + L x perToken)),
    * since every row is padded to L (fixed and perToken: `draftCost`).
    *
-   * What it needs is measured by the steps it chooses when the step has no prompt chunk
-   * (`alone`): 0 (a decode-only step) until a step of this many rows was timed twice without
-   * drafts (the first may build its graph), then one- and two-token drafts until drafts of two widths were timed (each shape's
-   * first pass is not counted). Rows that
-   * always draft would leave the estimates as they were first measured (the contexts grow, the
-   * machine's load changes), so every DRAFT_REFRESH_STEPS choices the same steps measure them
-   * again. Beside a prompt chunk, an untimed row count takes the nearest one timed, and before
-   * drafts were measured the rows draft as long as they propose.
+   * What it needs is measured by the steps it chooses: 0 (a decode-only step) until a step of
+   * this many rows was timed twice without drafts (the first may build its graph), then one- and
+   * two-token drafts until drafts of two widths were timed (each shape's first pass is not
+   * counted). Rows that always draft would leave the estimates as they were first measured (the
+   * contexts grow, the machine's load changes), so every DRAFT_REFRESH_STEPS choices the same
+   * steps measure them again.
    */
-  draftLength(rows: number, drafting: readonly DraftingRow[], ceiling: number, alone: boolean): number {
+  draftLength(rows: number, drafting: readonly DraftingRow[], ceiling: number): number {
     const longest = Math.min(ceiling, Math.max(0, ...drafting.map((d) => d.tokens)));
     if (longest === 0) return 0;
-    if (alone) {
-      if ((this.#decodeMs.get(rows)?.length ?? 0) < 2) return 0;
-      if (this.#probes.length === 0 && !this.#drafts.ready) this.#probes = [...PROBE_LENGTHS];
-      if (this.#probes.length === 0 && this.#sinceRefresh >= DRAFT_REFRESH_STEPS) this.#probes = [0, ...PROBE_LENGTHS];
-      const probe = this.#probes.shift();
-      if (probe !== undefined) {
-        this.#sinceRefresh = 0;
-        return Math.min(probe, longest);
-      }
+    if ((this.#decodeMs.get(rows)?.length ?? 0) < 2) return 0;
+    if (this.#probes.length === 0 && !this.#drafts.ready) this.#probes = [...PROBE_LENGTHS];
+    if (this.#probes.length === 0 && this.#sinceRefresh >= DRAFT_REFRESH_STEPS) this.#probes = [0, ...PROBE_LENGTHS];
+    const probe = this.#probes.shift();
+    if (probe !== undefined) {
+      this.#sinceRefresh = 0;
+      return Math.min(probe, longest);
     }
-    const decode = this.decodeMs(rows);
-    const cost = this.#drafts.line();
-    if (decode === undefined) return 0;
-    // Beside a prompt chunk before drafts were measured: as long as the rows propose.
-    if (cost === undefined || !this.#drafts.ready) return longest;
-    if (this.#sinceRefresh < DRAFT_REFRESH_STEPS) this.#sinceRefresh++;
+    const decode = this.decodeMs(rows)!;
+    this.#sinceRefresh++;
     let best = 0;
     let bestRate = rows / Math.max(decode, Number.EPSILON);
     let expected = rows;

@@ -81,7 +81,8 @@ describe('engine: speculative decoding in the batch', function () {
     // Even rows carry a prediction (mostly right), odd rows none.
     const params = base.map((p, i) => (i % 2 === 0 ? { ...p, prediction: spoil(want[i]) } : p));
     // Room for long drafts beside 8 rows.
-    const { runner } = await makeRunner({}, { speculativeStepTokens: 64 });
+    // Prompts unheld (decodeGapFactor 0) take fewer steps, so more steps carry drafts.
+    const { runner } = await makeRunner({}, { speculativeStepTokens: 64, decodeGapFactor: 0 });
     const cancel = new Set([2, 5]);
     const got = await staggered(runner, params, cancel);
     got.forEach((g, i) => {
@@ -90,7 +91,8 @@ describe('engine: speculative decoding in the batch', function () {
         assert.deepEqual(g.tokens, want[i].slice(0, g.tokens.length), `row ${i}: what came before the cancel`);
       } else assert.deepEqual(g.tokens, want[i], `row ${i}`);
     });
-    assert.ok(runner.stats().draftAccepted >= 30, `${runner.stats().draftAccepted} draft tokens accepted in the batch`);
+    // Drafts ride only in steps without a prompt chunk, and staggered arrivals keep prompts coming.
+    assert.ok(runner.stats().draftAccepted >= 20, `${runner.stats().draftAccepted} draft tokens accepted in the batch`);
   });
 
   it('is exact after a reused prefix', async () => {

@@ -115,7 +115,7 @@ describe('StepCost', () => {
 
     it('asks for decode-only steps of this many rows, then one- and two-token drafts, until both are measured', () => {
       const c = new StepCost();
-      const choose = (n: number, rows = 1) => Array.from({ length: n }, () => c.draftLength(rows, row(4, 0.9), 7, true));
+      const choose = (n: number, rows = 1) => Array.from({ length: n }, () => c.draftLength(rows, row(4, 0.9), 7));
       assert.deepEqual(choose(2), [0, 0]);
       twice(c, step(1, 10));
       assert.deepEqual(choose(2), [1, 2], 'one- and two-token drafts');
@@ -126,42 +126,37 @@ describe('StepCost', () => {
       c.observe(step(1, 12, 0, 2));
       assert.deepEqual(choose(1), [4], 'then what pays best');
       assert.deepEqual(choose(1, 2), [0], 'two rows were never timed without drafts');
-      assert.equal(c.draftLength(2, row(4, 0.9), 7, false), 4, 'beside a prompt chunk (no decode-only step), the nearest row count timed');
-      assert.equal(c.draftLength(1, [], 7, true), 0, 'no row proposes');
+      assert.equal(c.draftLength(1, [], 7), 0, 'no row proposes');
     });
 
     it('drafts long where draft tokens are cheap next to a step, short where they are dear', () => {
       // A small model: a token adds 2% of a step. Every proposed token pays.
-      assert.equal(priced(1, 10, 0.2).draftLength(1, row(7, 0.7), 7, true), 7);
+      assert.equal(priced(1, 10, 0.2).draftLength(1, row(7, 0.7), 7), 7);
       // A large model on the CPU: a token adds 13% of a step. With 70% acceptance the 5th
       // token is worth 0.17 tokens for 13% of a step, less than the step yields per ms.
-      assert.equal(priced(1, 70, 9).draftLength(1, row(7, 0.7), 7, true), 4);
+      assert.equal(priced(1, 70, 9).draftLength(1, row(7, 0.7), 7), 4);
       // Accepted nearly always: long again.
-      assert.equal(priced(1, 70, 9).draftLength(1, row(7, 0.97), 7, true), 7);
+      assert.equal(priced(1, 70, 9).draftLength(1, row(7, 0.97), 7), 7);
     });
 
     it('pays a fixed cost of checking drafts only where the draft yields enough', () => {
       // Checking drafts at all costs half a step, tokens nearly nothing: a long draft pays for
       // it, a short one does not.
-      assert.equal(priced(1, 10, 0.01, 5).draftLength(1, row(7, 0.8), 7, true), 7);
-      assert.equal(priced(1, 10, 0.01, 5).draftLength(1, row(1, 0.4), 7, true), 0);
+      assert.equal(priced(1, 10, 0.01, 5).draftLength(1, row(7, 0.8), 7), 7);
+      assert.equal(priced(1, 10, 0.01, 5).draftLength(1, row(1, 0.4), 7), 0);
     });
 
     it('prices the padding of rows that do not draft, and the ceiling holds', () => {
       // One of 4 rows drafts: each draft column costs 4 tokens for one row's guess.
-      assert.equal(priced(4, 80, 9).draftLength(4, row(3, 0.7), 7, true), 0);
-      assert.equal(priced(4, 80, 0.5).draftLength(4, row(3, 0.7), 7, true), 3);
-      assert.equal(priced(4, 80, 0.5).draftLength(4, row(7, 0.9), 2, true), 2);
+      assert.equal(priced(4, 80, 9).draftLength(4, row(3, 0.7), 7), 0);
+      assert.equal(priced(4, 80, 0.5).draftLength(4, row(3, 0.7), 7), 3);
+      assert.equal(priced(4, 80, 0.5).draftLength(4, row(7, 0.9), 2), 2);
     });
 
     it('measures a decode-only step and drafts afresh now and then, in steps without a prompt chunk', () => {
       const c = priced(1, 70, 9);
-      const answers = Array.from({ length: 140 }, () => c.draftLength(1, row(7, 0.7), 7, true));
+      const answers = Array.from({ length: 140 }, () => c.draftLength(1, row(7, 0.7), 7));
       assert.deepEqual(answers.flatMap((a, i) => (a === 4 ? [] : [[i, a]])), [[64, 0], [65, 1], [66, 2], [131, 0], [132, 1], [133, 2]], 'every 67 choices');
-      const d = priced(1, 70, 9);
-      const beside = Array.from({ length: 100 }, () => d.draftLength(1, row(7, 0.7), 7, false));
-      assert.ok(beside.every((a) => a === 4), 'beside prompt chunks a step cannot measure: the refresh waits');
-      assert.deepEqual([0, 1, 2, 3].map(() => d.draftLength(1, row(7, 0.7), 7, true)), [0, 1, 2, 4]);
     });
   });
 });
