@@ -19,8 +19,9 @@
 /** Weight of the newest measurement in a moving average. */
 const SMOOTHING = 0.25;
 /**
- * A sample counts as at most this many times what the fitted line says: a step that ran a full
- * collection or waited on the machine is not what tokens cost.
+ * A sample counts as at most this many times the current estimate (the moving average, or what
+ * the fitted line says): a step that ran a full collection or waited on the machine is not what
+ * tokens cost.
  */
 const OUTLIER_RATIO = 3;
 /** Weight a drafting step keeps per later one in the fit of what drafts cost. */
