@@ -437,7 +437,6 @@ export class Scheduler {
   }
 }
 
-/** Tokens of a plan beyond one per decode row: its prompt chunks, and its drafts padded to the longest. */
 /** A step's tokens beyond one per decode row: its prompt chunks, and its drafts with their padding. */
 function extraTokens(plan: StepPlan): { promptTokens: number; draftTokens: number } {
   let longest = 0;

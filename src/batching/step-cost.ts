@@ -137,7 +137,7 @@ export class StepCost {
       return;
     }
     if (promptTokens === 0) {
-      // Likewise the first pass of a drafting shape: not counted.
+      // The first pass of a drafting shape may build its graph (a compiled one is traced once): not counted.
       const shape = `${rows}:${draftTokens}`;
       if (!this.#seen.has(shape)) {
         this.#seen.add(shape);

@@ -138,7 +138,7 @@ export class MlxEngine implements BatchEngine {
     });
     const drafted = Math.max(1, ...feeds.map((f) => f.inputs.length));
     const all = plan.prefill.map((c) => this.chunk(c));
-    const tails = decoding.length > 0 ? all.filter((c) => this.joinsAsTail(c, drafted)) : [];
+    const tails = decoding.length > 0 ? all.filter((c) => this.joinsAsTail(c)) : [];
     const chunks = all.filter((c) => !tails.includes(c));
     // A tail joins the batch now: it is fed as a row of the decode rows' part, and its last token's
     // logits give its first output token. The prefix store keeps the prompt it had before.
@@ -301,11 +301,11 @@ export class MlxEngine implements BatchEngine {
    * and one such part costs about twice a decode step (another part's attention and graph, and
    * no compiled pass), a row of the part little more than a decode row. Most such chunks are one
    * token (a keystroke's completion whose prompt the prefix store holds but for its last token).
-   * It must fit the width the decode rows already have, or TAIL_TOKENS, since every row is padded
-   * to the longest.
+   * At most TAIL_TOKENS, since every row is padded to the longest (the scheduler plans no drafts
+   * in a step with prompt chunks, so the decode rows are one token wide).
    */
-  private joinsAsTail(c: Chunk, width: number): boolean {
-    return c.end === c.seq.prompt.length && c.start > 0 && c.cache.tokens === c.start && c.end - c.start <= Math.max(width, TAIL_TOKENS);
+  private joinsAsTail(c: Chunk): boolean {
+    return c.end === c.seq.prompt.length && c.start > 0 && c.cache.tokens === c.start && c.end - c.start <= TAIL_TOKENS;
   }
 
   private chunk({ id, start, end }: StepPlan['prefill'][number]): Chunk {
