@@ -84,6 +84,44 @@ describe('engine: one packed pass per step', function () {
     for (const id of Object.keys(prompts)) assert.deepEqual(out[id], await alone(model, prompts[id]), `request ${id}`);
   });
 
+  it('small chunks beside decode rows ride as rows of the batch\'s part, idle a step, leave it for a wide chunk, with the tokens each prompt gets alone', async () => {
+    const { model } = await tinyModel();
+    const e = new MlxEngine(model, { prefixCacheTokens: 0 });
+    const p = { D: prompt(320, 10), P: prompt(321, 30), Q: prompt(322, 7) };
+    const out: Record<string, number[]> = { D: [], P: [], Q: [] };
+    // The parts of each pass (the batch's part counts its rows).
+    const parts: number[][] = [];
+    const forwardSteps = model.forwardSteps;
+    model.forwardSteps = (ps, o) => {
+      parts.push(ps.map((x) => x.inputs.shape[0]));
+      return forwardSteps.call(model, ps, o);
+    };
+    const run = async (plan: StepPlan) => {
+      for (const [id, t] of (await e.step(plan)).tokens) out[id].push(t);
+    };
+    try {
+      for (const id of ['D', 'P', 'Q'] as const) e.add({ id, promptTokens: p[id], sampling: GREEDY });
+      await run({ decode: [], prefill: [{ id: 'D', start: 0, end: 10 }] });
+      // P's first chunks and all of Q (3 + 4 tokens) ride beside D as rows.
+      await run({ decode: ['D'], prefill: [{ id: 'P', start: 0, end: 3 }, { id: 'Q', start: 0, end: 3 }] });
+      assert.equal(e.batchSize, 3, 'P and Q joined the batch as prompt rows');
+      await run({ decode: ['D'], prefill: [{ id: 'P', start: 3, end: 7 }, { id: 'Q', start: 3, end: 7 }] });
+      // P gets no chunk this step: its row is padding only.
+      await run({ decode: ['D', 'Q'], prefill: [] });
+      // Too wide to ride as a row (3 rows x 20 > 32): P leaves the batch and runs as a part of its own.
+      await run({ decode: ['D', 'Q'], prefill: [{ id: 'P', start: 7, end: 27 }] });
+      assert.equal(e.batchSize, 2, 'P left the batch for its wide chunk');
+      await run({ decode: ['D', 'Q'], prefill: [{ id: 'P', start: 27, end: 30 }] });
+      while (out.P.length < STEPS) await run({ decode: ['D', 'Q', 'P'], prefill: [] });
+    } finally {
+      model.forwardSteps = forwardSteps;
+    }
+    assert.deepEqual(parts.slice(1, 5), [[3], [3], [3], [2, 1]], 'rows beside D in one part; the wide chunk a part of its own');
+    for (const id of ['D', 'P', 'Q'] as const) assert.deepEqual(out[id].slice(0, STEPS), await alone(model, p[id]), `request ${id}`);
+    for (const id of ['D', 'P', 'Q']) e.release(id);
+    assert.equal(e.batchSize, 0);
+  });
+
   it('a chunk after a reused prefix shares the pass with a fresh prompt', async () => {
     const { model } = await tinyModel();
     const base = prompt(310, 30);

@@ -1,11 +1,11 @@
 // The batch engine on node-mlx: implements src/batching's BatchEngine. Each step is ONE
-// forward pass over everything the plan holds: the decoding rows (one part, the batch KV cache,
-// which owns padding, positions and masks) and each prompt chunk (a part of its own, the
+// forward pass over everything the plan holds: the batch's rows (one part, the batch KV cache,
+// which owns padding, positions and masks) and each large prompt chunk (a part of its own, the
 // request's own cache), packed so that every weight is read once per step and only attention
-// runs per part. A request whose prompt is complete joins the batch cache at once; one whose
-// prompt needs only a few more tokens after a reused prefix joins it before the pass, its last
-// tokens fed as a row of the decode rows' part. Prefix reuse hands a new request the keys and
-// values of the longest matching recent prompt.
+// runs per part. The batch's rows are the decoding requests and the prompt rows: requests whose
+// prompt chunks are small enough to ride in the batch's part (placeChunks). A request whose
+// prompt is complete joins the batch cache at once. Prefix reuse hands a new request the keys
+// and values of the longest matching recent prompt.
 import { MlxBatchError } from '../../shared/errors';
 import type { BatchEngine, EngineRequest, EngineStats, RequestId, StepOutput, StepPlan } from '../../batching/engine';
 import type { TokenLogprob } from '../../batching/request-types';
@@ -16,6 +16,7 @@ import { RowSampler, verifyBatch, type Verdict } from '../generate/sampler';
 import { MemoryReclaimer } from '../memory';
 import { memoryMeter, type MemoryMeter } from '../memory-meter';
 import { mx, type MxArray } from '../mlx';
+import { COMPILED_PASS_TOKENS } from '../model/llama';
 import type { ForwardPart, LanguageModel } from '../model/types';
 import { PrefixStore } from './prefix-store';
 
@@ -42,6 +43,21 @@ export interface MlxEngineOptions {
    * those keys and values were computed with what preceded them there in view.
    */
   cacheReuseTokens: number;
+  /** Padding tokens a prompt chunk may add to the batch's part to ride in it as a row; default: promptRowPadding(). */
+  promptRowPadding?: number;
+}
+
+/**
+ * How many padding tokens a prompt chunk may add to the batch's part to ride in it as rows
+ * rather than run as a part of its own, for a model of this hidden size. A part of its own costs
+ * a fixed amount per layer (its attention, a graph built operation by operation, no compiled
+ * pass); a padding token costs the model's arithmetic per token, which grows with the square of
+ * the hidden size. Measured break-even: about 32 tokens for the shipped model (hidden size 192:
+ * a part 6-10 ms, a token 0.2-0.3 ms) and about 1 for the 0.5b shape (896: a part about 20 ms, a
+ * token 8-25 ms), hence 32 x (192 / hidden)^2 (docs/PERFORMANCE.md).
+ */
+export function promptRowPadding(hiddenSize: number): number {
+  return Math.floor(32 * (192 / hiddenSize) ** 2);
 }
 
 /**
@@ -52,20 +68,29 @@ export interface MlxEngineOptions {
  */
 export const RECLAIM_FROM_PROMPT_TOKENS = 64;
 
-/** Most tokens of a prompt's last chunk that join the decode rows' part as a row (joinsAsTail). */
-export const TAIL_TOKENS = 4;
-
 export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 64, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
 
 interface Chunk {
   id: RequestId;
   seq: Sequence;
-  cache: BatchKVCache;
+  /** The request's own cache; none for a prompt row of the batch. */
+  cache?: BatchKVCache;
   start: number;
   end: number;
 }
 
-/** One admitted request. `cache` is its own until its prompt is done; then it is a batch row. */
+/** What one batch row is fed this step. */
+interface RowFeed {
+  id: RequestId;
+  seq: Sequence;
+  /** Tokens written to the row: a decode row's last token and draft, a prompt row's chunk; none: padding only. */
+  inputs: readonly number[];
+  draft: readonly number[];
+  /** Set for a prompt row. */
+  chunk?: Chunk;
+}
+
+/** One admitted request. `cache` is its own until it joins the batch as a row. */
 interface Sequence {
   prompt: readonly number[];
   sampler: RowSampler;
@@ -88,6 +113,8 @@ export class MlxEngine implements BatchEngine {
   private readonly meter: MemoryMeter;
   /** Prompt tokens reused from another position of a stored prompt (cacheReuseTokens). */
   movedTokens = 0;
+  /** Padding tokens the batch's part may take on for prompt chunks to ride in it as rows (placeChunks). */
+  private readonly rowPadding: number;
 
   constructor(readonly model: LanguageModel, options: Partial<MlxEngineOptions> = {}) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
@@ -95,6 +122,7 @@ export class MlxEngine implements BatchEngine {
     this.prefixStore = new PrefixStore(this.options.prefixCacheTokens);
     this.batch = new BatchKVCache(model.args.numHiddenLayers, []);
     this.reclaim = new MemoryReclaimer(this.options.gcEvery);
+    this.rowPadding = this.options.promptRowPadding ?? promptRowPadding(model.args.hiddenSize);
     this.meter = this.options.meter ?? memoryMeter();
     if (this.options.bufferCacheBytes !== undefined) this.meter.boundBufferCache(this.options.bufferCacheBytes);
   }
@@ -128,70 +156,71 @@ export class MlxEngine implements BatchEngine {
   async step(plan: StepPlan): Promise<StepOutput> {
     const tokens = new Map<RequestId, number>();
     const accepted = new Map<RequestId, number[]>();
-    const decoding = plan.decode.length > 0 ? this.decodeRows(plan.decode) : [];
-    // A decode row feeds its last sampled token (the only one whose keys are not cached: rejected
-    // drafts are discarded, never fed again) and then its draft; rows are padded at the end to one
-    // length, and the padding's columns are discarded with the rejected drafts.
-    const feeds = decoding.map((s, i) => {
-      const draft = plan.drafts?.get(this.rows[i]) ?? [];
-      return { draft, inputs: [s.output[s.output.length - 1], ...draft] };
+    this.checkDecodeRows(plan.decode);
+    const chunks = plan.prefill.map((c) => this.chunk(c));
+    const inRows = this.placeChunks(chunks, plan);
+    const parts = chunks.filter((c) => !inRows.has(c.id));
+    // Every batch row is fed this step: a decode row its last sampled token (the only one whose
+    // keys are not cached: rejected drafts are discarded, never fed again) and its draft, a
+    // prompt row its chunk, and a prompt row without a chunk this step nothing but padding. Rows
+    // are padded at the end to one width; the padding's columns are discarded with the rejected
+    // drafts.
+    const feeds: RowFeed[] = this.rows.map((id) => {
+      const seq = this.seq(id);
+      const chunk = inRows.get(id);
+      if (chunk) return { id, seq, draft: [], inputs: seq.prompt.slice(chunk.start, chunk.end), chunk };
+      if (seq.computed < seq.prompt.length) return { id, seq, draft: [], inputs: [] };
+      const draft = plan.drafts?.get(id) ?? [];
+      return { id, seq, draft, inputs: [seq.output[seq.output.length - 1], ...draft] };
     });
-    const drafted = Math.max(1, ...feeds.map((f) => f.inputs.length));
-    const all = plan.prefill.map((c) => this.chunk(c));
-    const tails = decoding.length > 0 ? all.filter((c) => this.joinsAsTail(c)) : [];
-    const chunks = all.filter((c) => !tails.includes(c));
-    // A tail joins the batch now: it is fed as a row of the decode rows' part, and its last token's
-    // logits give its first output token. The prefix store keeps the prompt it had before.
-    for (const t of tails) {
-      if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(t.seq.prompt.slice(0, t.start), t.cache);
-      t.seq.cache = undefined;
-      this.rows.push(t.id);
-    }
-    if (tails.length > 0) this.batch.insert(...tails.map((t) => t.cache));
-    const width = Math.max(drafted, ...tails.map((t) => t.end - t.start));
-    const parts: ForwardPart[] = [];
-    // Packed token indices whose logits are read: each decode row's inputs, each tail's last token,
-    // then the last token of each chunk that completes its prompt.
+    const width = Math.max(0, ...feeds.map((f) => f.inputs.length));
+    const forward: ForwardPart[] = [];
+    // Packed token indices whose logits are read, in the order of `sampled`: each decode row's
+    // inputs and the last token of each row whose chunk ends its prompt, then the last token of
+    // each part that ends its prompt.
     const pick: number[] = [];
-    if (decoding.length > 0) {
-      const rows = [...feeds.map((f) => f.inputs), ...tails.map((t) => t.seq.prompt.slice(t.start, t.end))];
-      const inputs = rows.flatMap((r) => [...r, ...new Array<number>(width - r.length).fill(r[r.length - 1])]);
-      parts.push({ inputs: mx.array(inputs, mx.int32).reshape([rows.length, width]), cache: this.batch });
-      feeds.forEach((f, i) => {
-        for (let j = 0; j < f.inputs.length; j++) pick.push(i * width + j);
+    const sampled: RowFeed[] = [];
+    if (width > 0) {
+      const inputs = feeds.flatMap((f) => {
+        const row = f.inputs.length > 0 ? f.inputs : [f.seq.prompt[0]];
+        return [...row, ...new Array<number>(width - row.length).fill(row[row.length - 1])];
       });
-      tails.forEach((t, i) => pick.push((decoding.length + i) * width + t.end - t.start - 1));
+      forward.push({ inputs: mx.array(inputs, mx.int32).reshape([feeds.length, width]), cache: this.batch });
+      feeds.forEach((f, i) => {
+        if (f.chunk && f.chunk.end < f.seq.prompt.length) return;
+        if (f.chunk) pick.push(i * width + f.inputs.length - 1);
+        else if (f.inputs.length > 0) for (let j = 0; j < f.inputs.length; j++) pick.push(i * width + j);
+        else return;
+        sampled.push(f);
+      });
     }
-    let at = (decoding.length + tails.length) * width;
+    let at = feeds.length * width;
     const done: Chunk[] = [];
-    for (const c of chunks) {
-      parts.push({ inputs: mx.array(c.seq.prompt.slice(c.start, c.end), mx.int32).reshape([1, c.end - c.start]), cache: c.cache });
+    for (const c of parts) {
+      forward.push({ inputs: mx.array(c.seq.prompt.slice(c.start, c.end), mx.int32).reshape([1, c.end - c.start]), cache: c.cache! });
       at += c.end - c.start;
       if (c.end === c.seq.prompt.length) {
         done.push(c);
         pick.push(at - 1);
+        sampled.push({ id: c.id, seq: c.seq, draft: [], inputs: [] });
       }
     }
-    if (parts.length === 0) return { tokens };
-    const caches = parts.map((p) => p.cache as BatchKVCache);
-    const promptTokens = chunks.reduce((n, c) => n + c.end - c.start, 0);
-    const logits = await this.forward(parts, caches, promptTokens >= RECLAIM_FROM_PROMPT_TOKENS, pick);
+    if (forward.length === 0) return { tokens };
+    const caches = forward.map((p) => p.cache as BatchKVCache);
+    const partTokens = parts.reduce((n, c) => n + c.end - c.start, 0);
+    const logits = await this.forward(forward, caches, partTokens >= RECLAIM_FROM_PROMPT_TOKENS, pick);
     let verdicts: Verdict[] = [];
     const logprobs = new Map<RequestId, TokenLogprob[]>();
     if (pick.length > 0) {
       // Reading the tokens evaluates the whole pass (every part feeds the packed products).
       const rows = logits.reshape([logits.shape[0], -1]);
-      const checked = [
-        ...decoding.map((s, i) => ({ id: this.rows[i], seq: s, draft: feeds[i].draft })),
-        ...[...tails, ...done].map((c) => ({ id: c.id, seq: c.seq, draft: [] as readonly number[] })),
-      ];
-      verdicts = verifyBatch(rows, checked.map((c) => ({ sampler: c.seq.sampler, draft: c.draft, history: { prompt: c.seq.prompt, output: c.seq.output } })));
+      verdicts = verifyBatch(rows, sampled.map((c) => ({ sampler: c.seq.sampler, draft: c.draft, history: { prompt: c.seq.prompt, output: c.seq.output } })));
       // Rows that ask for logprobs: one per emitted token (accepted drafts, then the model's own),
       // from the logits row that produced it.
       const asks: LogprobAsk[] = [];
       const owners: RequestId[] = [];
       let first = 0;
-      checked.forEach((c, i) => {
+      sampled.forEach((c, i) => {
         const top = c.seq.sampler.params.logprobs;
         if (top !== undefined) {
           const { accepted: n, token } = verdicts[i];
@@ -211,39 +240,92 @@ export class MlxEngine implements BatchEngine {
       mx.eval(...caches.flatMap((c) => c.arrays()));
     }
     this.meter.sample();
-    if (decoding.length > 0) {
-      // Every row wrote `width` columns: its last token and accepted drafts stay, its rejected
-      // drafts and padding become dead columns of that row.
-      decoding.forEach((s, i) => {
-        const { accepted: n, token } = verdicts[i];
-        const kept = feeds[i].draft.slice(0, n);
-        this.batch.discard(i, width - 1 - n);
-        s.computed += 1 + n;
-        s.output.push(...kept, token);
-        if (feeds[i].draft.length > 0) accepted.set(this.rows[i], kept);
-        tokens.set(this.rows[i], token);
-      });
-      tails.forEach((t, i) => {
-        const { token } = verdicts[decoding.length + i];
-        this.batch.discard(decoding.length + i, width - (t.end - t.start));
-        t.seq.computed = t.end;
-        t.seq.output.push(token);
-        tokens.set(t.id, token);
+    const verdictOf = new Map(sampled.map((c, i) => [c.id, verdicts[i]]));
+    if (width > 0) {
+      // Every row wrote `width` columns: a decode row's last token and accepted drafts stay, a
+      // prompt row's chunk stays; rejected drafts and padding become dead columns of that row.
+      feeds.forEach((f, i) => {
+        const verdict = verdictOf.get(f.id);
+        if (f.chunk) {
+          this.batch.discard(i, width - f.inputs.length);
+          f.seq.computed = f.chunk.end;
+        } else if (f.inputs.length === 0) {
+          this.batch.discard(i, width);
+          return;
+        } else {
+          const kept = f.draft.slice(0, verdict!.accepted);
+          this.batch.discard(i, width - 1 - kept.length);
+          f.seq.computed += 1 + kept.length;
+          f.seq.output.push(...kept);
+          if (f.draft.length > 0) accepted.set(f.id, kept);
+        }
+        if (verdict) {
+          f.seq.output.push(verdict.token);
+          tokens.set(f.id, verdict.token);
+        }
       });
       this.batch.squeezeIfSparse();
     }
-    for (const c of chunks) c.seq.computed = c.end;
-    done.forEach((c, i) => {
-      const token = verdicts[decoding.length + tails.length + i].token;
+    for (const c of parts) c.seq.computed = c.end;
+    for (const c of done) {
+      const token = verdictOf.get(c.id)!.token;
       c.seq.output.push(token);
       tokens.set(c.id, token);
-      if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(c.seq.prompt, c.cache);
+      if (this.prefixStore.capacityTokens > 0) this.prefixStore.insert(c.seq.prompt, c.cache!);
       c.seq.cache = undefined;
       this.rows.push(c.id);
-    });
-    if (done.length > 0) this.batch.insert(...done.map((c) => c.cache));
+    }
+    if (done.length > 0) this.batch.insert(...done.map((c) => c.cache!));
     await this.reclaim.step();
     return { tokens, ...(accepted.size > 0 ? { accepted } : {}), ...(logprobs.size > 0 ? { logprobs } : {}) };
+  }
+
+  /**
+   * Which chunks run as rows of the batch's part this step, by request. A prompt chunk runs as a
+   * row when the batch's part then stays one compiled pass (rows x width <= COMPILED_PASS_TOKENS):
+   * a part of its own beside the decode rows costs about a decode step more (its own attention,
+   * a graph built operation by operation, no compiled pass), which held prompts beside running
+   * streams to a token or two a step. A request that joins as a row stays one, a prompt row,
+   * until its prompt is done; a prompt row given a chunk too wide to fit leaves the batch again
+   * (its keys and values copied out) and runs as a part. Every row is padded to the widest, so a
+   * chunk rides only while the padding stays within `rowPadding` tokens (promptRowPadding). With
+   * no batch rows, chunks run as parts.
+   * The prefix store keeps the prompt a joining request had computed.
+   */
+  private placeChunks(chunks: Chunk[], plan: StepPlan): Map<RequestId, Chunk> {
+    const inRows = new Map<RequestId, Chunk>();
+    const fed = plan.decode.map((id) => 1 + (plan.drafts?.get(id)?.length ?? 0));
+    let width = Math.max(1, ...fed);
+    let rows = this.rows.length;
+    /** Tokens the batch's part computes for its rows (the rest of rows x width is padding). */
+    let useful = fed.reduce((a, b) => a + b, 0);
+    for (const c of chunks) {
+      const row = this.rows.indexOf(c.id);
+      const w = Math.max(width, c.end - c.start);
+      const n = row >= 0 ? rows : rows + 1;
+      if (this.rows.length > 0 && n * w <= COMPILED_PASS_TOKENS && n * w - (useful + c.end - c.start) <= this.rowPadding) {
+        inRows.set(c.id, c);
+        width = w;
+        rows = n;
+        useful += c.end - c.start;
+      } else if (row >= 0) {
+        c.seq.cache = this.batch.extract(row);
+        c.cache = c.seq.cache;
+        this.batch.remove([row]);
+        this.rows.splice(row, 1);
+        rows--;
+      }
+    }
+    for (const c of chunks) if (!inRows.has(c.id)) c.cache = c.seq.cache ??= new BatchKVCache(this.model.args.numHiddenLayers);
+    const joining = [...inRows.values()].filter((c) => !this.rows.includes(c.id));
+    for (const c of joining) {
+      c.cache ??= new BatchKVCache(this.model.args.numHiddenLayers);
+      if (this.prefixStore.capacityTokens > 0 && c.start > 0) this.prefixStore.insert(c.seq.prompt.slice(0, c.start), c.cache);
+      c.seq.cache = undefined;
+      this.rows.push(c.id);
+    }
+    if (joining.length > 0) this.batch.insert(...joining.map((c) => c.cache!));
+    return inRows;
   }
 
   release(id: RequestId): void {
@@ -251,6 +333,8 @@ export class MlxEngine implements BatchEngine {
     if (!seq) return;
     this.seqs.delete(id);
     const row = this.rows.indexOf(id);
+    // Removing a row rebuilds the batch cache: the old one is dropped whole.
+    const dropped = row >= 0 ? this.batch.bytes : seq.cache?.bytes ?? 0;
     if (row >= 0) {
       // Keep what this conversation computed (prompt + output but the last token) for reuse.
       const held = this.batch.lengths[row];
@@ -262,9 +346,18 @@ export class MlxEngine implements BatchEngine {
       this.batch.remove([row]);
       this.rows.splice(row, 1);
     }
-    this.reclaim.collect();
-    // Idle: nothing will reuse the buffers MLX cached, so give them back.
-    if (this.seqs.size === 0) this.meter.releaseBufferCache();
+    if (this.seqs.size === 0) {
+      // Idle: free what the requests held, and nothing will reuse the buffers MLX cached. The
+      // collected wrappers free their buffers (into that cache) after this turn of the event
+      // loop: the cache is emptied again then.
+      this.reclaim.collect();
+      this.meter.releaseBufferCache();
+      setImmediate(() => {
+        if (this.seqs.size === 0) this.meter.releaseBufferCache();
+      });
+    } else {
+      this.reclaim.dropped(dropped);
+    }
   }
 
   stats(): EngineStats {
@@ -287,25 +380,12 @@ export class MlxEngine implements BatchEngine {
     return this.rows.length;
   }
 
-  /** The decode rows' sequences, in row order; the plan must name exactly the batch's rows. */
-  private decodeRows(ids: RequestId[]): Sequence[] {
-    if (ids.length !== this.rows.length || ids.some((id) => !this.rows.includes(id))) {
-      throw new MlxBatchError('internal', `engine: decode plan [${ids.join(', ')}] does not match the batch rows [${this.rows.join(', ')}]`);
+  /** The plan's decode rows must be exactly the batch's rows whose prompt is done. */
+  private checkDecodeRows(ids: RequestId[]): void {
+    const decoding = this.rows.filter((id) => { const s = this.seq(id); return s.computed >= s.prompt.length; });
+    if (ids.length !== decoding.length || ids.some((id) => !decoding.includes(id))) {
+      throw new MlxBatchError('internal', `engine: decode plan [${ids.join(', ')}] does not match the decoding rows [${decoding.join(', ')}]`);
     }
-    return this.rows.map((id) => this.seq(id));
-  }
-
-  /**
-   * A chunk that ends its prompt, of a request whose earlier tokens are cached (a reused prefix),
-   * runs as a row of the decode rows' part instead of a part of its own: a step of decode rows
-   * and one such part costs about twice a decode step (another part's attention and graph, and
-   * no compiled pass), a row of the part little more than a decode row. Most such chunks are one
-   * token (a keystroke's completion whose prompt the prefix store holds but for its last token).
-   * At most TAIL_TOKENS, since every row is padded to the longest (the scheduler plans no drafts
-   * in a step with prompt chunks, so the decode rows are one token wide).
-   */
-  private joinsAsTail(c: Chunk): boolean {
-    return c.end === c.seq.prompt.length && c.start > 0 && c.cache.tokens === c.start && c.end - c.start <= TAIL_TOKENS;
   }
 
   private chunk({ id, start, end }: StepPlan['prefill'][number]): Chunk {
@@ -313,7 +393,6 @@ export class MlxEngine implements BatchEngine {
     if (start !== seq.computed || end <= start || end > seq.prompt.length) {
       throw new MlxBatchError('internal', `engine: chunk [${start}, ${end}) of ${id} does not follow its ${seq.computed} computed tokens`);
     }
-    seq.cache ??= new BatchKVCache(this.model.args.numHiddenLayers);
     return { id, seq, cache: seq.cache, start, end };
   }
 
