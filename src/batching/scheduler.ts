@@ -226,7 +226,13 @@ export class Scheduler {
     // so does one where more requests wait for their first token than watched streams run (a wave
     // that arrived together: holding its prompts would keep more users waiting than it spares).
     const prefilling = this.running.filter((r) => r.isPrefilling).sort(this.byRank(now));
-    const streams = decode.filter((id) => this.byId.get(id)!.priority !== 'background').length;
+    // Only streams that were streaming before the oldest request still awaiting its first token
+    // arrived hold prompts: requests that arrived together (a wave) do not hold each other's.
+    const awaitingSince = Math.min(...this.waiting.map((r) => r.arrivalMs), ...prefilling.map((r) => r.arrivalMs));
+    const streams = decode.filter((id) => {
+      const r = this.byId.get(id)!;
+      return r.priority !== 'background' && r.firstTokenMs !== undefined && r.firstTokenMs <= awaitingSince;
+    }).length;
     const awaiting = this.waiting.length + prefilling.length;
     const watched = this.options.decodeGapFactor > 0 && streams > 0 && streams >= awaiting;
     // Before any decode-only step was timed, prompts waiting to run beside watched rows make this

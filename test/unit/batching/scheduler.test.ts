@@ -158,22 +158,38 @@ describe('Scheduler', () => {
 
   it('holds no prompt back while more requests wait for a first token than watched streams run', () => {
     const h = timedHarness({ maxBatch: 8, prefillChunkTokens: 64, maxStepTokens: 100, decodeGapFactor: 1.5 });
+    for (const id of ['s1', 's2']) h.add(id, { maxTokens: 100 });
+    for (let i = 0; i < 6; i++) h.step();
+    for (let i = 0; i < 3; i++) h.add(`p${i}`, { promptTokens: prompt(200), maxTokens: 100 });
+    h.runAll();
+    const plans = JSON.stringify(h.engine.plans.slice(6, 24));
+    // Two streams and three requests in their prompts: the prompts take the step budget beside them.
+    assert.ok(h.engine.plans.some((p) => p.decode.length === 2 && chunkOf(p) === 98), plans);
+    // Two streams and two prompts (the first prompt's own stream does not count: it arrived with
+    // them): held to the factor.
+    const held = h.engine.plans.filter((p) => p.decode.length >= 3 && p.prefill.length > 0);
+    assert.ok(held.length > 0 && held.every((p) => chunkOf(p) <= 5), plans);
+  });
+
+  it('holds no prompt back for streams that arrived with it (a wave)', () => {
+    const h = timedHarness({ maxBatch: 8, prefillChunkTokens: 64, maxStepTokens: 100, decodeGapFactor: 1.5 });
     for (let i = 0; i < 4; i++) h.add(`r${i}`, { promptTokens: prompt(200), maxTokens: 100 });
     h.runAll();
-    const plans = JSON.stringify(h.engine.plans.slice(0, 16));
-    // One stream and three requests in their prompts: the prompts take the step budget beside it.
-    assert.ok(h.engine.plans.some((p) => p.decode.length === 1 && chunkOf(p) === 99), plans);
-    // Two streams and two prompts (and later more streams than prompts): held to the factor.
-    const held = h.engine.plans.filter((p) => p.decode.length >= 2 && p.prefill.length > 0);
-    assert.ok(held.length > 0 && held.every((p) => chunkOf(p) <= 5), plans);
+    const beside = h.engine.plans.filter((p) => p.decode.length > 0 && p.prefill.length > 0);
+    assert.ok(beside.length > 0, 'no prompt ran beside a stream');
+    // Each such step spends the whole step budget on prompts, or gives each prompt a full chunk
+    // (prefillChunkTokens, or the rest of its prompt): held, a chunk would be a few tokens.
+    for (const p of beside) {
+      assert.ok(chunkOf(p) + p.decode.length === 100 || p.prefill.every((c) => c.end - c.start === 64 || c.end === 200), JSON.stringify(p));
+    }
   });
 
   it('takes no prompt tokens beside decode rows before it has timed a decode-only step, then follows the costs it measures', () => {
     let perToken = 2;
     const h = timedHarness({ prefillChunkTokens: 64, maxStepTokens: 128, decodeGapFactor: 2 }, () => perToken);
     h.add('chat', { maxTokens: 200 });
+    h.step(); // the chat's prompt
     h.add('long', { priority: 'normal', promptTokens: prompt(400), maxTokens: 1 });
-    h.step(); // both prompts: chat's 4 tokens and 64 of the long one
     h.step(); // the chat decodes; no decode-only step timed yet
     assert.deepEqual(h.engine.plans[1], { decode: ['chat'], prefill: [] });
     for (let i = 0; i < 6; i++) h.step();
