@@ -169,7 +169,7 @@ export class MlxEngine implements BatchEngine {
       const seq = this.seq(id);
       const chunk = inRows.get(id);
       if (chunk) return { id, seq, draft: [], inputs: seq.prompt.slice(chunk.start, chunk.end), chunk };
-      if (seq.computed < seq.prompt.length) return { id, seq, draft: [], inputs: [] };
+      if (seq.computed < seq.prompt.length || plan.decode.length === 0) return { id, seq, draft: [], inputs: [] };
       const draft = plan.drafts?.get(id) ?? [];
       return { id, seq, draft, inputs: [seq.output[seq.output.length - 1], ...draft] };
     });
@@ -288,8 +288,8 @@ export class MlxEngine implements BatchEngine {
    * streams to a token or two a step. A request that joins as a row stays one, a prompt row,
    * until its prompt is done; a prompt row given a chunk too wide to fit leaves the batch again
    * (its keys and values copied out) and runs as a part. Every row is padded to the widest, so a
-   * chunk rides only while the padding stays within `rowPadding` tokens (promptRowPadding). With
-   * no batch rows, chunks run as parts.
+   * chunk rides only while the padding stays within `rowPadding` tokens (promptRowPadding). A
+   * request joins only a step with decode rows.
    * The prefix store keeps the prompt a joining request had computed.
    */
   private placeChunks(chunks: Chunk[], plan: StepPlan): Map<RequestId, Chunk> {
@@ -303,7 +303,7 @@ export class MlxEngine implements BatchEngine {
       const row = this.rows.indexOf(c.id);
       const w = Math.max(width, c.end - c.start);
       const n = row >= 0 ? rows : rows + 1;
-      if (this.rows.length > 0 && n * w <= COMPILED_PASS_TOKENS && n * w - (useful + c.end - c.start) <= this.rowPadding) {
+      if ((row >= 0 || plan.decode.length > 0) && n * w <= COMPILED_PASS_TOKENS && n * w - (useful + c.end - c.start) <= this.rowPadding) {
         inRows.set(c.id, c);
         width = w;
         rows = n;
@@ -380,8 +380,9 @@ export class MlxEngine implements BatchEngine {
     return this.rows.length;
   }
 
-  /** The plan's decode rows must be exactly the batch's rows whose prompt is done. */
+  /** The plan's decode rows, if any, must be exactly the batch's rows whose prompt is done (none: they wait a step). */
   private checkDecodeRows(ids: RequestId[]): void {
+    if (ids.length === 0) return;
     const decoding = this.rows.filter((id) => { const s = this.seq(id); return s.computed >= s.prompt.length; });
     if (ids.length !== decoding.length || ids.some((id) => !decoding.includes(id))) {
       throw new MlxBatchError('internal', `engine: decode plan [${ids.join(', ')}] does not match the decoding rows [${decoding.join(', ')}]`);
