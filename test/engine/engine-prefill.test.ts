@@ -122,6 +122,23 @@ describe('engine: one packed pass per step', function () {
     assert.equal(e.batchSize, 0);
   });
 
+  it('a step without decode rows leaves the batch\'s rows waiting and runs its chunks as parts', async () => {
+    const { model } = await tinyModel();
+    const e = new MlxEngine(model, { prefixCacheTokens: 0 });
+    const d = prompt(330, 10);
+    const q = prompt(331, 6);
+    e.add({ id: 'D', promptTokens: d, sampling: GREEDY });
+    e.add({ id: 'Q', promptTokens: q, sampling: GREEDY });
+    const out: number[] = [(await e.step({ decode: [], prefill: [{ id: 'D', start: 0, end: 10 }] })).tokens.get('D')!];
+    out.push((await e.step({ decode: ['D'], prefill: [] })).tokens.get('D')!);
+    const [waited, passes] = await countPasses(model, () => e.step({ decode: [], prefill: [{ id: 'Q', start: 0, end: 6 }] }));
+    assert.equal(passes, 1);
+    assert.deepEqual([...waited.tokens.keys()], ['Q'], 'D waited');
+    assert.equal(waited.tokens.get('Q'), (await alone(model, q))[0]);
+    while (out.length < STEPS) out.push((await e.step({ decode: ['D', 'Q'], prefill: [] })).tokens.get('D')!);
+    assert.deepEqual(out, await alone(model, d));
+  });
+
   it('a chunk after a reused prefix shares the pass with a fresh prompt', async () => {
     const { model } = await tinyModel();
     const base = prompt(310, 30);
