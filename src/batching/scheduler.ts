@@ -327,7 +327,8 @@ export class Scheduler {
   update(output: StepOutput): RequestUpdate[] {
     const plan = this.takePlan();
     const now = this.options.now();
-    this.cost.observe({ rows: plan.decode.length, ...extraTokens(plan), ms: now - this.plannedAt });
+    const gave = plan.decode.reduce((n, id) => n + (output.tokens.has(id) ? 1 + (output.accepted?.get(id)?.length ?? 0) : 0), 0);
+    this.cost.observe({ rows: plan.decode.length, ...extraTokens(plan), ms: now - this.plannedAt, tokens: gave });
     const updates = this.outbox.splice(0);
     const sampled: Request[] = [];
     for (const c of plan.prefill) {

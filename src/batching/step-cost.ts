@@ -49,6 +49,8 @@ export interface TimedStep {
   /** Draft tokens checked, padding included: rows x the longest draft. */
   draftTokens: number;
   ms: number;
+  /** Tokens the decode rows got from the step (accepted drafts included); drafting steps only need it. */
+  tokens?: number;
 }
 
 /** A decode row that proposes a draft: how long, and how likely each of its tokens is accepted. */
@@ -126,9 +128,14 @@ export class StepCost {
   #sinceRefresh = 0;
   /** Lengths the next steps take to measure the estimates (0: a decode-only step). */
   #probes: number[] = [];
+  /** By number of rows: the moving average of tokens per ms that drafting steps (no prompt chunk) gave. */
+  readonly #draftedRate = new Map<number, number>();
 
-  observe({ rows, promptTokens, draftTokens, ms }: TimedStep): void {
+  observe({ rows, promptTokens, draftTokens, ms, tokens }: TimedStep): void {
     if (rows === 0 || !(ms >= 0)) return;
+    if (promptTokens === 0 && draftTokens > 0 && tokens !== undefined && ms > 0) {
+      this.#draftedRate.set(rows, average(this.#draftedRate.get(rows), tokens / ms));
+    }
     if (promptTokens === 0 && draftTokens === 0) {
       const times = this.#decodeMs.get(rows) ?? [];
       times.push(ms);
@@ -246,6 +253,12 @@ export class StepCost {
         bestRate = rate;
       }
     }
+    // What drafting steps of this many rows actually gave is the last word: where they gave fewer
+    // tokens per ms than decoding, the estimates are off (a step's drafts also slow the steps after
+    // it: their rejected tokens stay as dead columns), and the rows decode until the next refresh
+    // measures again.
+    const given = this.#draftedRate.get(rows);
+    if (best > 0 && given !== undefined && given < rows / Math.max(decode, Number.EPSILON)) return 0;
     return best;
   }
 }

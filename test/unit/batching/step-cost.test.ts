@@ -153,6 +153,22 @@ describe('StepCost', () => {
       assert.equal(priced(4, 80, 0.5).draftLength(4, row(7, 0.9), 2), 2);
     });
 
+    it('stops drafting at a row count whose drafting steps gave fewer tokens per ms than decoding', () => {
+      // The fitted line says 3-token drafts pay at 7 rows (decode 9 ms, a draft token 0.2 ms).
+      const c = priced(7, 9, 0.2);
+      const rows = Array.from({ length: 7 }, () => ({ tokens: 3, acceptance: 0.77 }));
+      assert.equal(c.draftLength(7, rows, 3), 3);
+      // But such steps took 24 ms for 14.8 tokens (0.62 a ms) where decoding gives 7 in 9 ms (0.78).
+      for (let i = 0; i < 4; i++) c.observe({ ...step(7, 24, 0, 21), tokens: 14.8 });
+      assert.equal(c.draftLength(7, rows, 3), 0);
+      // Another row count keeps its own record.
+      assert.equal(priced(4, 9, 0.2).draftLength(4, rows.slice(0, 4), 3), 3);
+      // Drafting steps that give more than decoding leave the choice to the estimates.
+      const d = priced(7, 9, 0.2);
+      for (let i = 0; i < 4; i++) d.observe({ ...step(7, 12, 0, 21), tokens: 14.8 });
+      assert.equal(d.draftLength(7, rows, 3), 3);
+    });
+
     it('measures a decode-only step and drafts afresh now and then, in steps without a prompt chunk', () => {
       const c = priced(1, 70, 9);
       const answers = Array.from({ length: 140 }, () => c.draftLength(1, row(7, 0.7), 7));
