@@ -96,6 +96,16 @@ describe('engine: continuous batching on node-mlx', function () {
     assert.deepEqual(beside.map((p) => p.parts), beside.map(() => 1), 'each tail ran in the decode rows\' part');
   });
 
+  it('keeps a leaving request for reuse unless the prefix store already holds nearly all of it', async () => {
+    const { runner, engine } = await makeRunner({ prefixCacheTokens: 4096 });
+    // The prompt is stored when it is computed; 3 output tokens more are not worth a copy of 51.
+    await runner.submit(greedy(prompt(340, 48), 4)).collect();
+    assert.equal(engine.prefixStore.tokens, 48);
+    // 19 output tokens over 48 stored are: prompt and output replace the prompt's entry.
+    await runner.submit(greedy(prompt(341, 48), 20)).collect();
+    assert.equal(engine.prefixStore.tokens, 48 + 67);
+  });
+
   it('seeded sampling is reproducible, alone and in a batch; another seed gives other tokens for the same prompt', async () => {
     const same = prompt(200, 10);
     const sampled = (seed: number, promptTokens = same): GenerateParams => ({

@@ -68,6 +68,16 @@ export function promptRowPadding(hiddenSize: number): number {
  */
 export const RECLAIM_FROM_PROMPT_TOKENS = 64;
 
+/**
+ * A leaving request's keys and values are copied into the prefix store only when at least this
+ * share of them is not held there already. An inline completion's prompt was stored when it was
+ * computed and its output is a few tokens: copying every token it holds could save at most the
+ * prefill of those few (with a fill-in-the-middle prompt in PSM order, nothing: the next
+ * keystroke's prompt differs before them). Such copies took 4 of 60 s in the editor scenario's
+ * profile. A chat's answer, a third of what it holds or more, is still kept.
+ */
+export const RELEASE_STORE_NEW = 1 / 8;
+
 export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 64, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
 
 interface Chunk {
@@ -336,12 +346,14 @@ export class MlxEngine implements BatchEngine {
     // Removing a row rebuilds the batch cache: the old one is dropped whole.
     const dropped = row >= 0 ? this.batch.bytes : seq.cache?.bytes ?? 0;
     if (row >= 0) {
-      // Keep what this conversation computed (prompt + output but the last token) for reuse.
+      // Keep what this conversation computed (prompt + output but the last token) for reuse,
+      // unless the store already holds nearly all of it (RELEASE_STORE_NEW).
       const held = this.batch.lengths[row];
-      if (this.prefixStore.capacityTokens > 0 && held >= this.prefixStore.minTokens) {
+      const tokens = [...seq.prompt, ...seq.output].slice(0, held);
+      if (this.prefixStore.capacityTokens > 0 && held >= this.prefixStore.minTokens && held - this.prefixStore.covered(tokens) >= held * RELEASE_STORE_NEW) {
         const kept = this.batch.extract(row, held);
         mx.eval(...kept.arrays());
-        this.prefixStore.insert([...seq.prompt, ...seq.output].slice(0, held), kept);
+        this.prefixStore.insert(tokens, kept);
       }
       this.batch.remove([row]);
       this.rows.splice(row, 1);

@@ -62,6 +62,13 @@ export class PrefixStore<C> {
     return best;
   }
 
+  /** How many leading tokens of `tokens` some entry holds (recency and hit counts untouched). */
+  covered(tokens: readonly number[]): number {
+    let best = 0;
+    for (const entry of this.entries.values()) best = Math.max(best, commonPrefix(entry.tokens, tokens));
+    return best;
+  }
+
   /**
    * The longest run of `prompt` from `from` on (at least `minLength` tokens) that an entry holds
    * at another position: what followed a piece of context that has since left the prompt. Only

@@ -16,6 +16,18 @@ describe('PrefixStore', () => {
     assert.deepEqual([s.hits, s.misses], [2, 1]);
   });
 
+  it('says how much of a sequence it holds, without counting a hit or touching recency', () => {
+    const s = new PrefixStore<string>(8, 1);
+    s.insert(seq(0, 4), 'a');
+    s.insert(seq(100, 4), 'b');
+    assert.equal(s.covered([...seq(0, 3), 9]), 3);
+    assert.equal(s.covered(seq(0, 6)), 4);
+    assert.equal(s.covered([7]), 0);
+    assert.deepEqual([s.hits, s.misses], [0, 0]);
+    s.insert(seq(200, 4), 'c');
+    assert.equal(s.covered(seq(0, 4)), 0, 'a stayed the least recently used');
+  });
+
   it('ignores matches shorter than minTokens', () => {
     const s = new PrefixStore<string>(1000, 3);
     s.insert([1, 2, 3, 4], 'a');
