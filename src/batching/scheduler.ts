@@ -327,7 +327,8 @@ export class Scheduler {
   update(output: StepOutput): RequestUpdate[] {
     const plan = this.takePlan();
     const now = this.options.now();
-    const gave = plan.decode.reduce((n, id) => n + (output.tokens.has(id) ? 1 + (output.accepted?.get(id)?.length ?? 0) : 0), 0);
+    // What the decode rows got: only a drafting step's is used (StepCost.observe).
+    const gave = plan.drafts ? plan.decode.reduce((n, id) => n + (output.tokens.has(id) ? 1 + (output.accepted?.get(id)?.length ?? 0) : 0), 0) : undefined;
     this.cost.observe({ rows: plan.decode.length, ...extraTokens(plan), ms: now - this.plannedAt, tokens: gave });
     const updates = this.outbox.splice(0);
     const sampled: Request[] = [];

@@ -242,8 +242,9 @@ export class StepCost {
     }
     const decode = this.decodeMs(rows)!;
     this.#sinceRefresh++;
+    const decodeRate = rows / Math.max(decode, Number.EPSILON);
     let best = 0;
-    let bestRate = rows / Math.max(decode, Number.EPSILON);
+    let bestRate = decodeRate;
     let expected = rows;
     for (let length = 1; length <= longest; length++) {
       for (const d of drafting) if (d.tokens >= length) expected += d.acceptance ** length;
@@ -258,7 +259,7 @@ export class StepCost {
     // it: their rejected tokens stay as dead columns), and the rows decode until the next refresh
     // measures again.
     const given = this.#draftedRate.get(rows);
-    if (best > 0 && given !== undefined && given < rows / Math.max(decode, Number.EPSILON)) return 0;
+    if (best > 0 && given !== undefined && given < decodeRate) return 0;
     return best;
   }
 }

@@ -116,7 +116,7 @@ export class MlxEngine implements BatchEngine {
   readonly options: MlxEngineOptions;
   readonly prefixStore: PrefixStore<BatchKVCache>;
   private readonly seqs = new Map<RequestId, Sequence>();
-  /** The decoding rows: rows[i] is row i of `batch`. */
+  /** The batch's rows, decoding and prompt rows: rows[i] is row i of `batch`. */
   private rows: RequestId[] = [];
   private batch: BatchKVCache;
   private readonly reclaim: MemoryReclaimer;
@@ -349,8 +349,8 @@ export class MlxEngine implements BatchEngine {
       // Keep what this conversation computed (prompt + output but the last token) for reuse,
       // unless the store already holds nearly all of it (RELEASE_STORE_NEW).
       const held = this.batch.lengths[row];
-      const tokens = [...seq.prompt, ...seq.output].slice(0, held);
-      if (this.prefixStore.capacityTokens > 0 && held >= this.prefixStore.minTokens && held - this.prefixStore.covered(tokens) >= held * RELEASE_STORE_NEW) {
+      const tokens = this.prefixStore.capacityTokens > 0 && held >= this.prefixStore.minTokens ? [...seq.prompt, ...seq.output].slice(0, held) : [];
+      if (tokens.length > 0 && held - this.prefixStore.covered(tokens) >= held * RELEASE_STORE_NEW) {
         const kept = this.batch.extract(row, held);
         mx.eval(...kept.arrays());
         this.prefixStore.insert(tokens, kept);
