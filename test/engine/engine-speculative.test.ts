@@ -153,6 +153,9 @@ describe('engine: speculative decoding in the batch', function () {
     // A peaked distribution (low temperature): the row's earlier draw is drawn again almost surely.
     const e = await run(runner, sampled(0.05));
     const f = await run(runner, sampled(0.05, { prediction: e.tokens }));
-    assert.ok(f.finish!.usage.acceptedDraftTokens >= 20, `${f.finish!.usage.acceptedDraftTokens} draft tokens accepted`);
+    // How many are drafted follows what drafting steps give on this machine (StepCost); what is
+    // drafted is accepted.
+    const { acceptedDraftTokens: yes, rejectedDraftTokens: no } = f.finish!.usage;
+    assert.ok(yes > 0 && yes >= 0.9 * (yes + no), `${yes} draft tokens accepted, ${no} rejected`);
   });
 });
