@@ -1,9 +1,9 @@
 // The server as its own process (src/cli/server/main.ts compiled by tsc, as the extension starts
-// it: stdout and stderr piped, glibc's huge pages in its environment), and one streaming /v1/completions request read frame by frame with
+// it: stdout and stderr piped, glibc's malloc tunables in its environment), and one streaming /v1/completions request read frame by frame with
 // the time each frame arrived.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { withHugePages } from '../../src/shared/huge-pages';
+import { withMallocTunables } from '../../src/shared/malloc-tunables';
 
 export interface ServerProcess {
   url: string;
@@ -15,7 +15,7 @@ export interface ServerProcess {
  * server entry of another build (default: this one's).
  */
 export async function startServer(model: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}, main = path.resolve(__dirname, '..', '..', 'src', 'cli', 'server', 'main.js')): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--expose-gc', main, '--model', model, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: withHugePages({ ...process.env, ...env }) });
+  const child = spawn(process.execPath, ['--expose-gc', main, '--model', model, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: withMallocTunables({ ...process.env, ...env }) });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-4000);

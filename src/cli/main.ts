@@ -1,7 +1,7 @@
 // `mlx-batch <command>`: the command-line entry (dist/cli.js).
 import { MlxBatchError } from '../shared/errors';
 import { MODEL_FLAG_HELP, type Command } from './command';
-import { relaunchWithHugePages } from './relaunch';
+import { relaunchWithMallocTunables } from './relaunch';
 
 function loadCommands(): Command[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded inside main's error handling (node-mlx may not load)
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function start(argv: string[]): Promise<number> {
-  return (await relaunchWithHugePages()) ?? main(argv);
+  return (await relaunchWithMallocTunables()) ?? main(argv);
 }
 
 start(process.argv.slice(2)).then(

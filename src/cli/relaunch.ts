@@ -1,24 +1,24 @@
-// The CLI's commands run MLX in this process, and glibc reads its huge-page tunable only at a
-// process's start (src/shared/huge-pages.ts). When the tunable is missing, the command runs again
-// as a child with it: same runtime, flags, arguments and stdio. The child gets the signals this
+// The CLI's commands run MLX in this process, and glibc reads its malloc tunables only at a
+// process's start (src/shared/malloc-tunables.ts). When one is missing, the command runs again
+// as a child with them: same runtime, flags, arguments and stdio. The child gets the signals this
 // process receives (Ctrl-C, SIGTERM, SIGHUP) and its exit code is this process's. When this
 // process's parent dies (it is re-parented), it leaves at once: the child is then re-parented in
 // turn, and `serve`'s watchdog (src/cli/server/parent-watch.ts) ends the server as if the parent
 // had been its own.
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { withHugePages } from '../shared/huge-pages';
+import { withMallocTunables } from '../shared/malloc-tunables';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const PARENT_POLL_MS = 100;
 
 /**
- * Runs this command again with huge pages when it should; resolves to the child's exit code (128 +
+ * Runs this command again with glibc's malloc tunables when it should; resolves to the child's exit code (128 +
  * the signal's number when a signal ended it). Undefined: nothing to do, or the child could not be
  * started, and this process goes on with the command itself.
  */
-export function relaunchWithHugePages(): Promise<number | undefined> {
-  const env = withHugePages(process.env);
+export function relaunchWithMallocTunables(): Promise<number | undefined> {
+  const env = withMallocTunables(process.env);
   if (env === process.env) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });

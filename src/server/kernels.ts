@@ -3,7 +3,7 @@
 // graphs (MLX_BATCH_COMPILE: SwiGLU, decode layers) and the flags MLX's CPU kernel compiler gets
 // (MLX_BATCH_CPU_JIT).
 // The server's `ready` event reports them, with how much memory sits in huge pages
-// (MLX_BATCH_HUGE_PAGES, src/shared/huge-pages.ts).
+// (MLX_BATCH_HUGE_PAGES, src/shared/malloc-tunables.ts).
 import type { KernelChoices } from '../shared/protocol';
 import { blasShim, cpuJit } from './mlx';
 import { compileAvailable } from './model/compiled';

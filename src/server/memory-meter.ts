@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import type { Device } from './device';
 import { currentDevice } from './device';
-import { mx } from './mlx';
+import { blasShim, mx } from './mlx';
 
 /** The part of MLX's memory API (mx.metal) the meters use; tests may pass their own. */
 export interface MlxMemoryApi {
@@ -40,6 +40,8 @@ export interface MemoryMeter {
   boundBufferCache(bytes: number): void;
   /** Returns the buffer cache's memory (the batch is idle). */
   releaseBufferCache(): void;
+  /** Returns the free memory malloc keeps for reuse (the batch has been idle a while; CPU only). */
+  releaseKeptMemory(): void;
 }
 
 const jsHeapBytes = (): number => process.memoryUsage().heapTotal;
@@ -73,6 +75,10 @@ export class MetalMeter implements MemoryMeter {
   releaseBufferCache(): void {
     this.api.clearCache();
   }
+
+  releaseKeptMemory(): void {
+    // MLX's buffer cache is Metal's kept memory, returned by releaseBufferCache.
+  }
 }
 
 /** How the CPU meter reads the resident set and its high-water mark (Linux's /proc by default). */
@@ -82,6 +88,8 @@ export interface ProcessMemorySource {
   highWaterMark(): number | undefined;
   /** Resets the high-water mark to the current resident set; false where that is not possible. */
   resetHighWaterMark(): boolean;
+  /** Hands the free memory malloc keeps for reuse back to the system (src/shared/malloc-tunables.ts). */
+  releaseKept(): void;
 }
 
 /** VmHWM of a /proc/PID/status text in bytes, or undefined. */
@@ -107,6 +115,7 @@ export const procSelf: ProcessMemorySource = {
       return false;
     }
   },
+  releaseKept: () => blasShim?.trimMalloc?.(),
 };
 
 /** CPU: the resident set; the peak from the kernel's high-water mark where it can be reset. */
@@ -149,6 +158,11 @@ export class ProcessMeter implements MemoryMeter {
 
   releaseBufferCache(): void {
     this.api.clearCache();
+  }
+
+  // On the CPU malloc keeps MLX's freed buffers instead (src/shared/malloc-tunables.ts).
+  releaseKeptMemory(): void {
+    this.proc.releaseKept();
   }
 }
 

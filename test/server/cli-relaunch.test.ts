@@ -17,6 +17,7 @@ function shellEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.GLIBC_TUNABLES;
   delete env.MLX_BATCH_HUGE_PAGES;
+  delete env.MLX_BATCH_MALLOC_KEEP;
   return env;
 }
 

@@ -24,8 +24,13 @@ describe('extension server launch', () => {
     assert.equal(spec.command, '/bin/electron');
     assert.equal(spec.env.ELECTRON_RUN_AS_NODE, '1');
     assert.equal(spec.env.A, '1');
-    // glibc's huge pages for MLX's CPU buffers: read only when the server starts, so the launch sets it.
-    assert.equal(spec.env.GLIBC_TUNABLES, process.platform === 'linux' ? 'glibc.malloc.hugetlb=1' : undefined);
+    // glibc's malloc tunables for MLX's CPU buffers: read only when the server starts, so the launch sets them.
+    const tunables = (spec.env.GLIBC_TUNABLES ?? '').split(':');
+    if (process.platform === 'linux') {
+      for (const t of ['glibc.malloc.hugetlb=1', 'glibc.malloc.arena_max=1', 'glibc.malloc.mmap_threshold=33554432', 'glibc.malloc.trim_threshold=268435456']) assert.ok(tunables.includes(t), `${t} in ${spec.env.GLIBC_TUNABLES}`);
+    } else {
+      assert.equal(spec.env.GLIBC_TUNABLES, undefined);
+    }
     assert.deepEqual(spec.args, ['--expose-gc', path.join('/ext', 'dist', 'server.js'), '--model', path.join('/ext', 'models', 'default'), '--host', '127.0.0.1', '--port', '0', '--max-batch', '4', '--token-file', '/t/tok', '--watch-stdin', '--kv-budget', '2048', '--no-batching', '--speculative', 'off']);
     const withContext = launchSpec({ settings: settings({}), extensionPath: '/ext', tokenFile: '/t', execPath: '/bin/node', isElectron: false, env: {} });
     assert.deepEqual(withContext.args.slice(-2), ['--cache-reuse', '64'], 'repository context on (the default): runs moved up are reused');

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Settings } from '../settings';
 import { SHIPPED_MODEL_DIR } from '../../shared/shipped-model';
-import { withHugePages } from '../../shared/huge-pages';
+import { withMallocTunables } from '../../shared/malloc-tunables';
 import { DEFAULT_SPECULATIVE, EDITOR_CACHE_REUSE } from '../../shared/server-defaults';
 
 export interface LaunchSpec {
@@ -51,8 +51,8 @@ export function launchSpec(i: LaunchInputs): LaunchSpec {
   // Repository context: when a piece leaves the ring, the pieces after it are reused, moved up.
   if (i.settings.completion.context.enabled) args.push('--cache-reuse', String(EDITOR_CACHE_REUSE));
   if (i.parentPid !== undefined) args.push('--parent-pid', String(i.parentPid));
-  // glibc's huge pages for MLX's CPU buffers (src/shared/huge-pages.ts); read only at the start.
-  const env: NodeJS.ProcessEnv = { ...withHugePages(i.env) };
+  // glibc's malloc tunables for MLX's CPU buffers (src/shared/malloc-tunables.ts); read only at the start.
+  const env: NodeJS.ProcessEnv = { ...withMallocTunables(i.env) };
   let command = s.nodePath;
   if (!command) {
     command = i.execPath;

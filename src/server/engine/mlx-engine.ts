@@ -78,6 +78,13 @@ export const RECLAIM_FROM_PROMPT_TOKENS = 64;
  */
 export const RELEASE_STORE_NEW = 1 / 8;
 
+/**
+ * An engine idle this long hands back the memory malloc keeps for reuse (on the CPU,
+ * src/shared/malloc-tunables.ts). Handed back at every idle moment, each keystroke's completion
+ * would fault its pages in afresh.
+ */
+export const KEPT_MEMORY_IDLE_MS = 2_000;
+
 export const DEFAULT_ENGINE_OPTIONS: MlxEngineOptions = { prefixCacheTokens: 16_384, gcEvery: 64, reclaimEveryLayers: 4, cacheReuseTokens: DEFAULT_CACHE_REUSE };
 
 interface Chunk {
@@ -125,6 +132,7 @@ export class MlxEngine implements BatchEngine {
   movedTokens = 0;
   /** Padding tokens the batch's part may take on for prompt chunks to ride in it as rows (placeChunks). */
   private readonly rowPadding: number;
+  #keptRelease?: NodeJS.Timeout;
 
   constructor(readonly model: LanguageModel, options: Partial<MlxEngineOptions> = {}) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
@@ -367,6 +375,12 @@ export class MlxEngine implements BatchEngine {
       setImmediate(() => {
         if (this.seqs.size === 0) this.meter.releaseBufferCache();
       });
+      // The memory malloc keeps for the next pass goes back only once no pass has come for a
+      // while: completions come a few hundred milliseconds apart while the user types.
+      clearTimeout(this.#keptRelease);
+      this.#keptRelease = setTimeout(() => {
+        if (this.seqs.size === 0) this.meter.releaseKeptMemory();
+      }, KEPT_MEMORY_IDLE_MS).unref();
     } else {
       this.reclaim.dropped(dropped);
     }

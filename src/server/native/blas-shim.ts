@@ -21,6 +21,8 @@ export interface BlasShim {
   counts(): [number, number, number];
   /** Bytes malloc holds for the process (MLX's CPU buffers among them); -1 without glibc. Absent in a shim built before it existed. */
   mallocBytes?(): number;
+  /** Hands the free memory malloc keeps back to the kernel (glibc's malloc_trim). Absent in a shim built before it existed. */
+  trimMalloc?(): void;
 }
 
 const FILE = path.join('build', 'native', 'skinny-gemm.node');

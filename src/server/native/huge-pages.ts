@@ -1,5 +1,5 @@
 // How much of this process's memory sits in transparent huge pages (Linux): the figure that shows
-// whether glibc's huge-page tunable (src/shared/huge-pages.ts) reached the server.
+// whether glibc's huge-page tunable (src/shared/malloc-tunables.ts) reached the server.
 import fs from 'node:fs';
 
 /** Bytes of anonymous memory in transparent huge pages (/proc/self/smaps_rollup); null where the kernel does not say. */

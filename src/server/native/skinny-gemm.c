@@ -12,7 +12,9 @@
 //   setEnabled(on: boolean): void, setBlasThreads(n: number): void,
 //   counts(): [routed to sgemv, passed to sgemm, done by small_gemm],
 //   mallocBytes(): bytes malloc has handed out and not taken back (glibc's mallinfo2), -1 elsewhere;
-//   MLX's CPU buffers are malloc'd, so this counts them (mx.metal's counters are 0 on the CPU).
+//   MLX's CPU buffers are malloc'd, so this counts them (mx.metal's counters are 0 on the CPU);
+//   trimMalloc(): hands the free memory malloc keeps back to the kernel (glibc's malloc_trim), for
+//   an idle engine (src/shared/malloc-tunables.ts has malloc keep freed buffers while it works).
 #include <dlfcn.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -141,10 +143,19 @@ static napi_value js_malloc_bytes(napi_env env, napi_callback_info info) {
   return v;
 }
 
+static napi_value js_trim_malloc(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  return NULL;
+}
+
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   struct { const char *name; napi_callback cb; } fns[] = {
       {"setEnabled", js_set_enabled}, {"setBlasThreads", js_set_blas_threads}, {"counts", js_counts},
-      {"mallocBytes", js_malloc_bytes}};
+      {"mallocBytes", js_malloc_bytes}, {"trimMalloc", js_trim_malloc}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     napi_create_function(env, fns[i].name, (size_t)-1, fns[i].cb, NULL, &f);

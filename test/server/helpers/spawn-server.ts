@@ -1,7 +1,7 @@
 // Spawns a server process and follows its stdout JSON events and its stderr log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { withHugePages } from '../../../src/shared/huge-pages';
+import { withMallocTunables } from '../../../src/shared/malloc-tunables';
 import type { ServerEvent } from '../../../src/shared/protocol';
 
 export interface SpawnedServer {
@@ -22,10 +22,10 @@ export function compiled(...parts: string[]): string {
 
 /**
  * `stdin: 'pipe'` gives the server a stdin pipe as the extension does (see --watch-stdin). The
- * environment is ours plus `env`, with glibc's huge-page tunable as the extension's launch adds it.
+ * environment is ours plus `env`, with glibc's malloc tunables as the extension's launch adds them.
  */
 export function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv = {}, stdin: 'ignore' | 'pipe' = 'ignore'): SpawnedServer {
-  const child = spawn(process.execPath, ['--expose-gc', script, ...args], { stdio: [stdin, 'pipe', 'pipe'], env: withHugePages({ ...process.env, ...env }) });
+  const child = spawn(process.execPath, ['--expose-gc', script, ...args], { stdio: [stdin, 'pipe', 'pipe'], env: withMallocTunables({ ...process.env, ...env }) });
   const events: ServerEvent[] = [];
   const stdout: string[] = [];
   let err = '';
