@@ -3,6 +3,7 @@
 // with a yield to the event loop between steps, so aborts and new requests are seen. It idles
 // (no timer, no busy loop) when there is nothing to do and wakes on the next submit or abort.
 // The stream type is in generation-stream.ts, the counters in runner-metrics.ts.
+import type { StepCost } from './step-cost';
 import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { StepTime } from '../shared/protocol';
 import type { BatchEngine, RequestId, StepOutput } from './engine';
@@ -36,9 +37,10 @@ export class Runner {
   private readonly stepMs: StepTime = { promptMs: 0, decodeMs: 0 };
   private readonly counters: RunnerCounters;
 
-  constructor(private readonly engine: BatchEngine, options: Partial<RunnerOptions> = {}) {
+  /** `cost`: the scheduler's step-cost model (step-cost.ts), measured as the runner goes. */
+  constructor(private readonly engine: BatchEngine, options: Partial<RunnerOptions> = {}, cost?: StepCost) {
     this.options = { ...DEFAULT_RUNNER_OPTIONS, ...options };
-    this.scheduler = new Scheduler(engine, this.options);
+    this.scheduler = new Scheduler(engine, this.options, cost);
     this.counters = new RunnerCounters(this.options.statsWindowMs, this.options.now);
   }
 

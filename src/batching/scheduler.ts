@@ -116,11 +116,14 @@ export class Scheduler {
   private inFlight?: StepPlan;
   /** When the step in flight was planned (its time goes to `cost`). */
   private plannedAt = 0;
-  /** Step times measured so far. */
-  readonly cost = new StepCost();
   private reserved = 0;
 
-  constructor(private readonly engine: SchedulerEngine, options: Partial<SchedulerOptions> = {}) {
+  /** `cost`: the step times measured so far, from which prompt budgets and draft lengths follow. */
+  constructor(
+    private readonly engine: SchedulerEngine,
+    options: Partial<SchedulerOptions> = {},
+    readonly cost: StepCost = new StepCost(),
+  ) {
     this.options = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
     checkOptions(this.options);
   }

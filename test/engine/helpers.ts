@@ -1,4 +1,5 @@
 // Shared set-up of the engine tests: a tiny random-weight model loaded through the real loader.
+import type { StepCost } from '../../src/batching/step-cost';
 import { ensureFixtureModel } from '../../src/server/fixtures';
 import { loadModel, type LoadedModel } from '../../src/server/loader';
 import { MlxEngine, type MlxEngineOptions } from '../../src/server/engine/mlx-engine';
@@ -13,10 +14,10 @@ export function tinyModel(): Promise<LoadedModel> {
   return loaded;
 }
 
-export async function makeRunner(engine: Partial<MlxEngineOptions> = {}, runner: Partial<RunnerOptions> = {}) {
+export async function makeRunner(engine: Partial<MlxEngineOptions> = {}, runner: Partial<RunnerOptions> = {}, cost?: StepCost) {
   const m = await tinyModel();
   const e = new MlxEngine(m.model, { prefixCacheTokens: 0, ...engine });
-  return { engine: e, runner: new Runner(e, runner) };
+  return { engine: e, runner: new Runner(e, runner, cost) };
 }
 
 /** A deterministic pseudo-random prompt of `n` token ids (no special tokens). */
