@@ -3,20 +3,23 @@
 // graphs (MLX_BATCH_COMPILE: SwiGLU, decode layers) and the flags MLX's CPU kernel compiler gets
 // (MLX_BATCH_CPU_JIT).
 // The server's `ready` event reports them, with how much memory sits in huge pages
-// (MLX_BATCH_HUGE_PAGES, src/shared/malloc-tunables.ts).
+// (MLX_BATCH_HUGE_PAGES) and whether malloc keeps freed buffers (MLX_BATCH_MALLOC_KEEP), both
+// from src/shared/malloc-tunables.ts.
 import type { KernelChoices } from '../shared/protocol';
 import { blasShim, cpuJit } from './mlx';
 import { compileAvailable } from './model/compiled';
 import { smallGemmRows } from './native/blas-shim';
 import { hugePageBytes } from './native/huge-pages';
+import { keepsFreedBuffers } from '../shared/malloc-tunables';
 
 export function kernelChoices(): KernelChoices {
-  return { blasShim: blasShim !== undefined, smallGemmRows: blasShim ? smallGemmRows : null, compiled: compileAvailable(), cpuJitFlags: cpuJit ? cpuJit.flags.join(' ') : null, hugePageBytes: hugePageBytes() };
+  return { blasShim: blasShim !== undefined, smallGemmRows: blasShim ? smallGemmRows : null, compiled: compileAvailable(), cpuJitFlags: cpuJit ? cpuJit.flags.join(' ') : null, hugePageBytes: hugePageBytes(), mallocKeep: keepsFreedBuffers(process.env) };
 }
 
 /** One line for the log: `BLAS shim on (small-M kernel up to 48 rows), compiled graphs, CPU kernels built with -O3 ..., 1420 MiB in huge pages`. */
 export function describeKernels(k: KernelChoices): string {
   const shim = k.blasShim ? `BLAS shim on (small-M kernel ${k.smallGemmRows ? `up to ${k.smallGemmRows} rows` : 'off'})` : 'BLAS shim off';
   const huge = k.hugePageBytes === null ? '' : `, ${Math.round(k.hugePageBytes / 2 ** 20)} MiB in huge pages`;
-  return `${shim}, ${k.compiled ? 'compiled graphs' : 'plain operations (no mx.compile)'}, CPU kernels built with ${k.cpuJitFlags ?? "MLX's default flags"}${huge}`;
+  const keep = k.mallocKeep ? ', freed buffers kept by malloc' : '';
+  return `${shim}, ${k.compiled ? 'compiled graphs' : 'plain operations (no mx.compile)'}, CPU kernels built with ${k.cpuJitFlags ?? "MLX's default flags"}${huge}${keep}`;
 }

@@ -32,9 +32,19 @@ function wanted(env: NodeJS.ProcessEnv): [string, string][] {
   const out: [string, string][] = [];
   if (env[HUGE_PAGES_VARIABLE] !== '0') out.push(['glibc.malloc.hugetlb', '1']);
   if (env[MALLOC_KEEP_VARIABLE] !== '0') {
-    out.push(['glibc.malloc.arena_max', '1'], ['glibc.malloc.mmap_threshold', String(MMAP_THRESHOLD_BYTES)], ['glibc.malloc.trim_threshold', String(TRIM_THRESHOLD_BYTES)]);
+    const values = ['1', String(MMAP_THRESHOLD_BYTES), String(TRIM_THRESHOLD_BYTES)];
+    out.push(...KEEP_TUNABLES.map((t, i): [string, string] => [t, values[i]]));
   }
   return out;
+}
+
+const KEEP_TUNABLES = ['glibc.malloc.arena_max', 'glibc.malloc.mmap_threshold', 'glibc.malloc.trim_threshold'];
+
+/** Whether a process started with `env` has malloc keep freed buffers: every keep tunable set (by us or by hand), on Linux. */
+export function keepsFreedBuffers(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): boolean {
+  if (platform !== 'linux') return false;
+  const set = new Set((env.GLIBC_TUNABLES ?? '').split(':').map((t) => t.split('=')[0]));
+  return KEEP_TUNABLES.every((t) => set.has(t));
 }
 
 /** `env` with glibc's malloc tunables added, or `env` itself (the same object) when nothing is to change. */

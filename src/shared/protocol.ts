@@ -453,6 +453,11 @@ export interface KernelChoices {
    * them; MLX_BATCH_HUGE_PAGES=0 leaves them off); null where the kernel does not say (off Linux).
    */
   hugePageBytes: number | null;
+  /**
+   * glibc's malloc keeps the buffers MLX frees for the next pass (the process started with the
+   * tunables of src/shared/malloc-tunables.ts; MLX_BATCH_MALLOC_KEEP=0 leaves them out); false off Linux.
+   */
+  mallocKeep: boolean;
 }
 
 /**

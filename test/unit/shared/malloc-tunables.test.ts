@@ -2,7 +2,7 @@
 // keep-freed-buffers tunables added on Linux, other tunables kept, an explicit choice respected,
 // MLX_BATCH_HUGE_PAGES=0 and MLX_BATCH_MALLOC_KEEP=0 obeyed.
 import assert from 'node:assert/strict';
-import { MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES, withMallocTunables } from '../../../src/shared/malloc-tunables';
+import { MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES, keepsFreedBuffers, withMallocTunables } from '../../../src/shared/malloc-tunables';
 
 const HUGE = 'glibc.malloc.hugetlb=1';
 const KEEP = `glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=${MMAP_THRESHOLD_BYTES}:glibc.malloc.trim_threshold=${TRIM_THRESHOLD_BYTES}`;
@@ -45,5 +45,14 @@ describe('withMallocTunables', () => {
     const env = { A: '1' };
     withMallocTunables(env, 'linux');
     assert.deepEqual(env, { A: '1' });
+  });
+});
+
+describe('keepsFreedBuffers', () => {
+  it('is true for the environment withMallocTunables gives, false with the switch off, a tunable missing, or off Linux', () => {
+    assert.equal(keepsFreedBuffers(withMallocTunables({}, 'linux'), 'linux'), true);
+    assert.equal(keepsFreedBuffers(withMallocTunables({ MLX_BATCH_MALLOC_KEEP: '0' }, 'linux'), 'linux'), false);
+    assert.equal(keepsFreedBuffers({ GLIBC_TUNABLES: `${HUGE}:glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=1` }, 'linux'), false);
+    assert.equal(keepsFreedBuffers(withMallocTunables({}, 'linux'), 'darwin'), false);
   });
 });
