@@ -34,6 +34,14 @@ const DRAFT_REFRESH_STEPS = 64;
 /** The widths of the steps that measure what drafts cost (two, for a line). */
 const PROBE_LENGTHS = [1, 2];
 
+/**
+ * A step beside decode rows takes at most this many times the prompt tokens of the last such step,
+ * plus one: the cost of a prompt token is measured one step at a time, and a single step that
+ * timed under the decode steps' median (the machine's noise, not a free token) must not hand the
+ * next step the whole budget (a 1,500-token prompt's 255-token chunk beside a chat: a 1.4 s gap).
+ */
+const PROMPT_GROWTH = 8;
+
 /** Decode-only step times kept per row count (their median is the estimate). */
 const DECODE_SAMPLES = 7;
 
@@ -120,6 +128,8 @@ export class StepCost {
   readonly #decodeMs = new Map<number, number[]>();
   /** What one prompt token beside decode rows adds to a step. */
   #perPromptTokenMs: number | undefined;
+  /** Prompt tokens of the last step that computed some beside decode rows. */
+  #lastBeside = 0;
   /** What drafts add to each row of a step without a prompt chunk, against the draft length. */
   readonly #drafts = new LineFit();
   /** Drafting step shapes (rows, draft tokens) timed once: the first pass of a shape may build its graph. */
@@ -156,7 +166,11 @@ export class StepCost {
     const extra = Math.max(0, ms - decode);
     if (promptTokens > 0) {
       const drafts = draftTokens > 0 ? this.draftMs(rows, draftTokens / rows) ?? 0 : 0;
-      this.#perPromptTokenMs = average(this.#perPromptTokenMs, bounded(this.#perPromptTokenMs, Math.max(0, extra - drafts) / promptTokens));
+      const old = this.#perPromptTokenMs;
+      const sample = bounded(old, Math.max(0, extra - drafts) / promptTokens);
+      // An estimate of zero said only that one step was within the noise: the next sample replaces it.
+      this.#perPromptTokenMs = old === undefined || old <= 0 ? sample : average(old, sample);
+      this.#lastBeside = promptTokens;
     } else if (this.#decodeMs.has(rows)) {
       // Against a decode-only step of as many rows: another row count's would count the rows'
       // own cost as the drafts'.
@@ -203,16 +217,18 @@ export class StepCost {
   /**
    * Most prompt tokens a step of `rows` decode rows may take so that it lasts at most `factor`
    * times a decode-only step: 0 before any decode-only step was timed (the next step then is
-   * one), 1 until a prompt token's cost is known, `ceiling` when steps or tokens take no
-   * measurable time.
+   * one), 1 until a prompt token's cost is known, `ceiling` when steps take no measurable time;
+   * never more than PROMPT_GROWTH times the last such step's prompt tokens, plus one.
    */
   promptTokensWithin(rows: number, factor: number, ceiling: number): number {
     const decode = this.decodeMs(rows);
     if (decode === undefined) return 0;
     const perToken = this.#perPromptTokenMs;
-    if (decode <= 0 || perToken === 0) return ceiling;
+    if (decode <= 0) return ceiling;
     if (perToken === undefined) return 1;
-    return Math.max(1, Math.min(ceiling, Math.floor(((factor - 1) * decode) / perToken)));
+    const grown = Math.min(ceiling, PROMPT_GROWTH * this.#lastBeside + 1);
+    if (perToken === 0) return grown;
+    return Math.max(1, Math.min(grown, Math.floor(((factor - 1) * decode) / perToken)));
   }
 
   /**

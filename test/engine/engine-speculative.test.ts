@@ -27,8 +27,9 @@ async function run(runner: Runner, params: GenerateParams) {
 }
 
 /**
- * Every drafting row drafts as far as it can in every step: where a stop falls inside a draft
- * must not hang on how this machine's step times make the measured model choose lengths.
+ * Every drafting row drafts as far as it can in every step: how many drafts are checked, and where
+ * a stop falls inside one, must not hang on how this machine's step times make the measured model
+ * choose lengths.
  */
 class FullDrafts extends StepCost {
   override draftLength(_rows: number, drafting: readonly DraftingRow[], ceiling: number): number {
@@ -45,7 +46,7 @@ describe('engine: speculative decoding in the batch', function () {
   this.timeout(300_000);
 
   it('gives the greedy tokens of plain decoding, accepting and rejecting drafts, and reports them in usage', async () => {
-    const { runner } = await makeRunner({}, { speculative: false });
+    const { runner } = await makeRunner({}, { speculative: false }, new FullDrafts());
     const p = prompt(11, 40);
     const plain = await run(runner, greedy(p, 64));
     runner.setSpeculative(true);

@@ -19,8 +19,23 @@ describe('StepCost', () => {
     assert.equal(c.perPromptTokenMs, 10);
     assert.equal(c.promptTokensWithin(1, 2, 256), 7, 'floor((2 - 1) * 70 / 10)');
     assert.equal(c.promptTokensWithin(1, 1.5, 256), 3);
-    assert.equal(c.promptTokensWithin(1, 200, 64), 64, 'never past the ceiling');
+    assert.equal(c.promptTokensWithin(1, 200, 256), 9, 'at most 8 x the last step\'s one token, plus one');
     assert.equal(c.promptTokensWithin(1, 1.01, 256), 1, 'at least one: the prompt moves');
+    c.observe(step(1, 150, 8));
+    assert.equal(c.promptTokensWithin(1, 200, 64), 64, 'never past the ceiling');
+  });
+
+  it('grows a step\'s prompt tokens from the last step\'s, so a step timed within the noise does not hand out the budget', () => {
+    const c = new StepCost();
+    twice(c, step(1, 117));
+    // One prompt token beside the row, and the step timed under the decode median: no measurable cost.
+    c.observe(step(1, 90, 1));
+    assert.equal(c.perPromptTokenMs, 0);
+    assert.equal(c.promptTokensWithin(1, 2, 256), 9, 'not the ceiling: 8 x 1 + 1');
+    // The next sample replaces the zero estimate rather than being averaged with it.
+    c.observe(step(1, 117 + 9 * 5, 9));
+    assert.equal(c.perPromptTokenMs, 5);
+    assert.equal(c.promptTokensWithin(1, 2, 256), 23, 'floor(117 / 5)');
   });
 
   it('takes an untimed row count from the nearest fewer rows timed, else the nearest more', () => {
