@@ -3,7 +3,6 @@
 // with a yield to the event loop between steps, so aborts and new requests are seen. It idles
 // (no timer, no busy loop) when there is nothing to do and wakes on the next submit or abort.
 // The stream type is in generation-stream.ts, the counters in runner-metrics.ts.
-import type { StepCost } from './step-cost';
 import { MlxBatchError, toMlxBatchError } from '../shared/errors';
 import type { StepTime } from '../shared/protocol';
 import type { BatchEngine, RequestId, StepOutput } from './engine';
@@ -12,6 +11,7 @@ import { Request, validateParams } from './request';
 import type { GenerateParams } from './request-types';
 import { RunnerCounters, type RunnerMetrics, type RunnerStats } from './runner-metrics';
 import { DEFAULT_SCHEDULER_OPTIONS, ENGINE_FAILED, Scheduler, type RequestUpdate, type SchedulerOptions } from './scheduler';
+import type { StepCost } from './step-cost';
 
 export interface RunnerOptions extends SchedulerOptions {
   /** Window of the live tokens/s figure. */

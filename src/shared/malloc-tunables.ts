@@ -27,32 +27,32 @@ export const MMAP_THRESHOLD_BYTES = 32 * 2 ** 20;
 /** Free memory at the top of the heap past this goes back to the kernel (until the engine trims at idle). */
 export const TRIM_THRESHOLD_BYTES = 256 * 2 ** 20;
 
-/** [tunable, value] pairs for an environment, in the order they are added. */
-function wanted(env: NodeJS.ProcessEnv): [string, string][] {
-  const out: [string, string][] = [];
-  if (env[HUGE_PAGES_VARIABLE] !== '0') out.push(['glibc.malloc.hugetlb', '1']);
-  if (env[MALLOC_KEEP_VARIABLE] !== '0') {
-    const values = ['1', String(MMAP_THRESHOLD_BYTES), String(TRIM_THRESHOLD_BYTES)];
-    out.push(...KEEP_TUNABLES.map((t, i): [string, string] => [t, values[i]]));
-  }
-  return out;
-}
+const HUGE_PAGES: [string, string] = ['glibc.malloc.hugetlb', '1'];
+const KEEP: [string, string][] = [
+  ['glibc.malloc.arena_max', '1'],
+  ['glibc.malloc.mmap_threshold', String(MMAP_THRESHOLD_BYTES)],
+  ['glibc.malloc.trim_threshold', String(TRIM_THRESHOLD_BYTES)],
+];
 
-const KEEP_TUNABLES = ['glibc.malloc.arena_max', 'glibc.malloc.mmap_threshold', 'glibc.malloc.trim_threshold'];
+/** The names of the tunables `env` sets. */
+function tunableNames(env: NodeJS.ProcessEnv): Set<string> {
+  return new Set((env.GLIBC_TUNABLES ?? '').split(':').map((t) => t.split('=')[0]));
+}
 
 /** Whether a process started with `env` has malloc keep freed buffers: every keep tunable set (by us or by hand), on Linux. */
 export function keepsFreedBuffers(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): boolean {
   if (platform !== 'linux') return false;
-  const set = new Set((env.GLIBC_TUNABLES ?? '').split(':').map((t) => t.split('=')[0]));
-  return KEEP_TUNABLES.every((t) => set.has(t));
+  const set = tunableNames(env);
+  return KEEP.every(([name]) => set.has(name));
 }
 
 /** `env` with glibc's malloc tunables added, or `env` itself (the same object) when nothing is to change. */
 export function withMallocTunables(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
   if (platform !== 'linux') return env;
+  const wanted = [...(env[HUGE_PAGES_VARIABLE] !== '0' ? [HUGE_PAGES] : []), ...(env[MALLOC_KEEP_VARIABLE] !== '0' ? KEEP : [])];
+  const set = tunableNames(env);
+  const added = wanted.filter(([name]) => !set.has(name)).map(([name, value]) => `${name}=${value}`);
   const tunables = env.GLIBC_TUNABLES ?? '';
-  const set = new Set(tunables.split(':').map((t) => t.split('=')[0]));
-  const added = wanted(env).filter(([name]) => !set.has(name)).map(([name, value]) => `${name}=${value}`);
   if (added.length === 0) return env;
   return { ...env, GLIBC_TUNABLES: [...(tunables ? [tunables] : []), ...added].join(':') };
 }

@@ -46,12 +46,8 @@ export class PrefixStore<C> {
 
   /** The entry sharing the longest prefix with `prompt` (at least minTokens), marked recently used. */
   lookup(prompt: readonly number[]): PrefixMatch<C> | undefined {
-    let best: PrefixMatch<C> | undefined;
-    for (const entry of this.entries.values()) {
-      const n = commonPrefix(entry.tokens, prompt);
-      if (n >= this.minTokens && (!best || n > best.length)) best = { entry, length: n };
-    }
-    if (!best) {
+    const best = this.longest(prompt);
+    if (!best || best.length < this.minTokens) {
       this.misses++;
       return undefined;
     }
@@ -64,8 +60,16 @@ export class PrefixStore<C> {
 
   /** How many leading tokens of `tokens` some entry holds (recency and hit counts untouched). */
   covered(tokens: readonly number[]): number {
-    let best = 0;
-    for (const entry of this.entries.values()) best = Math.max(best, commonPrefix(entry.tokens, tokens));
+    return this.longest(tokens)?.length ?? 0;
+  }
+
+  /** The entry sharing the longest prefix with `tokens` (the first of equals), however short. */
+  private longest(tokens: readonly number[]): PrefixMatch<C> | undefined {
+    let best: PrefixMatch<C> | undefined;
+    for (const entry of this.entries.values()) {
+      const n = commonPrefix(entry.tokens, tokens);
+      if (!best || n > best.length) best = { entry, length: n };
+    }
     return best;
   }
 
