@@ -1,8 +1,10 @@
 // MLX's CPU buffers and glibc's malloc on a real server process, started with the environment the
-// extension's launch gives it (src/shared/malloc-tunables.ts): prompt passes one after another
-// reuse the pages the previous pass freed (few page faults), where MLX_BATCH_MALLOC_KEEP=0 leaves
-// glibc to map its buffers afresh and fault them in again; and a server gone idle hands the memory
-// malloc kept back to the system once it has been idle a while (not between keystrokes).
+// extension's launch gives it (src/shared/malloc-tunables.ts): the memory a burst of prompts freed
+// is still held when the burst ends (kept for the next pass), and a server idle a while hands it
+// back to the system. Whether the tunables reached the server is the `ready` event's
+// kernels.mallocKeep (kernel-switches.test.ts); what keeping buys is measured by the benchmarks
+// (docs/PERFORMANCE.md): page faults per pass are too erratic with glibc's moving threshold for a
+// test to compare against it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { KEPT_MEMORY_IDLE_MS } from '../../src/server/engine/mlx-engine';
@@ -12,13 +14,6 @@ import { AUTH, startRealServer, stopRealServer, waitForQueue, type RealServer } 
 
 const linux = process.platform === 'linux';
 const MiB = 2 ** 20;
-
-/** Minor page faults of a process so far (/proc/PID/stat, field 10). */
-function minorFaults(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
-}
 
 /** Anonymous resident memory of a process (/proc/PID/status RssAnon). */
 function rssAnon(pid: number): number {
@@ -48,19 +43,11 @@ async function burst(s: RealServer, first: number): Promise<void> {
  * A server whose prefix store is full (32 prompts of ~560 tokens past its 16,384), so that what a
  * new prompt adds to the store, an old one gives back: what else a pass allocates is what is measured.
  */
-async function steadyServer(env: NodeJS.ProcessEnv = {}): Promise<RealServer> {
-  const s = await startRealServer(model, [], env);
+async function steadyServer(): Promise<RealServer> {
+  const s = await startRealServer(model);
   for (let i = 0; i < 8; i++) await burst(s, 1000 + 4 * i);
   await waitForQueue(s.url, 0, 0);
   return s;
-}
-
-/** Page faults per burst of four prompts, over `n` bursts one after another. */
-async function faultsPerBurst(s: RealServer, n: number): Promise<number> {
-  const pid = s.server.child.pid!;
-  const before = minorFaults(pid);
-  for (let i = 0; i < n; i++) await burst(s, 4 * i);
-  return (minorFaults(pid) - before) / n;
 }
 
 /** Waits until the server has nothing running and has been idle long enough to hand kept memory back. */
@@ -81,18 +68,6 @@ describe('server: malloc keeps the buffers MLX frees (MLX_BATCH_MALLOC_KEEP)', f
     kept = await steadyServer();
   });
   after(async () => { if (kept) await stopRealServer(kept.server); });
-
-  it('prompt passes reuse the pages of the passes before: a third of the page faults, or fewer, of MLX_BATCH_MALLOC_KEEP=0', async () => {
-    const withKeep = await faultsPerBurst(kept!, 6);
-    const plain = await steadyServer({ MLX_BATCH_MALLOC_KEEP: '0' });
-    let without: number;
-    try {
-      without = await faultsPerBurst(plain, 6);
-    } finally {
-      await stopRealServer(plain.server);
-    }
-    assert.ok(withKeep * 3 <= without, `page faults per burst of four prompts: ${withKeep.toFixed(0)} with freed buffers kept, ${without.toFixed(0)} without`);
-  });
 
   it('a server idle a while hands the memory malloc kept back, and keeps it between bursts', async () => {
     const s = kept!;
