@@ -22,6 +22,7 @@ import { mx, nn, type MxArray } from '../src/server/mlx';
 import { Attention, Model as LlamaModelRoot, TransformerBlock } from '../src/server/model/llama';
 import { RotaryEmbedding } from '../src/server/model/rope';
 import { swiglu } from '../src/server/model/swiglu';
+import { cpuAttentionOn, scaledDotProductAttention } from '../src/server/model/sdpa';
 import { median, randomTokens } from './lib/decode-loop';
 import { benchMain } from './lib/run';
 
@@ -78,22 +79,22 @@ function layerParts(model: LlamaModelRoot, block: TransformerBlock, t: number): 
     const n = lin.weight.shape[0];
     return { name: `matmul ${name} [${t}, ${k}] x [${k}, ${n}]`, count: layers, flops: 2 * t * k * n, build: () => [lin.forward(input)] };
   });
-  // Attention as the model runs it: queries, keys and values [1, heads, T, hd], the causal mask of
-  // a fresh prompt from the batch cache, grouped-query reshaping as in LlamaModel.forward.
+  // Attention as the model runs it (model/sdpa.ts): queries, keys and values [1, heads, T, hd] and
+  // the causal mask of a fresh prompt from the batch cache.
   const q = rand([1, a.numAttentionHeads, t, hd], 20);
   const k = rand([1, a.numKeyValueHeads, t, hd], 21);
   const v = rand([1, a.numKeyValueHeads, t, hd], 22);
   const cache = new BatchKVCache(layers);
   const step = cache.beginForward(t, mx.float32);
-  const mask = step.mask && a.numAttentionHeads !== a.numKeyValueHeads ? step.mask.reshape([1, 1, 1, t, -1]) : step.mask;
+  const mask = step.mask;
   if (mask) mx.eval(mask);
   const scale = Math.pow(hd, -0.5);
   // The cache hands attention its whole buffer: T columns rounded up to its capacity step.
   const keys = rand([1, a.numKeyValueHeads, cache.capacity, hd], 23);
   const values = rand([1, a.numKeyValueHeads, cache.capacity, hd], 24);
   parts.push({
-    name: `attention (sdpa, ${a.numAttentionHeads} heads, ${t} x ${t})`, count: layers, flops: 4 * a.numAttentionHeads * t * t * hd,
-    build: () => [mx.fast.scaledDotProductAttention(q, keys, values, scale, mask)],
+    name: `attention (${cpuAttentionOn() ? 'compiled pieces' : "MLX's sdpa"}, ${a.numAttentionHeads} heads, ${t} x ${t})`, count: layers, flops: 4 * a.numAttentionHeads * t * t * hd,
+    build: () => [scaledDotProductAttention(q, keys, values, scale, mask)],
   });
   const rope = new RotaryEmbedding(hd, a.ropeTheta, a.ropeScaling);
   const tables = rope.tables(step.positions, mx.float32);

@@ -458,6 +458,12 @@ export interface KernelChoices {
    * tunables of src/shared/malloc-tunables.ts; MLX_BATCH_MALLOC_KEEP=0 leaves them out); false off Linux.
    */
   mallocKeep: boolean;
+  /**
+   * Attention on the CPU backend runs as compiled pieces, the queries of each key/value head in one
+   * block (src/server/model/sdpa.ts), instead of MLX's own call; false with
+   * MLX_BATCH_CPU_ATTENTION=0 and on Metal, where MLX's fused kernel runs.
+   */
+  cpuAttention: boolean;
 }
 
 /**

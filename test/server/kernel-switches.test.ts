@@ -15,7 +15,7 @@ import { isError, isReady, spawnServer } from './helpers/spawn-server';
 const linux = process.platform === 'linux';
 type Kernels = Omit<KernelChoices, 'hugePageBytes'>;
 const DEFAULTS: Kernels = {
-  blasShim: linux, smallGemmRows: linux ? 48 : null, compiled: true, cpuJitFlags: linux ? '-O3 -march=native -ffp-contract=off -fno-trapping-math -fno-math-errno' : null, mallocKeep: linux,
+  blasShim: linux, smallGemmRows: linux ? 48 : null, compiled: true, cpuJitFlags: linux ? '-O3 -march=native -ffp-contract=off -fno-trapping-math -fno-math-errno' : null, mallocKeep: linux, cpuAttention: true,
 };
 
 // Run together, so decode products have 4 rows (past MLX_BATCH_SMALL_GEMM_ROWS=2 below) and the
@@ -37,7 +37,7 @@ async function greedyTexts(url: string): Promise<string[]> {
   }));
 }
 
-describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_ROWS, MLX_BATCH_COMPILE, MLX_BATCH_CPU_JIT, MLX_BATCH_MALLOC_KEEP)', function () {
+describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_ROWS, MLX_BATCH_COMPILE, MLX_BATCH_CPU_JIT, MLX_BATCH_MALLOC_KEEP, MLX_BATCH_CPU_ATTENTION)', function () {
   this.timeout(120_000);
   let model: string;
   let reference: string[];
@@ -48,10 +48,10 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
 
   describe('no variable set', () => {
     let s: RealServer;
-    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_SKINNY_GEMM: '', MLX_BATCH_SMALL_GEMM_ROWS: '', MLX_BATCH_COMPILE: '', MLX_BATCH_CPU_JIT: '' }); });
+    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_SKINNY_GEMM: '', MLX_BATCH_SMALL_GEMM_ROWS: '', MLX_BATCH_COMPILE: '', MLX_BATCH_CPU_JIT: '', MLX_BATCH_CPU_ATTENTION: '' }); });
     after(async () => { if (s) await stopRealServer(s.server); });
 
-    it('reports the BLAS shim on, the small-M kernel up to 48 rows, compiled graphs, the CPU kernel flags and freed buffers kept', async () => {
+    it('reports the BLAS shim on, the small-M kernel up to 48 rows, compiled graphs, the CPU kernel flags, freed buffers kept and attention as compiled pieces', async () => {
       assert.deepEqual(kernels(s.ready.kernels), DEFAULTS);
       reference = await greedyTexts(s.url);
       assert.equal(new Set(reference).size, PROMPTS.length, `four different texts: ${JSON.stringify(reference)}`);
@@ -86,6 +86,7 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
     ['MLX_BATCH_COMPILE=0', { MLX_BATCH_COMPILE: '0' }, { ...DEFAULTS, compiled: false }],
     ['MLX_BATCH_CPU_JIT=0', { MLX_BATCH_CPU_JIT: '0' }, { ...DEFAULTS, cpuJitFlags: null }],
     ['MLX_BATCH_MALLOC_KEEP=0', { MLX_BATCH_MALLOC_KEEP: '0' }, { ...DEFAULTS, mallocKeep: false }],
+    ['MLX_BATCH_CPU_ATTENTION=0', { MLX_BATCH_CPU_ATTENTION: '0' }, { ...DEFAULTS, cpuAttention: false }],
   ];
   for (const [name, env, expected] of switches) {
     describe(name, () => {

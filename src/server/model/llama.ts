@@ -6,6 +6,7 @@ import { readArgs } from './args';
 import { RotaryEmbedding, type RopeTables } from './rope';
 import { compileAvailable, compiled } from './compiled';
 import { swiglu } from './swiglu';
+import { scaledDotProductAttention } from './sdpa';
 import type { ForwardOptions, ForwardPart, LanguageModel, ModelArgs, ModelConfig } from './types';
 
 export function llamaArgs(config: ModelConfig): ModelArgs {
@@ -27,7 +28,7 @@ export interface PartContext {
   rows: number;
   length: number;
   tables: RopeTables;
-  /** Additive mask, already shaped for grouped-query attention. */
+  /** Additive mask [B, 1, L, S] (sdpa.ts shapes it for grouped-query attention). */
   mask: MxArray | undefined;
   cache: KVCache;
 }
@@ -115,7 +116,7 @@ export class Attention extends nn.Module {
   /** Writes the part's keys and values to its cache and attends over the cache: [rows, heads, length, headDim]. */
   attendCached([q, k, v]: [MxArray, MxArray, MxArray], p: PartContext): MxArray {
     const [keys, values] = p.cache.updateAndFetch(this.layer, k, v);
-    return mx.fast.scaledDotProductAttention(q, keys, values, this.#scale, p.mask);
+    return scaledDotProductAttention(q, keys, values, this.#scale, p.mask);
   }
 
   /** [rows, heads, length, headDim] -> [...shape, heads * headDim]. */
@@ -207,12 +208,12 @@ export class LlamaModel extends nn.Module {
     this.norm = new nn.RMSNorm(args.hiddenSize, args.rmsNormEps);
   }
 
-  forward(parts: readonly ForwardPart[], rope: RotaryEmbedding, heads: number, kvHeads: number): MxArray {
-    return runSteps(this.steps(parts, rope, heads, kvHeads));
+  forward(parts: readonly ForwardPart[], rope: RotaryEmbedding): MxArray {
+    return runSteps(this.steps(parts, rope));
   }
 
   /** The pass as a generator: yields the hidden state after each layer, returns the normed output. */
-  *steps(parts: readonly ForwardPart[], rope: RotaryEmbedding, heads: number, kvHeads: number): Generator<MxArray, MxArray> {
+  *steps(parts: readonly ForwardPart[], rope: RotaryEmbedding): Generator<MxArray, MxArray> {
     if (parts.length === 0) throw new Error('a forward pass needs at least one part');
     const packed = parts.length > 1;
     const inputs = packed ? mx.concatenate(parts.map((p) => p.inputs.reshape([1, -1])), 1) : parts[0].inputs;
@@ -223,10 +224,7 @@ export class LlamaModel extends nn.Module {
       parts: packedLayout(parts).map(({ start, rows: b, length: l }, i) => {
         const cache = parts[i].cache;
         const step = cache.beginForward(l, h.dtype);
-        // With grouped-query attention, scaledDotProductAttention here needs a 5-D mask
-        // [B, 1, 1, L, S]: a 4-D one is broadcast against the wrong axes.
-        const mask = step.mask && heads !== kvHeads ? step.mask.reshape([b, 1, 1, l, -1]) : step.mask;
-        return { start, rows: b, length: l, tables: rope.tables(step.positions, h.dtype), mask, cache };
+        return { start, rows: b, length: l, tables: rope.tables(step.positions, h.dtype), mask: step.mask, cache };
       }),
     };
     for (const layer of this.layers) {
@@ -285,7 +283,7 @@ export class Model extends nn.Module implements LanguageModel {
   }
 
   *#pass(parts: readonly ForwardPart[], options: ForwardOptions): Generator<MxArray, MxArray> {
-    let h = yield* this.model.steps(parts, this.#rope, this.args.numAttentionHeads, this.args.numKeyValueHeads);
+    let h = yield* this.model.steps(parts, this.#rope);
     if (options.pick) {
       h = mx.take(h.reshape([1, -1, h.shape[2]]), mx.array([...options.pick], mx.int32), 1).reshape([options.pick.length, 1, -1]);
     } else if (options.lastOnly && parts.length === 1) {
