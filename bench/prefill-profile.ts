@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   console.log(`prefill profile: ${loaded.id} (${loaded.modelType}: D${a.hiddenSize} L${a.numHiddenLayers} H${a.numAttentionHeads} KVH${a.numKeyValueHeads} F${a.intermediateSize} V${a.vocabSize}), ${rounds} rounds, medians`);
   console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} cores`);
 
-  if (opt.parts !== 'false') profileParts(loaded, rounds, reclaim);
+  if (opt.parts !== 'false') await profileParts(loaded, rounds, reclaim);
   await compareReclaim(loaded, rounds);
   console.log(`\nload average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
@@ -153,7 +153,7 @@ async function compareReclaim(loaded: LoadedModel, rounds: number): Promise<void
   }
 }
 
-function profileParts(loaded: LoadedModel, rounds: number, reclaim: MemoryReclaimer): void {
+async function profileParts(loaded: LoadedModel, rounds: number, reclaim: MemoryReclaimer): Promise<void> {
   const model = loaded.model as unknown as LlamaModelRoot;
   const block = model.model.layers[0];
   const a = model.args;
@@ -176,17 +176,23 @@ function profileParts(loaded: LoadedModel, rounds: number, reclaim: MemoryReclai
     for (const p of parts) timeOnce(p.build);
     reclaim.collect();
     for (let r = 0; r < rounds; r++) {
+      await reclaim.releaseIntermediates();
       const [b, e] = pass();
       whole.build.push(b);
       whole.eval.push(e);
       const g0 = reclaim.gcMs;
       reclaim.collect();
       whole.gc.push(reclaim.gcMs - g0);
-      parts.forEach((p, i) => {
+      for (const [i, p] of parts.entries()) {
         const ms: number[] = [];
-        for (let k = 0; k < Math.min(p.count, 3); k++) ms.push(timeOnce(p.build));
+        for (let k = 0; k < Math.min(p.count, 3); k++) {
+          // The last run's outputs freed first (as the server frees a pass's intermediates), so
+          // that each run writes to reused memory, not to fresh pages.
+          await reclaim.releaseIntermediates();
+          ms.push(timeOnce(p.build));
+        }
         partMs[i].push(median(ms));
-      });
+      }
       reclaim.collect();
     }
     const build = median(whole.build);
