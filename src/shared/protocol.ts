@@ -464,6 +464,13 @@ export interface KernelChoices {
    * MLX_BATCH_CPU_ATTENTION=0 and on Metal, where MLX's fused kernel runs.
    */
   cpuAttention: boolean;
+  /**
+   * The CPU family OpenBLAS chose its kernels for, as it names it ('Cooperlake', 'SkylakeX',
+   * 'Haswell', ...): prompt products run on them. OPENBLAS_CORETYPE in the environment forces one
+   * (an older family's kernels are slower on a newer CPU). Null without the BLAS shim or with
+   * another BLAS.
+   */
+  blasCore: string | null;
 }
 
 /**

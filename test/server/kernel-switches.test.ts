@@ -5,6 +5,7 @@
 // server, started as the extension starts it, holds its weights in transparent huge pages, and
 // MLX_BATCH_HUGE_PAGES=0 leaves them in small ones with the same tokens.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { ensureFixtureModel } from '../../src/server/fixtures';
 import type { KernelChoices, ServerEvent } from '../../src/shared/protocol';
 import { post } from '../http/helpers/harness';
@@ -12,18 +13,26 @@ import { AUTH, MAIN, startRealServer, stopRealServer, type RealServer } from './
 import { thpMode, weightBytes } from './helpers/huge-pages';
 import { isError, isReady, spawnServer } from './helpers/spawn-server';
 
+function readCpuInfo(): string {
+  try {
+    return fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 const linux = process.platform === 'linux';
-type Kernels = Omit<KernelChoices, 'hugePageBytes'>;
+type Kernels = Omit<KernelChoices, 'hugePageBytes' | 'blasCore'>;
 const DEFAULTS: Kernels = {
   blasShim: linux, smallGemmRows: linux ? 48 : null, compiled: true, cpuJitFlags: linux ? '-O3 -march=native -ffp-contract=off -fno-trapping-math -fno-math-errno' : null, mallocKeep: linux, cpuAttention: true,
 };
 
 // Run together, so decode products have 4 rows (past MLX_BATCH_SMALL_GEMM_ROWS=2 below) and the
 // prompts' prefill products more.
-/** The kernel choices without the memory figure, which varies from run to run. */
+/** The kernel choices without the memory figure, which varies from run to run, and OpenBLAS's core, which varies by CPU. */
 function kernels(k: KernelChoices | undefined): Kernels | undefined {
   if (!k) return k;
-  const { hugePageBytes: _, ...rest } = k;
+  const { hugePageBytes: _, blasCore: _core, ...rest } = k;
   return rest;
 }
 
@@ -48,11 +57,13 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
 
   describe('no variable set', () => {
     let s: RealServer;
-    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_SKINNY_GEMM: '', MLX_BATCH_SMALL_GEMM_ROWS: '', MLX_BATCH_COMPILE: '', MLX_BATCH_CPU_JIT: '', MLX_BATCH_CPU_ATTENTION: '' }); });
+    before(async () => { s = await startRealServer(model, [], { MLX_BATCH_SKINNY_GEMM: '', MLX_BATCH_SMALL_GEMM_ROWS: '', MLX_BATCH_COMPILE: '', MLX_BATCH_CPU_JIT: '', MLX_BATCH_CPU_ATTENTION: '', OPENBLAS_CORETYPE: '' }); });
     after(async () => { if (s) await stopRealServer(s.server); });
 
     it('reports the BLAS shim on, the small-M kernel up to 48 rows, compiled graphs, the CPU kernel flags, freed buffers kept and attention as compiled pieces', async () => {
       assert.deepEqual(kernels(s.ready.kernels), DEFAULTS);
+      // OpenBLAS names the family it detected for this CPU.
+      if (linux) assert.match(s.ready.kernels?.blasCore ?? '', /^[A-Za-z][A-Za-z0-9]+$/);
       reference = await greedyTexts(s.url);
       assert.equal(new Set(reference).size, PROMPTS.length, `four different texts: ${JSON.stringify(reference)}`);
     });
@@ -62,6 +73,23 @@ describe('server kernel switches (MLX_BATCH_SKINNY_GEMM, MLX_BATCH_SMALL_GEMM_RO
       if (!linux) return assert.equal(huge, null);
       if (thpMode() === 'never') this.skip();
       assert.ok((huge ?? 0) >= weightBytes(model) / 2, `${huge} bytes in huge pages for ${weightBytes(model)} bytes of weights`);
+    });
+  });
+
+  describe('OPENBLAS_CORETYPE', () => {
+    // OpenBLAS's Haswell kernels need AVX2 and FMA: forced on a CPU without them it would stop.
+    const haswellRuns = linux && process.arch === 'x64' && /^flags\s*:.*\bavx2\b.*$/m.test(readCpuInfo()) && /^flags\s*:.*\bfma\b.*$/m.test(readCpuInfo());
+    let s: RealServer;
+    before(async function () {
+      if (!haswellRuns) this.skip();
+      s = await startRealServer(model, [], { OPENBLAS_CORETYPE: 'Haswell' });
+    });
+    after(async () => { if (s) await stopRealServer(s.server); });
+
+    it('reports the CPU family OpenBLAS was told to run its kernels for, with the same greedy tokens', async () => {
+      assert.equal(s.ready.kernels?.blasCore, 'Haswell');
+      assert.ok(reference, 'the default server ran first');
+      assert.deepEqual(await greedyTexts(s.url), reference);
     });
   });
 

@@ -23,6 +23,8 @@ export interface BlasShim {
   mallocBytes?(): number;
   /** Hands the free memory malloc keeps back to the kernel (glibc's malloc_trim). Absent in a shim built before it existed. */
   trimMalloc?(): void;
+  /** The CPU family OpenBLAS chose its kernels for ('Cooperlake', 'Haswell', ...; OPENBLAS_CORETYPE forces one); null for another BLAS. Absent in a shim built before it existed. */
+  blasCore?(): string | null;
 }
 
 const FILE = path.join('build', 'native', 'skinny-gemm.node');

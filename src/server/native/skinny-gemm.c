@@ -14,7 +14,9 @@
 //   mallocBytes(): bytes malloc has handed out and not taken back (glibc's mallinfo2), -1 elsewhere;
 //   MLX's CPU buffers are malloc'd, so this counts them (mx.metal's counters are 0 on the CPU);
 //   trimMalloc(): hands the free memory malloc keeps back to the kernel (glibc's malloc_trim), for
-//   an idle engine (src/shared/malloc-tunables.ts has malloc keep freed buffers while it works).
+//   an idle engine (src/shared/malloc-tunables.ts has malloc keep freed buffers while it works);
+//   blasCore(): the CPU family OpenBLAS chose its kernels for (openblas_get_corename, which
+//   OPENBLAS_CORETYPE can force), null for another BLAS.
 #include <dlfcn.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -28,10 +30,12 @@ typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int
 typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 typedef void (*threads_fn)(int);
+typedef char *(*corename_fn)(void);
 
 static sgemm_fn real_sgemm;
 static sgemv_fn real_sgemv;
 static threads_fn set_threads;
+static corename_fn core_name;
 static volatile int enabled = 1;
 static volatile long routed, passed, small;
 
@@ -47,6 +51,7 @@ static void resolve(void) {
   if (!h) { fprintf(stderr, "mlx-batch BLAS shim: %s\n", dlerror()); abort(); }
   real_sgemv = (sgemv_fn)dlsym(h, "cblas_sgemv");
   set_threads = (threads_fn)dlsym(h, "openblas_set_num_threads");
+  core_name = (corename_fn)dlsym(h, "openblas_get_corename");
   const char *rows = getenv("MLX_BATCH_SMALL_GEMM_ROWS");
   if (rows && *rows) small_m_max = atoi(rows);
   real_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
@@ -93,6 +98,8 @@ extern int napi_get_value_int32(napi_env, napi_value, int *);
 extern int napi_create_double(napi_env, double, napi_value *);
 extern int napi_create_array_with_length(napi_env, size_t, napi_value *);
 extern int napi_set_element(napi_env, napi_value, unsigned, napi_value);
+extern int napi_create_string_utf8(napi_env, const char *, size_t, napi_value *);
+extern int napi_get_null(napi_env, napi_value *);
 
 static napi_value first_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -152,10 +159,21 @@ static napi_value js_trim_malloc(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_blas_core(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  resolve();
+  const char *name = core_name ? core_name() : NULL;
+  if (name && *name) napi_create_string_utf8(env, name, (size_t)-1, &v);
+  else napi_get_null(env, &v);
+  return v;
+}
+
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   struct { const char *name; napi_callback cb; } fns[] = {
       {"setEnabled", js_set_enabled}, {"setBlasThreads", js_set_blas_threads}, {"counts", js_counts},
-      {"mallocBytes", js_malloc_bytes}, {"trimMalloc", js_trim_malloc}};
+      {"mallocBytes", js_malloc_bytes}, {"trimMalloc", js_trim_malloc},
+      {"blasCore", js_blas_core}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     napi_create_function(env, fns[i].name, (size_t)-1, fns[i].cb, NULL, &f);
