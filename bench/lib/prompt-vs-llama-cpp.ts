@@ -117,6 +117,9 @@ export async function runPromptComparison(o: PromptComparisonOptions): Promise<v
       shape: o.shape,
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', loadAverage: [loadBefore, os.loadavg()[0]] },
       llamaCpp: { package: `node-llama-cpp@${o.llama.version}`, threads: o.threads, batchSize: 512 },
+      // Ours runs its prompt products on OpenBLAS's kernels for this CPU family (OPENBLAS_CORETYPE forces one).
+      openblasCore: server.kernels?.blasCore ?? null,
+      openblasCoreForced: process.env.OPENBLAS_CORETYPE || null,
       rounds: o.rounds,
       check,
       timeToFirstToken: rows,
@@ -133,6 +136,7 @@ export async function runPromptComparison(o: PromptComparisonOptions): Promise<v
       ...rows.map((r) => `| time to first token, ${r.promptTokens}-token prompt | ${(r.oursMs / 1000).toFixed(2)} s | ${(r.llamaCppMs / 1000).toFixed(2)} s | ${r.speed.toFixed(2)}x |`),
       `| single-stream decode, ${o.decodeTokens} tokens after a short prompt | ${decode.oursTokensPerSecond.toFixed(1)} tok/s | ${decode.llamaCppTokensPerSecond.toFixed(1)} tok/s | ${report.singleStreamDecode.speed.toFixed(2)}x |`,
       `load average (1 min) ${report.machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ')} on ${report.machine.cpus} CPUs (${report.machine.cpu})`,
+      `ours: OpenBLAS kernels for ${report.openblasCore ?? '(unknown)'}${report.openblasCoreForced ? ` (forced: OPENBLAS_CORETYPE=${report.openblasCoreForced})` : ' (detected)'}`,
       `greedy check: ${check.equal ? 'identical' : `ours ${JSON.stringify(check.ours)} vs llama.cpp ${JSON.stringify(check.llamaCpp)}`}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n\nJSON: ${JSON.stringify(report)}\n`);

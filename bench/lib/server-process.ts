@@ -4,9 +4,12 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { withMallocTunables } from '../../src/shared/malloc-tunables';
+import type { KernelChoices } from '../../src/shared/protocol';
 
 export interface ServerProcess {
   url: string;
+  /** The kernels its `ready` event reported. */
+  kernels?: KernelChoices;
   stop(): Promise<void>;
 }
 
@@ -21,21 +24,25 @@ export async function startServer(model: string, extra: string[] = [], env: Node
     stderr = (stderr + d).slice(-4000);
   });
   let url = '';
+  let kernels: KernelChoices | undefined;
   await new Promise<void>((resolve, reject) => {
     let rest = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       const lines = (rest + d).split('\n');
       rest = lines.pop() ?? '';
       for (const l of lines) {
-        const e = JSON.parse(l) as { event: string; url?: string; message?: string };
+        const e = JSON.parse(l) as { event: string; url?: string; message?: string; kernels?: KernelChoices };
         if (e.event === 'listening') url = e.url!;
-        if (e.event === 'ready') resolve();
+        if (e.event === 'ready') {
+          kernels = e.kernels;
+          resolve();
+        }
         if (e.event === 'error') reject(new Error(e.message));
       }
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
   });
-  return { url, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+  return { url, kernels, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
 }
 
 export interface StreamedCompletion {
