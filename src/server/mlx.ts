@@ -1,12 +1,14 @@
 // The one place node-mlx is loaded. Everything in src/server takes `mx`, `nn` and the
 // array type from here, so the binding can be swapped or wrapped in one file.
 // The BLAS shim must be loaded before node-mlx (see native/blas-shim.ts); the compiler MLX
-// runs for mx.compile on the CPU is set up here too (native/cpu-jit.ts). A load that fails
+// runs for mx.compile on the CPU is set up here too (native/cpu-jit.ts), and how long OpenBLAS's
+// worker threads spin (native/openblas-threads.ts, read by OpenBLAS when node-mlx loads it). A load that fails
 // (a binary of another platform, a missing system library) throws one typed MlxBatchError
 // (mlx-load-error.ts); the server process reaches this module only inside its guarded start.
 // MLX_BATCH_MLX_MODULE, when set, names the node-mlx package folder to load instead.
 import path from 'node:path';
 import type * as Mlx from '@frost-beta/mlx';
+import './native/openblas-threads';
 import { blasShim } from './native/blas-shim';
 import { setUpCpuJit } from './native/cpu-jit';
 import { mlxLoadError } from './mlx-load-error';
