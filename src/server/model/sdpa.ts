@@ -86,42 +86,50 @@ function onStream<T>(ln: Lane, fn: () => T): T {
  */
 function attendSplit(q: MxArray, keys: MxArray, values: MxArray, scale: number, mask: MxArray | undefined, lanes: [Lane, Lane]): MxArray {
   const [b, heads, l, d] = q.shape;
-  const [, kvHeads, s] = keys.shape;
-  const group = heads / kvHeads;
-  const rows = group * l;
-  const half = kvHeads / 2;
-  const scores = mx.matmul(mx.multiply(q, mx.array(scale, q.dtype)).reshape([b, kvHeads, rows, d]), mx.swapaxes(keys, 2, 3));
-  const withOnes = mx.concatenate([values, mx.ones([b, kvHeads, s, 1], values.dtype)], 3);
+  const half = keys.shape[1] / 2;
+  const scores = scaledScores(q, keys, scale);
+  const withOnes = valuesWithOnes(values);
   const outs = lanes.map((ln, i) => {
     const at = mx.Slice(i * half, (i + 1) * half);
-    const weights = onStream(ln, () => {
-      const part = scores.index(mx.Slice(), at);
-      const masked = mask ? mx.add(part.reshape([b, half, group, l, s]), mask.reshape([mask.shape[0], 1, 1, l, s])).reshape([b, half, rows, s]) : part;
-      return ln.expShifted(masked, mx.stopGradient(mx.max(masked, -1, true)));
-    });
+    const weights = onStream(ln, () => expWeights(scores.index(mx.Slice(), at), mask, l, ln));
     const both = mx.matmul(weights, withOnes.index(mx.Slice(), at));
-    return onStream(ln, () => ln.divided(both.index(mx.Slice(), mx.Slice(), mx.Slice(), mx.Slice(0, d)), both.index(mx.Slice(), mx.Slice(), mx.Slice(), mx.Slice(d, d + 1))));
+    return onStream(ln, () => dividedBySums(both, d, ln));
   });
   return mx.concatenate(outs, 1).reshape([b, heads, l, d]);
 }
 
-/** The compiled pieces for one block of heads, on `ln`'s stream. */
+/** The compiled pieces for all heads at once, on the default stream. */
 function attendBlock(q: MxArray, keys: MxArray, values: MxArray, scale: number, mask: MxArray | undefined, ln: Lane): MxArray {
   const [b, heads, l, d] = q.shape;
-  const [, kvHeads, s] = keys.shape;
-  const st = ln.stream;
-  const group = heads / kvHeads;
-  const rows = group * l;
-  const scores = mx.matmul(mx.multiply(q, mx.array(scale, q.dtype), st).reshape([b, kvHeads, rows, d]), mx.swapaxes(keys, 2, 3, st), st);
-  const masked = mask ? mx.add(scores.reshape([b, kvHeads, group, l, s]), mask.reshape([mask.shape[0], 1, 1, l, s]), st).reshape([b, kvHeads, rows, s]) : scores;
-  // The max only keeps exp in range: the weights do not depend on it, nor does their gradient.
-  const weights = ln.expShifted(masked, mx.stopGradient(mx.max(masked, -1, true, st), st));
-  let out: MxArray;
-  if (rows >= SUMS_FROM_PRODUCT_ROWS) {
-    const both = mx.matmul(weights, mx.concatenate([values, mx.ones([b, kvHeads, s, 1], values.dtype, st)], 3, st), st);
-    out = ln.divided(both.index(mx.Slice(), mx.Slice(), mx.Slice(), mx.Slice(0, d)), both.index(mx.Slice(), mx.Slice(), mx.Slice(), mx.Slice(d, d + 1)));
-  } else {
-    out = ln.divided(mx.matmul(weights, values, st), mx.sum(weights, -1, true, st));
-  }
+  const weights = expWeights(scaledScores(q, keys, scale), mask, l, ln);
+  const out = weights.shape[2] >= SUMS_FROM_PRODUCT_ROWS
+    ? dividedBySums(mx.matmul(weights, valuesWithOnes(values)), d, ln)
+    : ln.divided(mx.matmul(weights, values), mx.sum(weights, -1, true));
   return out.reshape([b, heads, l, d]);
+}
+
+/** Scores [B, kvHeads, G x L, S]: the queries of each key/value head's group as one block of rows. */
+function scaledScores(q: MxArray, keys: MxArray, scale: number): MxArray {
+  const [b, heads, l, d] = q.shape;
+  const kvHeads = keys.shape[1];
+  return mx.matmul(mx.multiply(q, mx.array(scale, q.dtype)).reshape([b, kvHeads, (heads / kvHeads) * l, d]), mx.swapaxes(keys, 2, 3));
+}
+
+/** exp(scores + mask - row max) for scores [B, kvHeads, G x L, S] of L queries. */
+function expWeights(scores: MxArray, mask: MxArray | undefined, l: number, ln: Lane): MxArray {
+  const [b, kvHeads, rows, s] = scores.shape;
+  const masked = mask ? mx.add(scores.reshape([b, kvHeads, rows / l, l, s]), mask.reshape([mask.shape[0], 1, 1, l, s])).reshape([b, kvHeads, rows, s]) : scores;
+  // The max only keeps exp in range: the weights do not depend on it, nor does their gradient.
+  return ln.expShifted(masked, mx.stopGradient(mx.max(masked, -1, true)));
+}
+
+/** Values [B, kvHeads, S, D] with a column of ones: the product with the weights carries their row sums. */
+function valuesWithOnes(values: MxArray): MxArray {
+  const [b, kvHeads, s] = values.shape;
+  return mx.concatenate([values, mx.ones([b, kvHeads, s, 1], values.dtype)], 3);
+}
+
+/** The first `d` columns of a product with valuesWithOnes, divided by its last (the row sums). */
+function dividedBySums(both: MxArray, d: number, ln: Lane): MxArray {
+  return ln.divided(both.index(mx.Slice(), mx.Slice(), mx.Slice(), mx.Slice(0, d)), both.index(mx.Slice(), mx.Slice(), mx.Slice(), mx.Slice(d, d + 1)));
 }
