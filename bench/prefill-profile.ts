@@ -22,7 +22,7 @@ import { mx, nn, type MxArray } from '../src/server/mlx';
 import { Attention, Model as LlamaModelRoot, TransformerBlock } from '../src/server/model/llama';
 import { RotaryEmbedding } from '../src/server/model/rope';
 import { swiglu } from '../src/server/model/swiglu';
-import { cpuAttentionOn, scaledDotProductAttention } from '../src/server/model/sdpa';
+import { cpuAttentionRuns, scaledDotProductAttention } from '../src/server/model/sdpa';
 import { median, randomTokens } from './lib/decode-loop';
 import { benchMain } from './lib/run';
 
@@ -93,7 +93,7 @@ function layerParts(model: LlamaModelRoot, block: TransformerBlock, t: number): 
   const keys = rand([1, a.numKeyValueHeads, cache.capacity, hd], 23);
   const values = rand([1, a.numKeyValueHeads, cache.capacity, hd], 24);
   parts.push({
-    name: `attention (${cpuAttentionOn() ? 'compiled pieces' : "MLX's sdpa"}, ${a.numAttentionHeads} heads, ${t} x ${t})`, count: layers, flops: 4 * a.numAttentionHeads * t * t * hd,
+    name: `attention (${cpuAttentionRuns() ? 'compiled pieces' : "MLX's sdpa"}, ${a.numAttentionHeads} heads, ${t} x ${t})`, count: layers, flops: 4 * a.numAttentionHeads * t * t * hd,
     build: () => [scaledDotProductAttention(q, keys, values, scale, mask)],
   });
   const rope = new RotaryEmbedding(hd, a.ropeTheta, a.ropeScaling);

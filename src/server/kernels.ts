@@ -9,14 +9,13 @@
 import type { KernelChoices } from '../shared/protocol';
 import { blasShim, cpuJit } from './mlx';
 import { compileAvailable } from './model/compiled';
-import { cpuAttentionOn } from './model/sdpa';
-import { currentDevice } from './device';
+import { cpuAttentionRuns } from './model/sdpa';
 import { smallGemmRows } from './native/blas-shim';
 import { hugePageBytes } from './native/huge-pages';
 import { keepsFreedBuffers } from '../shared/malloc-tunables';
 
 export function kernelChoices(): KernelChoices {
-  return { blasShim: blasShim !== undefined, smallGemmRows: blasShim ? smallGemmRows : null, compiled: compileAvailable(), cpuJitFlags: cpuJit ? cpuJit.flags.join(' ') : null, hugePageBytes: hugePageBytes(), mallocKeep: keepsFreedBuffers(process.env), cpuAttention: currentDevice() === 'cpu' && cpuAttentionOn(), blasCore: blasShim?.blasCore?.() ?? null };
+  return { blasShim: blasShim !== undefined, smallGemmRows: blasShim ? smallGemmRows : null, compiled: compileAvailable(), cpuJitFlags: cpuJit ? cpuJit.flags.join(' ') : null, hugePageBytes: hugePageBytes(), mallocKeep: keepsFreedBuffers(process.env), cpuAttention: cpuAttentionRuns(), blasCore: blasShim?.blasCore?.() ?? null };
 }
 
 /** One line for the log: `BLAS shim on (small-M kernel up to 48 rows), compiled graphs, CPU kernels built with -O3 ..., 1420 MiB in huge pages`. */

@@ -24,6 +24,14 @@ export function cpuAttentionOn(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.MLX_BATCH_CPU_ATTENTION !== '0';
 }
 
+/** The switch as this process started, read once: attention runs every layer of every step. */
+const CPU_ATTENTION = cpuAttentionOn();
+
+/** Whether attention runs as compiled pieces here: on the CPU backend, unless switched off. */
+export function cpuAttentionRuns(): boolean {
+  return CPU_ATTENTION && currentDevice() === 'cpu';
+}
+
 /** Blocks of at least this many query rows take their row sums from the product with the values. */
 const SUMS_FROM_PRODUCT_ROWS = 64;
 /** Scores (query rows x keys, all heads) from which a single-row attention runs on two streams. */
@@ -57,7 +65,7 @@ let sideLanes: [Lane, Lane] | undefined;
 export function scaledDotProductAttention(q: MxArray, keys: MxArray, values: MxArray, scale: number, mask: MxArray | undefined): MxArray {
   const [b, heads, l] = q.shape;
   const kvHeads = keys.shape[1];
-  if (currentDevice() !== 'cpu' || !cpuAttentionOn() || q.dtype !== mx.float32) {
+  if (!cpuAttentionRuns() || q.dtype !== mx.float32) {
     // MLX's grouped-query path needs the mask as [B, 1, 1, L, S]: a 4-D one is broadcast against the wrong axes.
     const m = mask && heads !== kvHeads && mask.ndim === 4 ? mask.reshape([mask.shape[0], 1, 1, l, -1]) : mask;
     return mx.fast.scaledDotProductAttention(q, keys, values, scale, m);

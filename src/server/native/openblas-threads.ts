@@ -16,4 +16,4 @@ export function setOpenBlasThreadTimeout(env: NodeJS.ProcessEnv = process.env): 
   return env.OPENBLAS_THREAD_TIMEOUT;
 }
 
-export const openBlasThreadTimeout = setOpenBlasThreadTimeout();
+setOpenBlasThreadTimeout();
