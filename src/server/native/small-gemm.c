@@ -97,7 +97,34 @@ __attribute__((target("avx512f,fma"))) static inline v4 reduce4_zmm(__m512 a, __
     }                                                                                               \
     ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3)                                             \
   }                                                                                                 \
+  /* One row of A (a decode step of one sequence): 8 rows of B at a time, 8 independent sums.    \
+     Bound by reading B; 8 streams in flight read it ~15% faster here than the 4 of micro(1). */   \
+  __attribute__((target(TARGET))) static int row_##SUFFIX(const Job *j, int n0, int n1) {          \
+    typedef vec_##SUFFIX V;                                                                         \
+    const size_t ldb = (size_t)j->ldb;                                                              \
+    const float *a = j->A;                                                                          \
+    int n = n0;                                                                                     \
+    for (; n + 2 * NR <= n1; n += 2 * NR) {                                                         \
+      const float *b = j->B + (size_t)n * ldb;                                                      \
+      V c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0}, c6 = {0}, c7 = {0};             \
+      for (int k = 0; k + LANES <= j->K; k += LANES) {                                              \
+        V av = LOAD(a + k);                                                                         \
+        c0 += av * LOAD(b + k);                                                                     \
+        c1 += av * LOAD(b + ldb + k);                                                               \
+        c2 += av * LOAD(b + 2 * ldb + k);                                                           \
+        c3 += av * LOAD(b + 3 * ldb + k);                                                           \
+        c4 += av * LOAD(b + 4 * ldb + k);                                                           \
+        c5 += av * LOAD(b + 5 * ldb + k);                                                           \
+        c6 += av * LOAD(b + 6 * ldb + k);                                                           \
+        c7 += av * LOAD(b + 7 * ldb + k);                                                           \
+      }                                                                                             \
+      store4(j, 0, n, REDUCE4(c0, c1, c2, c3));                                                     \
+      store4(j, 0, n + NR, REDUCE4(c4, c5, c6, c7));                                                \
+    }                                                                                               \
+    return n;                                                                                       \
+  }                                                                                                 \
   __attribute__((target(TARGET))) static void slice_##SUFFIX(const Job *j, int n0, int n1) {       \
+    if (j->M == 1) n0 = row_##SUFFIX(j, n0, n1);                                                    \
     for (int n = n0; n < n1; n += NR)                                                               \
       for (int m = 0; m < j->M; m += MR_) switch (j->M - m < MR_ ? j->M - m : MR_) {                \
           case 1: micro_##SUFFIX(1, j, m, n); break;                                                \

@@ -60,6 +60,27 @@ describe('BLAS shim', () => {
     }
   });
 
+  it('computes one-row products against a transposed weight in the kernel, eight weight rows at a time, as sgemm does', () => {
+    const shim = blasShim!;
+    // One row of activations: N a multiple of 8, one block of 4 over it (N % 8 = 4), a tail (N % 4); K with a
+    // tail (K % 16); and N large enough that the rows of the weight are split between threads.
+    const shapes: [number, number][] = [[80, 96], [80, 100], [83, 103], [37, 20], [896, 1100], [64, 16]];
+    let key = 60;
+    for (const [k, n] of shapes) {
+      const x = mx.random.normal([1, k], mx.float32, 0, 1, mx.random.key(key++));
+      const w = mx.random.normal([n, k], mx.float32, 0, 1, mx.random.key(key++));
+      const bias = mx.random.normal([n], mx.float32, 0, 1, mx.random.key(key++));
+      const cases = () => [mx.matmul(x, mx.transpose(w)), mx.addmm(bias, x, mx.transpose(w), 0.5, 2)];
+      shim.setEnabled(false);
+      const ref = cases().map((a) => (a.tolist() as number[][]).flat());
+      shim.setEnabled(true);
+      const small0 = shim.counts()[2];
+      const got = cases().map((a) => (a.tolist() as number[][]).flat());
+      assert.equal(shim.counts()[2] - small0, 2, `1x${k} by ${n}x${k}: both products in the kernel`);
+      got.forEach((g, i) => assert.ok(relativeError(g, ref[i]) < 1e-5, `1x${k} by ${n}x${k}, case ${i}: relative error ${relativeError(g, ref[i])}`));
+    }
+  });
+
   it('passes products with more rows, or an untransposed weight, to sgemm', () => {
     const shim = blasShim!;
     const [, passed0, small0] = shim.counts();
