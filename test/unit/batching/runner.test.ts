@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { GenerationEvent } from '../../../src/batching/generation-stream';
-import { Runner } from '../../../src/batching/runner';
+import { MEMORY_SAMPLE_MS, Runner } from '../../../src/batching/runner';
 import { MlxBatchError } from '../../../src/shared/errors';
 import { FakeEngine, type FakeEngineOptions } from './helpers/fake-engine';
 import { FakeClock, FakeDecoder, prompt } from './helpers/scheduling';
@@ -194,6 +194,31 @@ describe('Runner', () => {
     assert.ok(prompts.slice(1).every((p) => p.decode.length === 1), 'B\'s chunks share steps with A\'s decode row');
     const decodeOnly = engine.plans.length - prompts.length;
     assert.deepEqual(runner.stepTime(), { promptMs: 3 * 110, decodeMs: decodeOnly * 10 });
+  });
+
+  it('reads the engine\'s memory at most every MEMORY_SAMPLE_MS while it runs, not after every step', async () => {
+    const clock = new FakeClock();
+    const { engine, runner } = setup({ now: clock.now }, { onStep: () => clock.advance(10) });
+    let reads = 0;
+    const stats = engine.stats.bind(engine);
+    engine.stats = () => {
+      reads++;
+      return stats();
+    };
+    const stream = runner.submit({ promptTokens: prompt(2), maxTokens: 60 })[Symbol.asyncIterator]();
+    let seen = 0;
+    for (let r = await stream.next(); !r.done; r = await stream.next()) {
+      // While the request runs, the figure is the last one read: one row's 1000 bytes.
+      seen = Math.max(seen, runner.stats().memoryBytes);
+    }
+    const steps = engine.plans.length;
+    assert.ok(steps >= 60, `${steps} steps`);
+    // 60 steps of 10 ms: read at the first step, then every 250 ms of engine time, and once more
+    // when asked after the last step (the loop has stopped: read when asked).
+    assert.ok(reads >= 2 && reads <= 2 + Math.ceil((steps * 10) / MEMORY_SAMPLE_MS), `${reads} reads in ${steps} steps`);
+    assert.equal(seen, 1000);
+    await runner.idle();
+    assert.equal(runner.stats().memoryBytes, 0, 'idle: read when asked');
   });
 
   it('counts prompt tokens reused from the prefix store', async () => {
