@@ -332,7 +332,12 @@ export class Scheduler {
     const now = this.options.now();
     // What the decode rows got: only a drafting step's is used (StepCost.observe).
     const gave = plan.drafts ? plan.decode.reduce((n, id) => n + (output.tokens.has(id) ? 1 + (output.accepted?.get(id)?.length ?? 0) : 0), 0) : undefined;
-    this.cost.observe({ rows: plan.decode.length, ...extraTokens(plan), ms: now - this.plannedAt, tokens: gave });
+    // A step that starts a request's prompt also pays for it joining (the engine copies its cached
+    // prefix, and a row that joins the batch copies the batch): once per request, not per token,
+    // so it does not price prompt tokens. Priced from such steps, a chat's question beside the
+    // other chat's stream got one token a step in the editor scenario (docs/PERFORMANCE.md).
+    const starts = plan.prefill.some((c) => c.start === this.byId.get(c.id)?.cachedTokens);
+    if (!starts) this.cost.observe({ rows: plan.decode.length, ...extraTokens(plan), ms: now - this.plannedAt, tokens: gave });
     const updates = this.outbox.splice(0);
     const sampled: Request[] = [];
     for (const c of plan.prefill) {

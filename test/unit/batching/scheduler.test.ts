@@ -128,9 +128,10 @@ describe('Scheduler', () => {
     h.add('second', { promptTokens: prompt(40), maxTokens: 2 });
     while (h.scheduler.get('second')?.isPrefilling !== false) h.step();
     const besides = h.engine.plans.filter((p) => p.decode.length > 0 && p.prefill.length > 0);
-    // A decode-only step costs 20 ms here and each prompt token 2 ms: one token first (its cost
-    // unknown), then floor((1.5 - 1) * 20 / 2) = 5 a step.
-    assert.deepEqual(besides.map((p) => p.prefill.reduce((a, c) => a + c.end - c.start, 0)), [1, 5, 5, 5, 5, 5, 5, 5, 4]);
+    // A decode-only step costs 20 ms here and each prompt token 2 ms: one token first (that step
+    // starts the request, which prices nothing), one more (its cost unknown), then
+    // floor((1.5 - 1) * 20 / 2) = 5 a step.
+    assert.deepEqual(besides.map((p) => p.prefill.reduce((a, c) => a + c.end - c.start, 0)), [1, 1, 5, 5, 5, 5, 5, 5, 5, 3]);
     for (const p of besides) assert.ok(stepMs(p) <= 1.5 * stepMs({ decode: p.decode, prefill: [] }), JSON.stringify(p));
     // An interactive prompt (an inline completion) is not held to it: it takes the step budget.
     h.add('completion', { priority: 'interactive', promptTokens: prompt(100), maxTokens: 2 });
@@ -238,6 +239,26 @@ describe('Scheduler', () => {
     // a decodes from its first token to its 20th: no step in between leaves it out.
     h.engine.plans.slice(1, 20).forEach((p, i) => assert.ok(p.decode.includes('a'), `step ${i + 1} held the decode rows back`));
     for (const id of ['a', 'b', 'i', 'n']) assert.equal(finishOf(h, id), 'length');
+  });
+
+  it('does not price prompt tokens from the steps that start a request (its join is paid once, not per token)', () => {
+    // Each request's first chunk costs 60 ms more (the engine copies its prefix and the batch);
+    // the tokens after it 2 ms each, a decode-only step 20 ms.
+    const h: Harness = harness({ maxBatch: 4, prefillChunkTokens: 64, maxStepTokens: 128, decodeGapFactor: 1.5 }, {
+      onStep: (plan) => h.clock.advance(stepMs(plan) + (plan.prefill.some((c) => c.start === 0) ? 60 : 0)),
+    });
+    h.add('chat', { promptTokens: prompt(10), maxTokens: 200 });
+    for (let i = 0; i < 4; i++) h.step();
+    for (const id of ['q1', 'q2', 'q3']) {
+      h.add(id, { promptTokens: prompt(30), maxTokens: 1 });
+      for (let i = 0; i < 40 && tokensOf(h, id).length === 0; i++) h.step();
+      h.step();
+    }
+    const tokensBeside = (id: string) => h.engine.plans.filter((p) => p.decode.length > 0).flatMap((p) => p.prefill.filter((c) => c.id === id).map((c) => c.end - c.start));
+    // q1 learns the price (a token a step while it is unknown); q2 and q3 run 5 tokens a step,
+    // floor((1.5 - 1) * 20 / 2), whatever their first steps cost.
+    assert.deepEqual(tokensBeside('q2'), [5, 5, 5, 5, 5, 5]);
+    assert.deepEqual(tokensBeside('q3'), [5, 5, 5, 5, 5, 5]);
   });
 
   it('keeps an aged normal prompt to decodeGapFactor (aging orders admission only)', () => {
