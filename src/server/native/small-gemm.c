@@ -90,6 +90,15 @@ __attribute__((target("avx512f,fma"))) static inline v4 reduce4_zmm(__m512 a, __
   return (v4)_mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
+// micro(mr, fetch) with both as constants, so that each combination is compiled on its own.
+#define MICRO_CALL(SUFFIX, MR, FETCH)                                                               \
+  switch (MR) {                                                                                     \
+    case 1: micro_##SUFFIX(1, FETCH, j, m, n); break;                                               \
+    case 2: micro_##SUFFIX(2, FETCH, j, m, n); break;                                               \
+    case 3: micro_##SUFFIX(3, FETCH, j, m, n); break;                                               \
+    default: micro_##SUFFIX(4, FETCH, j, m, n); break;                                              \
+  }
+
 #define DEFINE_KERNELS(SUFFIX, TARGET, LANES, MR_)                                                    \
   typedef float vec_##SUFFIX __attribute__((vector_size(LANES * 4), aligned(4)));                  \
   /* C[m0..m0+mr, n0..n0+4]: mr (1-4, a constant after inlining) rows of A by 4 rows of B. */      \
@@ -142,18 +151,9 @@ __attribute__((target("avx512f,fma"))) static inline v4 reduce4_zmm(__m512 a, __
     if (j->M == 1) n0 = row_##SUFFIX(j, n0, n1);                                                    \
     for (int n = n0; n < n1; n += NR)                                                               \
       for (int m = 0; m < j->M; m += MR_) {                                                         \
-        if (m == 0 && j->M <= PREFETCH_ROWS) switch (j->M < MR_ ? j->M : MR_) {                     \
-            case 1: micro_##SUFFIX(1, 1, j, m, n); break;                                           \
-            case 2: micro_##SUFFIX(2, 1, j, m, n); break;                                           \
-            case 3: micro_##SUFFIX(3, 1, j, m, n); break;                                           \
-            default: micro_##SUFFIX(4, 1, j, m, n); break;                                          \
-          }                                                                                         \
-        else switch (j->M - m < MR_ ? j->M - m : MR_) {                                             \
-            case 1: micro_##SUFFIX(1, 0, j, m, n); break;                                           \
-            case 2: micro_##SUFFIX(2, 0, j, m, n); break;                                           \
-            case 3: micro_##SUFFIX(3, 0, j, m, n); break;                                           \
-            default: micro_##SUFFIX(4, 0, j, m, n); break;                                          \
-          }                                                                                         \
+        const int mr = j->M - m < MR_ ? j->M - m : MR_;                                             \
+        if (m == 0 && j->M <= PREFETCH_ROWS) MICRO_CALL(SUFFIX, mr, 1)                              \
+        else MICRO_CALL(SUFFIX, mr, 0)                                                              \
       }                                                                                             \
   }
 

@@ -39,46 +39,37 @@ describe('BLAS shim', () => {
     return Math.max(...got.map((v, j) => Math.abs(v - want[j]))) / scale;
   };
 
-  it('computes 2-48-row products against a transposed weight in the small-M kernel, as sgemm does', () => {
+  /**
+   * x[m, k] w[n, k]^T, plain and as addmm with a bias (alpha, beta), both in the small-M kernel with
+   * sgemm's results (the shim off) within 1e-5; `key` seeds the random inputs.
+   */
+  const kernelMatchesSgemm = (m: number, k: number, n: number, key: number): void => {
     const shim = blasShim!;
+    const x = mx.random.normal([m, k], mx.float32, 0, 1, mx.random.key(key));
+    const w = mx.random.normal([n, k], mx.float32, 0, 1, mx.random.key(key + 1));
+    const bias = mx.random.normal([n], mx.float32, 0, 1, mx.random.key(key + 2));
+    const cases = () => [mx.matmul(x, mx.transpose(w)), mx.addmm(bias, x, mx.transpose(w), 0.5, 2)];
+    shim.setEnabled(false);
+    const ref = cases().map((a) => (a.tolist() as number[][]).flat());
+    shim.setEnabled(true);
+    const small0 = shim.counts()[2];
+    const got = cases().map((a) => (a.tolist() as number[][]).flat());
+    assert.equal(shim.counts()[2] - small0, 2, `${m}x${k} by ${n}x${k}: both products in the kernel`);
+    got.forEach((g, i) => assert.ok(relativeError(g, ref[i]) < 1e-5, `${m}x${k} by ${n}x${k}, case ${i}: relative error ${relativeError(g, ref[i])}`));
+  };
+
+  it('computes 2-48-row products against a transposed weight in the small-M kernel, as sgemm does', () => {
     // Row counts 2..48 with edges (M % 4), K with a tail (K % 16), N with a tail (N % 4), and N
     // large enough that the work is split between threads.
     const shapes: [number, number, number][] = [[2, 80, 96], [3, 100, 97], [5, 64, 16], [8, 896, 1100], [13, 33, 600], [16, 256, 2048], [33, 64, 520], [48, 40, 64]];
-    let key = 10;
-    for (const [m, k, n] of shapes) {
-      const x = mx.random.normal([m, k], mx.float32, 0, 1, mx.random.key(key++));
-      const w = mx.random.normal([n, k], mx.float32, 0, 1, mx.random.key(key++));
-      const bias = mx.random.normal([n], mx.float32, 0, 1, mx.random.key(key++));
-      const cases = () => [mx.matmul(x, mx.transpose(w)), mx.addmm(bias, x, mx.transpose(w), 0.5, 2)];
-      shim.setEnabled(false);
-      const ref = cases().map((a) => (a.tolist() as number[][]).flat());
-      shim.setEnabled(true);
-      const small0 = shim.counts()[2];
-      const got = cases().map((a) => (a.tolist() as number[][]).flat());
-      assert.equal(shim.counts()[2] - small0, 2, `${m}x${k} by ${n}x${k}: both products in the kernel`);
-      got.forEach((g, i) => assert.ok(relativeError(g, ref[i]) < 1e-5, `${m}x${k} by ${n}x${k}, case ${i}: relative error ${relativeError(g, ref[i])}`));
-    }
+    shapes.forEach(([m, k, n], i) => kernelMatchesSgemm(m, k, n, 10 + 3 * i));
   });
 
   it('computes one-row products against a transposed weight in the kernel, eight weight rows at a time, as sgemm does', () => {
-    const shim = blasShim!;
     // One row of activations: N a multiple of 8, one block of 4 over it (N % 8 = 4), a tail (N % 4); K with a
     // tail (K % 16); and N large enough that the rows of the weight are split between threads.
     const shapes: [number, number][] = [[80, 96], [80, 100], [83, 103], [37, 20], [896, 1100], [64, 16]];
-    let key = 60;
-    for (const [k, n] of shapes) {
-      const x = mx.random.normal([1, k], mx.float32, 0, 1, mx.random.key(key++));
-      const w = mx.random.normal([n, k], mx.float32, 0, 1, mx.random.key(key++));
-      const bias = mx.random.normal([n], mx.float32, 0, 1, mx.random.key(key++));
-      const cases = () => [mx.matmul(x, mx.transpose(w)), mx.addmm(bias, x, mx.transpose(w), 0.5, 2)];
-      shim.setEnabled(false);
-      const ref = cases().map((a) => (a.tolist() as number[][]).flat());
-      shim.setEnabled(true);
-      const small0 = shim.counts()[2];
-      const got = cases().map((a) => (a.tolist() as number[][]).flat());
-      assert.equal(shim.counts()[2] - small0, 2, `1x${k} by ${n}x${k}: both products in the kernel`);
-      got.forEach((g, i) => assert.ok(relativeError(g, ref[i]) < 1e-5, `1x${k} by ${n}x${k}, case ${i}: relative error ${relativeError(g, ref[i])}`));
-    }
+    shapes.forEach(([k, n], i) => kernelMatchesSgemm(1, k, n, 60 + 3 * i));
   });
 
   it('passes products with more rows, or an untransposed weight, to sgemm', () => {
